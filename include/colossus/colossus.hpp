@@ -1,0 +1,82 @@
+// colossus/colossus.hpp: the C++ API.
+//
+// A Communicator is one rank's handle on a group of ranks. Collectives are
+// blocking calls on host buffers and follow NCCL's buffer conventions:
+//
+//   allreduce(send, recv, count)        send and recv hold `count` elements
+//   allgather(send, recv, sendcount)    recv holds size()*sendcount; rank r's
+//                                       send lands at recv + r*sendcount
+//   reduce_scatter(send, recv, recvcount)  send holds size()*recvcount
+//   broadcast(send, recv, count, root)  send is read on root only
+//   reduce(send, recv, count, op, root) recv is written on root only
+//
+// In-place: pass send == recv (allreduce, broadcast, reduce), send == recv +
+// rank*sendcount (allgather), or recv == send + rank*recvcount
+// (reduce_scatter). Other overlaps between send and recv are rejected.
+//
+// Thread safety: a Communicator is used by one thread at a time; different
+// ranks' communicators of one group run on different threads (loopback) or
+// processes. Every public call validates its arguments and throws
+// colossus::Error (see error.hpp) on bad input; it never crashes and, thanks
+// to COLOSSUS_TIMEOUT_S, never hangs.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "colossus/error.hpp"
+#include "colossus/types.hpp"
+
+namespace colossus {
+
+namespace detail {
+class CommImpl;
+}
+
+// Knobs a caller may set programmatically. A field left at its default is
+// taken from the environment (COLOSSUS_* variables, see README), then from
+// the built-in default.
+struct Options {
+  int nchannels = 0;          // parallel rings; 0 = COLOSSUS_NCHANNELS or tuner
+  std::size_t chunk_bytes = 0;  // pipelining unit of a Plan; 0 = COLOSSUS_CHUNK_BYTES or tuner
+  double timeout_s = 0;       // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
+};
+
+class Communicator {
+ public:
+  Communicator() = default;  // an empty handle: every call throws InvalidUsage
+  explicit Communicator(std::shared_ptr<detail::CommImpl> impl);
+  ~Communicator();
+  Communicator(Communicator&&) noexcept;
+  Communicator& operator=(Communicator&&) noexcept;
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const;
+  int size() const;
+
+  void allreduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op);
+  void allgather(const void* send, void* recv, std::size_t sendcount, DataType type);
+  void reduce_scatter(const void* send, void* recv, std::size_t recvcount, DataType type,
+                      ReduceOp op);
+  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root);
+  void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
+              int root);
+
+  // Releases the rank's resources. Every later call on this handle throws
+  // Error(InvalidUsage). Calling destroy() twice is harmless.
+  void destroy();
+  bool valid() const;
+
+ private:
+  detail::CommImpl& impl(const char* call) const;
+  std::shared_ptr<detail::CommImpl> impl_;
+};
+
+// n ranks of one group inside this process, connected by the loopback
+// transport. Element i is rank i; run each on its own thread.
+std::vector<Communicator> loopback_group(int n, const Options& options = {});
+
+}  // namespace colossus

@@ -1,0 +1,126 @@
+// plan.hpp: the Plan IR shared by the executor, the verifier and the simulator.
+//
+// A Plan is one rank's schedule for one collective call: per channel, an
+// ordered list of Steps over Slices. Plans are generated per rank on demand
+// (a pure function of the call and the rank), never for all ranks at once.
+//
+// Step semantics ("msg" is the message received from recv_peer on this
+// channel; "send(x)" appends x to the stream to send_peer on this channel):
+//
+//   Send                send(src)
+//   Recv                dst = msg
+//   RecvReduce          dst = msg (+) src
+//   RecvReduceSend      send(msg (+) src)            -- no local store
+//   RecvCopySend        dst = msg;  send(msg)
+//   RecvReduceCopySend  dst = msg (+) src;  send(dst)
+//   Copy                dst = src
+//   Reduce              dst = dst (+) src
+//
+// (+) is the call's reduction op; for Avg it is Sum, and a step with
+// `finalize` set divides what it stores and sends by the number of ranks.
+// Messages between a pair of ranks on one channel are matched in order and
+// must agree in element count. All counts and offsets are in elements of
+// the call's data type. Steps of one channel run in order; channels run
+// concurrently and never talk to each other.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "colossus/types.hpp"
+
+namespace colossus::plan {
+
+enum class Collective : uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce };
+inline constexpr int kNumCollectives = 5;
+const char* to_string(Collective c);
+
+// The arguments of one collective call as an algorithm sees them.
+// `count` follows the API: allreduce/broadcast/reduce: elements per buffer;
+// allgather: elements sent per rank; reduce_scatter: elements received per rank.
+struct CollArgs {
+  Collective coll = Collective::AllReduce;
+  std::size_t count = 0;
+  DataType dtype = DataType::Float32;
+  ReduceOp op = ReduceOp::Sum;
+  int root = 0;
+  int nranks = 1;
+};
+
+// Elements in each of the call's buffers.
+std::size_t send_count(const CollArgs& a);
+std::size_t recv_count(const CollArgs& a);
+
+enum class Buffer : uint8_t { Send, Recv, Scratch };
+const char* to_string(Buffer b);
+
+struct Slice {
+  Buffer buffer = Buffer::Send;
+  std::size_t offset = 0;  // elements
+  std::size_t count = 0;   // elements
+};
+
+enum class StepKind : uint8_t {
+  Send,
+  Recv,
+  RecvReduce,
+  RecvReduceSend,
+  RecvCopySend,
+  RecvReduceCopySend,
+  Copy,
+  Reduce,
+};
+const char* to_string(StepKind k);
+
+constexpr bool receives(StepKind k) {
+  return k == StepKind::Recv || k == StepKind::RecvReduce || k == StepKind::RecvReduceSend ||
+         k == StepKind::RecvCopySend || k == StepKind::RecvReduceCopySend;
+}
+constexpr bool sends(StepKind k) {
+  return k == StepKind::Send || k == StepKind::RecvReduceSend || k == StepKind::RecvCopySend ||
+         k == StepKind::RecvReduceCopySend;
+}
+constexpr bool reads_src(StepKind k) {
+  return k == StepKind::Send || k == StepKind::RecvReduce || k == StepKind::RecvReduceSend ||
+         k == StepKind::RecvReduceCopySend || k == StepKind::Copy || k == StepKind::Reduce;
+}
+constexpr bool writes_dst(StepKind k) {
+  return k == StepKind::Recv || k == StepKind::RecvReduce || k == StepKind::RecvCopySend ||
+         k == StepKind::RecvReduceCopySend || k == StepKind::Copy || k == StepKind::Reduce;
+}
+constexpr bool reduces(StepKind k) {
+  return k == StepKind::RecvReduce || k == StepKind::RecvReduceSend ||
+         k == StepKind::RecvReduceCopySend || k == StepKind::Reduce;
+}
+
+struct Step {
+  StepKind kind = StepKind::Copy;
+  bool finalize = false;   // apply the op's post-processing (Avg: divide by nranks)
+  int32_t send_peer = -1;  // rank sent to, for kinds that send
+  int32_t recv_peer = -1;  // rank received from, for kinds that receive
+  Slice src;               // local input, for kinds that read one
+  Slice dst;               // local output, for kinds that write one
+  // Elements this step moves: the message size for communicating steps.
+  std::size_t count() const { return writes_dst(kind) ? dst.count : src.count; }
+};
+
+struct ChannelPlan {
+  std::vector<Step> steps;
+};
+
+struct Plan {
+  CollArgs args;
+  int rank = 0;
+  std::string algorithm;           // "ring", ...
+  std::vector<ChannelPlan> channels;
+  std::size_t scratch_count = 0;   // elements of scratch the plan needs
+  std::size_t num_steps() const;
+};
+
+// One line per step, for COLOSSUS_DEBUG=TRACE and test failure messages.
+std::string describe(const Step& s);
+std::string describe(const Plan& p);
+
+}  // namespace colossus::plan

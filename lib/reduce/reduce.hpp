@@ -1,0 +1,31 @@
+// reduce.hpp: CPU reduction kernels (the host half of lib/reduce/).
+//
+// One entry point, one fused pass: reads one or two inputs, writes one or
+// two outputs. All dtypes and ops of the API; fp16, bf16 and fp8 are widened
+// to fp32, reduced, and rounded back to nearest-even (NaN and infinities
+// preserved). Integer sums wrap (two's complement); Avg reduces as Sum and
+// the finalizing step divides by `divisor` (integers truncate toward zero).
+#pragma once
+
+#include <cstddef>
+
+#include "colossus/types.hpp"
+
+namespace colossus::reduce {
+
+struct ReduceCopyArgs {
+  DataType dtype = DataType::Float32;
+  ReduceOp op = ReduceOp::Sum;
+  const void* in0 = nullptr;  // required
+  const void* in1 = nullptr;  // nullptr: no reduction, out = in0 (copy)
+  void* out0 = nullptr;       // required
+  void* out1 = nullptr;       // optional second destination, same values
+  std::size_t count = 0;      // elements
+  int divisor = 1;            // > 1: divide the result (Avg finalize); only with Avg
+};
+
+// out0[i] (and out1[i]) = in0[i] (+) in1[i], divided by divisor when > 1.
+// Buffers may alias exactly (out0 == in0 is fine) but must not partially overlap.
+void reduce_copy(const ReduceCopyArgs& args);
+
+}  // namespace colossus::reduce
