@@ -1,0 +1,53 @@
+// comm_impl.hpp: one rank's communicator state behind colossus::Communicator.
+//
+// Owns the rank's transport, its executor, a cache of Plans by call shape
+// and the scratch memory Plans ask for. A call goes: validate -> plan (from
+// cache or the algorithm) -> executor.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "colossus/colossus.hpp"
+#include "core/config.hpp"
+#include "exec/executor.hpp"
+#include "transports/transport.hpp"
+
+namespace colossus::detail {
+
+struct Settings {
+  int nchannels = 1;
+  std::size_t chunk_bytes = 0;
+  double timeout_s = 0;
+};
+
+// Options over the environment over defaults; throws on out-of-range options.
+Settings resolve_settings(const Options& options, const core::Config& env);
+
+class CommImpl {
+ public:
+  CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings);
+  ~CommImpl();
+
+  int rank() const { return rank_; }
+  int nranks() const { return nranks_; }
+  // Validates, plans and runs one collective call.
+  void collective(const plan::CollArgs& args, const void* send, void* recv);
+
+ private:
+  const plan::Plan& plan_for(const plan::CollArgs& args);
+
+  int rank_;
+  int nranks_;
+  Settings settings_;
+  std::unique_ptr<transport::Transport> transport_;
+  exec::Executor executor_;
+  using PlanKey = std::tuple<int, std::size_t, int, int, int>;  // coll, count, dtype, op, root
+  std::map<PlanKey, plan::Plan> plans_;
+  std::vector<std::byte> scratch_;
+};
+
+}  // namespace colossus::detail

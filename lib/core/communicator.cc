@@ -1,0 +1,172 @@
+#include <string>
+
+#include "colossus/colossus.hpp"
+#include "core/comm_impl.hpp"
+#include "core/logging.hpp"
+#include "core/validate.hpp"
+#include "topology/host.hpp"
+#include "transports/loopback/loopback.hpp"
+
+namespace colossus {
+
+namespace detail {
+
+constexpr std::size_t kMaxCachedPlans = 256;
+constexpr int kMaxLoopbackRanks = 4096;
+
+Settings resolve_settings(const Options& o, const core::Config& env) {
+  if (o.nchannels < 0 || o.nchannels > 64) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Options::nchannels " + std::to_string(o.nchannels) + " out of range [0, 64]");
+  }
+  if (o.chunk_bytes != 0 && o.chunk_bytes < 16) {
+    throw Error(ErrorCode::InvalidArgument, "Options::chunk_bytes must be 0 or at least 16");
+  }
+  if (!(o.timeout_s >= 0)) {
+    throw Error(ErrorCode::InvalidArgument, "Options::timeout_s must be >= 0");
+  }
+  Settings s;
+  s.nchannels = o.nchannels ? o.nchannels : env.nchannels;
+  s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
+  s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
+  return s;
+}
+
+CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings)
+    : rank_(transport->rank()),
+      nranks_(transport->nranks()),
+      settings_(settings),
+      transport_(std::move(transport)),
+      executor_(*transport_, settings.timeout_s) {
+  if (rank_ == 0) {
+    CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
+               << transport_->name() << " transport, slot " << transport_->slot_bytes()
+               << " B; " << settings_.nchannels << " channels, chunk " << settings_.chunk_bytes
+               << " B, timeout " << settings_.timeout_s << " s";
+    const std::string& algo = core::env_config().algo;
+    if (!algo.empty() && algo != "ring" && algo.find("^ring") == std::string::npos) {
+      CLOG(Warn) << "COLOSSUS_ALGO=" << algo << ": this build has only the ring algorithm";
+    } else if (algo.find("^ring") != std::string::npos) {
+      CLOG(Warn) << "COLOSSUS_ALGO=" << algo << " excludes ring, the only algorithm; using ring";
+    }
+  }
+}
+
+CommImpl::~CommImpl() = default;
+
+const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
+  const PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(a.dtype),
+                    static_cast<int>(a.op), a.root};
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+  if (plans_.size() >= kMaxCachedPlans) plans_.clear();
+  algorithms::AlgoParams params;
+  params.nchannels = settings_.nchannels;
+  params.chunk_bytes = settings_.chunk_bytes;
+  plan::Plan p = algorithms::ring_plan(a, rank_, params);
+  if (rank_ == 0) {
+    CLOG(Info) << to_string(a.coll) << " " << a.count * dtype_size(a.dtype) << " B "
+               << to_string(a.dtype) << " " << to_string(a.op) << " on " << nranks_
+               << " ranks: " << p.algorithm << " (only algorithm in this build), "
+               << params.nchannels << " channels, chunk " << params.chunk_bytes << " B, "
+               << p.num_steps() << " steps on rank 0";
+  }
+  CLOG(Trace) << describe(p);
+  return plans_.emplace(key, std::move(p)).first->second;
+}
+
+void CommImpl::collective(const plan::CollArgs& args, const void* send, void* recv) {
+  core::validate_call(args, rank_, send, recv);
+  if (args.count == 0) return;
+  const plan::Plan& p = plan_for(args);
+  const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
+  if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
+  executor_.run(p, exec::Buffers{send, recv, scratch_.data()});
+}
+
+}  // namespace detail
+
+Communicator::Communicator(std::shared_ptr<detail::CommImpl> impl) : impl_(std::move(impl)) {}
+Communicator::~Communicator() = default;
+Communicator::Communicator(Communicator&&) noexcept = default;
+Communicator& Communicator::operator=(Communicator&&) noexcept = default;
+
+detail::CommImpl& Communicator::impl(const char* call) const {
+  if (!impl_) {
+    throw Error(ErrorCode::InvalidUsage,
+                std::string(call) + ": communicator is destroyed or was never initialized");
+  }
+  return *impl_;
+}
+
+bool Communicator::valid() const { return impl_ != nullptr; }
+int Communicator::rank() const { return impl("rank").rank(); }
+int Communicator::size() const { return impl("size").nranks(); }
+void Communicator::destroy() { impl_.reset(); }
+
+namespace {
+plan::CollArgs make_args(plan::Collective coll, std::size_t count, DataType type, ReduceOp op,
+                         int root, int nranks) {
+  plan::CollArgs a;
+  a.coll = coll;
+  a.count = count;
+  a.dtype = type;
+  a.op = op;
+  a.root = root;
+  a.nranks = nranks;
+  return a;
+}
+}  // namespace
+
+void Communicator::allreduce(const void* send, void* recv, std::size_t count, DataType type,
+                             ReduceOp op) {
+  auto& c = impl("allreduce");
+  c.collective(make_args(plan::Collective::AllReduce, count, type, op, 0, c.nranks()), send, recv);
+}
+
+void Communicator::allgather(const void* send, void* recv, std::size_t sendcount, DataType type) {
+  auto& c = impl("allgather");
+  c.collective(make_args(plan::Collective::AllGather, sendcount, type, ReduceOp::Sum, 0,
+                         c.nranks()),
+               send, recv);
+}
+
+void Communicator::reduce_scatter(const void* send, void* recv, std::size_t recvcount,
+                                  DataType type, ReduceOp op) {
+  auto& c = impl("reduce_scatter");
+  c.collective(make_args(plan::Collective::ReduceScatter, recvcount, type, op, 0, c.nranks()),
+               send, recv);
+}
+
+void Communicator::broadcast(const void* send, void* recv, std::size_t count, DataType type,
+                             int root) {
+  auto& c = impl("broadcast");
+  c.collective(make_args(plan::Collective::Broadcast, count, type, ReduceOp::Sum, root,
+                         c.nranks()),
+               send, recv);
+}
+
+void Communicator::reduce(const void* send, void* recv, std::size_t count, DataType type,
+                          ReduceOp op, int root) {
+  auto& c = impl("reduce");
+  c.collective(make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()), send,
+               recv);
+}
+
+std::vector<Communicator> loopback_group(int n, const Options& options) {
+  if (n < 1 || n > detail::kMaxLoopbackRanks) {
+    throw Error(ErrorCode::InvalidArgument, "loopback_group: n = " + std::to_string(n) +
+                                                " out of range [1, " +
+                                                std::to_string(detail::kMaxLoopbackRanks) + "]");
+  }
+  const core::Config& env = core::env_config();
+  const detail::Settings settings = detail::resolve_settings(options, env);
+  auto transports = transport::make_loopback_transports(n, env.slot_bytes, env.fifo_depth);
+  std::vector<Communicator> comms;
+  comms.reserve(static_cast<std::size_t>(n));
+  for (auto& t : transports) {
+    comms.emplace_back(std::make_shared<detail::CommImpl>(std::move(t), settings));
+  }
+  return comms;
+}
+
+}  // namespace colossus

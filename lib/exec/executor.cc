@@ -1,0 +1,243 @@
+#include "exec/executor.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "colossus/error.hpp"
+#include "reduce/reduce.hpp"
+
+namespace colossus::exec {
+
+using plan::Buffer;
+using plan::Step;
+using plan::StepKind;
+using transport::Clock;
+using transport::Status;
+
+struct Executor::Endpoints {
+  std::vector<std::pair<int, std::unique_ptr<transport::SendEndpoint>>> send;
+  std::vector<std::pair<int, std::unique_ptr<transport::RecvEndpoint>>> recv;
+};
+
+// One channel's progress through its steps, and what it needs to run them.
+struct Executor::ChannelRun {
+  int channel = 0;
+  const std::vector<Step>* steps = nullptr;
+  std::size_t step = 0;  // index of the current step
+  std::size_t done = 0;  // elements of the current step already moved
+  // Per-call context, the same for every channel.
+  const plan::Plan* plan = nullptr;
+  const Buffers* buffers = nullptr;
+  std::size_t esize = 0;
+  std::size_t piece = 0;  // elements per message
+  bool finished() const { return step == steps->size(); }
+};
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+std::byte* address(const Buffers& b, Buffer which, std::size_t element, std::size_t esize) {
+  std::byte* base = nullptr;
+  switch (which) {
+    case Buffer::Send: base = static_cast<std::byte*>(const_cast<void*>(b.send)); break;
+    case Buffer::Recv: base = static_cast<std::byte*>(b.recv); break;
+    case Buffer::Scratch: base = static_cast<std::byte*>(b.scratch); break;
+  }
+  return base + element * esize;
+}
+
+std::string where(const plan::Plan& p, int channel, std::size_t step) {
+  std::ostringstream os;
+  os << "rank " << p.rank << " " << to_string(p.args.coll) << " (" << p.algorithm
+     << ") channel " << channel << " step " << step << " (";
+  if (step < p.channels[static_cast<std::size_t>(channel)].steps.size()) {
+    os << describe(p.channels[static_cast<std::size_t>(channel)].steps[step]);
+  }
+  os << ")";
+  return os.str();
+}
+
+}  // namespace
+
+Executor::Executor(transport::Transport& transport, double timeout_s)
+    : transport_(transport), timeout_s_(timeout_s), piece_bytes_(transport.slot_bytes()) {}
+
+Executor::~Executor() = default;
+
+transport::SendEndpoint& Executor::send_endpoint(int peer, int channel) {
+  auto& eps = endpoints_[static_cast<std::size_t>(channel)]->send;
+  for (auto& [p, ep] : eps) {
+    if (p == peer) return *ep;
+  }
+  eps.emplace_back(peer, transport_.connect_send(peer, channel));
+  return *eps.back().second;
+}
+
+transport::RecvEndpoint& Executor::recv_endpoint(int peer, int channel) {
+  auto& eps = endpoints_[static_cast<std::size_t>(channel)]->recv;
+  for (auto& [p, ep] : eps) {
+    if (p == peer) return *ep;
+  }
+  eps.emplace_back(peer, transport_.connect_recv(peer, channel));
+  return *eps.back().second;
+}
+
+// Lazily connects every (peer, channel) the plan talks to, before any data moves.
+void Executor::connect(const plan::Plan& plan) {
+  while (endpoints_.size() < plan.channels.size()) endpoints_.push_back(std::make_unique<Endpoints>());
+  for (std::size_t c = 0; c < plan.channels.size(); ++c) {
+    for (const Step& s : plan.channels[c].steps) {
+      if (plan::sends(s.kind)) send_endpoint(s.send_peer, static_cast<int>(c));
+      if (plan::receives(s.kind)) recv_endpoint(s.recv_peer, static_cast<int>(c));
+    }
+  }
+}
+
+// Moves one piece of the channel's current step if its message and slot are
+// ready. Returns false when it must wait.
+bool Executor::advance(ChannelRun& ch) {
+  const Step& s = (*ch.steps)[ch.step];
+  const plan::Plan& p = *ch.plan;
+  const std::size_t es = ch.esize;
+  const int divisor = (s.finalize && p.args.op == ReduceOp::Avg) ? p.args.nranks : 1;
+  const std::size_t total = s.count();
+  const std::size_t k = std::min(ch.piece, total - ch.done);
+  std::byte* src = address(*ch.buffers, s.src.buffer, s.src.offset + ch.done, es);
+  std::byte* dst = address(*ch.buffers, s.dst.buffer, s.dst.offset + ch.done, es);
+
+  auto check = [&](Status st, int peer) {
+    if (st == Status::PeerFailed) {
+      throw Error(ErrorCode::RemoteError, where(p, ch.channel, ch.step) + ": peer rank " +
+                                              std::to_string(peer) + " failed");
+    }
+    if (st == Status::Error) {
+      throw Error(ErrorCode::SystemError, where(p, ch.channel, ch.step) +
+                                              ": transport error with rank " + std::to_string(peer));
+    }
+  };
+
+  const void* msg = nullptr;
+  transport::RecvEndpoint* in = nullptr;
+  if (plan::receives(s.kind)) {
+    in = &recv_endpoint(s.recv_peer, ch.channel);
+    std::size_t bytes = 0;
+    const Status st = in->try_peek(&msg, &bytes);
+    if (st == Status::Pending) return false;
+    check(st, s.recv_peer);
+    if (bytes != k * es) {
+      throw Error(ErrorCode::InternalError,
+                  where(p, ch.channel, ch.step) + ": expected " + std::to_string(k * es) +
+                      " bytes from rank " + std::to_string(s.recv_peer) + ", got " +
+                      std::to_string(bytes) + " (ranks disagree on the plan)");
+    }
+  }
+  void* slot = nullptr;
+  transport::SendEndpoint* out = nullptr;
+  if (plan::sends(s.kind)) {
+    out = &send_endpoint(s.send_peer, ch.channel);
+    const Status st = out->try_acquire(&slot);
+    if (st == Status::Pending) return false;  // the peeked message stays for the retry
+    check(st, s.send_peer);
+  }
+
+  reduce::ReduceCopyArgs r;
+  r.dtype = p.args.dtype;
+  r.op = p.args.op;  // Avg reduces as Sum; `divisor` finalizes
+  r.count = k;
+  r.divisor = divisor;
+  switch (s.kind) {
+    case StepKind::Send: r.in0 = src; r.out0 = slot; break;
+    case StepKind::Recv: r.in0 = msg; r.out0 = dst; break;
+    case StepKind::RecvReduce: r.in0 = msg; r.in1 = src; r.out0 = dst; break;
+    case StepKind::RecvReduceSend: r.in0 = msg; r.in1 = src; r.out0 = slot; break;
+    case StepKind::RecvCopySend: r.in0 = msg; r.out0 = dst; r.out1 = slot; break;
+    case StepKind::RecvReduceCopySend: r.in0 = msg; r.in1 = src; r.out0 = dst; r.out1 = slot; break;
+    case StepKind::Copy: r.in0 = src; r.out0 = dst; break;
+    case StepKind::Reduce: r.in0 = dst; r.in1 = src; r.out0 = dst; break;
+  }
+  // An in-place Copy with nothing to finalize has nothing to do.
+  if (!(s.kind == StepKind::Copy && r.in0 == r.out0 && divisor == 1)) reduce::reduce_copy(r);
+
+  if (out) check(out->commit(k * es), s.send_peer);
+  if (in) check(in->release(), s.recv_peer);
+  ch.done += k;
+  if (ch.done == total) {
+    ++ch.step;
+    ch.done = 0;
+  }
+  return true;
+}
+
+void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
+  connect(plan);
+  const std::size_t esize = dtype_size(plan.args.dtype);
+  std::vector<ChannelRun> channels;
+  for (std::size_t c = 0; c < plan.channels.size(); ++c) {
+    if (plan.channels[c].steps.empty()) continue;
+    ChannelRun ch;
+    ch.channel = static_cast<int>(c);
+    ch.steps = &plan.channels[c].steps;
+    ch.plan = &plan;
+    ch.buffers = &buffers;
+    ch.esize = esize;
+    ch.piece = std::max<std::size_t>(1, piece_bytes_ / esize);
+    channels.push_back(ch);
+  }
+
+  transport::Doorbell& bell = transport_.doorbell();
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(timeout_s_));
+  std::size_t remaining = channels.size();
+  int idle = 0;
+  Clock::time_point stalled_since{};
+  while (remaining > 0) {
+    const uint32_t seen = bell.epoch();
+    bool progressed = false;
+    for (ChannelRun& ch : channels) {
+      if (ch.finished()) continue;
+      while (!ch.finished() && advance(ch)) progressed = true;
+      if (ch.finished()) --remaining;
+    }
+    if (progressed) {
+      idle = 0;
+      continue;
+    }
+    // Back off: spin a little, then yield, then sleep until a peer rings.
+    if (++idle < 32) {
+      cpu_relax();
+    } else if (idle < 64) {
+      sched_yield();
+    } else {
+      const auto now = Clock::now();
+      if (idle == 64) stalled_since = now;
+      if (now - stalled_since > timeout) fail_timeout(channels);
+      bell.wait(seen, std::min(stalled_since + timeout, now + std::chrono::milliseconds(100)));
+    }
+  }
+}
+
+void Executor::fail_timeout(const std::vector<ChannelRun>& channels) const {
+  std::ostringstream os;
+  os << "no progress for " << timeout_s_ << " s (COLOSSUS_TIMEOUT_S):";
+  for (const ChannelRun& ch : channels) {
+    if (ch.finished()) continue;
+    const Step& s = (*ch.steps)[ch.step];
+    os << "\n  " << where(*ch.plan, ch.channel, ch.step) << ", " << ch.done << "/" << s.count()
+       << " elements done, waiting for ";
+    if (plan::receives(s.kind)) os << "a message from rank " << s.recv_peer;
+    if (plan::receives(s.kind) && plan::sends(s.kind)) os << " or ";
+    if (plan::sends(s.kind)) os << "a free slot towards rank " << s.send_peer;
+  }
+  throw Error(ErrorCode::Timeout, os.str());
+}
+
+}  // namespace colossus::exec

@@ -1,0 +1,52 @@
+// executor.hpp: runs one rank's Plan over its transport, on host buffers.
+//
+// All channels of a Plan advance in one thread: each channel's steps run in
+// order, a step in pieces of one transport slot, and whichever channel can
+// move does. When none can, the executor spins briefly, then yields, then
+// sleeps on the rank's doorbell, so many ranks on few cores still progress.
+// Every wait is bounded by the communicator's timeout.
+//
+// Thread safety: one Executor per rank, used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "plan/plan.hpp"
+#include "transports/transport.hpp"
+
+namespace colossus::exec {
+
+struct Buffers {
+  const void* send = nullptr;
+  void* recv = nullptr;
+  void* scratch = nullptr;
+};
+
+class Executor {
+ public:
+  Executor(transport::Transport& transport, double timeout_s);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Runs `plan` to completion. Throws colossus::Error on a timeout (with the
+  // step each stuck channel waits in) or a failed peer.
+  void run(const plan::Plan& plan, const Buffers& buffers);
+
+ private:
+  struct Endpoints;
+  struct ChannelRun;
+  transport::SendEndpoint& send_endpoint(int peer, int channel);
+  transport::RecvEndpoint& recv_endpoint(int peer, int channel);
+  void connect(const plan::Plan& plan);
+  bool advance(ChannelRun& ch);
+  [[noreturn]] void fail_timeout(const std::vector<ChannelRun>& channels) const;
+
+  transport::Transport& transport_;
+  double timeout_s_;
+  std::size_t piece_bytes_;
+  std::vector<std::unique_ptr<Endpoints>> endpoints_;  // by channel
+};
+
+}  // namespace colossus::exec
