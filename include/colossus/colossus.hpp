@@ -42,6 +42,7 @@ struct Options {
   int nchannels = 0;          // parallel rings; 0 = COLOSSUS_NCHANNELS or tuner
   std::size_t chunk_bytes = 0;  // pipelining unit of a Plan; 0 = COLOSSUS_CHUNK_BYTES or tuner
   double timeout_s = 0;       // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
+  std::size_t slot_bytes = 0;  // transport FIFO slot (message size); 0 = COLOSSUS_SLOT_BYTES
 };
 
 class Communicator {

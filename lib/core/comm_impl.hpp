@@ -22,6 +22,8 @@ struct Settings {
   int nchannels = 1;
   std::size_t chunk_bytes = 0;
   double timeout_s = 0;
+  std::size_t slot_bytes = 0;
+  int fifo_depth = 4;
 };
 
 // Options over the environment over defaults; throws on out-of-range options.

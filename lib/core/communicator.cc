@@ -22,6 +22,9 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   if (o.chunk_bytes != 0 && o.chunk_bytes < 16) {
     throw Error(ErrorCode::InvalidArgument, "Options::chunk_bytes must be 0 or at least 16");
   }
+  if (o.slot_bytes != 0 && o.slot_bytes < 64) {
+    throw Error(ErrorCode::InvalidArgument, "Options::slot_bytes must be 0 or at least 64");
+  }
   if (!(o.timeout_s >= 0)) {
     throw Error(ErrorCode::InvalidArgument, "Options::timeout_s must be >= 0");
   }
@@ -29,6 +32,8 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   s.nchannels = o.nchannels ? o.nchannels : env.nchannels;
   s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
   s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
+  s.slot_bytes = o.slot_bytes ? o.slot_bytes : env.slot_bytes;
+  s.fifo_depth = env.fifo_depth;
   return s;
 }
 
@@ -64,8 +69,11 @@ const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
   params.chunk_bytes = settings_.chunk_bytes;
   plan::Plan p = algorithms::ring_plan(a, rank_, params);
   if (rank_ == 0) {
+    const bool reduces = a.coll == plan::Collective::AllReduce ||
+                         a.coll == plan::Collective::ReduceScatter || a.coll == plan::Collective::Reduce;
     CLOG(Info) << to_string(a.coll) << " " << a.count * dtype_size(a.dtype) << " B "
-               << to_string(a.dtype) << " " << to_string(a.op) << " on " << nranks_
+               << to_string(a.dtype) << (reduces ? " " : "") << (reduces ? to_string(a.op) : "")
+               << " on " << nranks_
                << " ranks: " << p.algorithm << " (only algorithm in this build), "
                << params.nchannels << " channels, chunk " << params.chunk_bytes << " B, "
                << p.num_steps() << " steps on rank 0";
@@ -160,7 +168,7 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
   }
   const core::Config& env = core::env_config();
   const detail::Settings settings = detail::resolve_settings(options, env);
-  auto transports = transport::make_loopback_transports(n, env.slot_bytes, env.fifo_depth);
+  auto transports = transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
   std::vector<Communicator> comms;
   comms.reserve(static_cast<std::size_t>(n));
   for (auto& t : transports) {

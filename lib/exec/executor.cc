@@ -32,6 +32,7 @@ struct Executor::ChannelRun {
   const Buffers* buffers = nullptr;
   std::size_t esize = 0;
   std::size_t piece = 0;  // elements per message
+  bool blocked_on_send = false;  // last attempt waited for a slot (else for a message)
   bool finished() const { return step == steps->size(); }
 };
 
@@ -131,7 +132,10 @@ bool Executor::advance(ChannelRun& ch) {
     in = &recv_endpoint(s.recv_peer, ch.channel);
     std::size_t bytes = 0;
     const Status st = in->try_peek(&msg, &bytes);
-    if (st == Status::Pending) return false;
+    if (st == Status::Pending) {
+      ch.blocked_on_send = false;
+      return false;
+    }
     check(st, s.recv_peer);
     if (bytes != k * es) {
       throw Error(ErrorCode::InternalError,
@@ -145,7 +149,10 @@ bool Executor::advance(ChannelRun& ch) {
   if (plan::sends(s.kind)) {
     out = &send_endpoint(s.send_peer, ch.channel);
     const Status st = out->try_acquire(&slot);
-    if (st == Status::Pending) return false;  // the peeked message stays for the retry
+    if (st == Status::Pending) {  // the peeked message stays for the retry
+      ch.blocked_on_send = true;
+      return false;
+    }
     check(st, s.send_peer);
   }
 
@@ -233,9 +240,11 @@ void Executor::fail_timeout(const std::vector<ChannelRun>& channels) const {
     const Step& s = (*ch.steps)[ch.step];
     os << "\n  " << where(*ch.plan, ch.channel, ch.step) << ", " << ch.done << "/" << s.count()
        << " elements done, waiting for ";
-    if (plan::receives(s.kind)) os << "a message from rank " << s.recv_peer;
-    if (plan::receives(s.kind) && plan::sends(s.kind)) os << " or ";
-    if (plan::sends(s.kind)) os << "a free slot towards rank " << s.send_peer;
+    if (ch.blocked_on_send) {
+      os << "a free slot towards rank " << s.send_peer << " (it is not receiving)";
+    } else {
+      os << "a message from rank " << s.recv_peer;
+    }
   }
   throw Error(ErrorCode::Timeout, os.str());
 }
