@@ -1,3 +1,4 @@
+#include <new>
 #include <string>
 
 #include "colossus/colossus.hpp"
@@ -85,10 +86,15 @@ const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
 void CommImpl::collective(const plan::CollArgs& args, const void* send, void* recv) {
   core::validate_call(args, rank_, send, recv);
   if (args.count == 0) return;
-  const plan::Plan& p = plan_for(args);
-  const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
-  if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
-  executor_.run(p, exec::Buffers{send, recv, scratch_.data()});
+  try {
+    const plan::Plan& p = plan_for(args);
+    const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
+    if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
+    executor_.run(p, exec::Buffers{send, recv, scratch_.data()});
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) + ": out of memory (count " +
+                                            std::to_string(args.count) + ")");
+  }
 }
 
 }  // namespace detail
