@@ -130,8 +130,12 @@ plan::Plan ring_plan(const plan::CollArgs& args, int rank, const AlgoParams& par
   p.channels.resize(static_cast<std::size_t>(nch));
 
   for (int c = 0; c < nch; ++c) {
+    auto& steps = p.channels[static_cast<std::size_t>(c)].steps;
     ChannelBuilder b(p.channels[static_cast<std::size_t>(c)]);
     const Range r = part(args.count, nch, c, align);
+    // Each chunk (allreduce: each loop of n chunks) costs at most 2n steps.
+    const std::size_t per = args.coll == Collective::AllReduce ? chunk * static_cast<std::size_t>(n) : chunk;
+    steps.reserve(ceil_div(r.size(), per) * 2 * static_cast<std::size_t>(n) + 1);
     if (n == 1) {
       const bool fin = args.coll != Collective::AllGather && args.coll != Collective::Broadcast;
       b.copy(send_slice(r.begin, r.size()), recv_slice(r.begin, r.size()), fin);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <new>
 #include <string>
 
@@ -34,7 +35,17 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
   s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
   s.slot_bytes = o.slot_bytes ? o.slot_bytes : env.slot_bytes;
-  s.fifo_depth = env.fifo_depth;
+  s.fifo_depth = std::max(2, env.fifo_depth);
+  // A step moves in slot-sized pieces, and a ring step that receives and
+  // sends needs a free slot while its own first send still occupies the
+  // stream: a chunk of k pieces needs k+1 slots or the ring deadlocks (the
+  // verifier proves this with VerifyOptions::slot_elements). Clamp the chunk.
+  const std::size_t max_chunk = s.slot_bytes * static_cast<std::size_t>(s.fifo_depth - 1);
+  if (s.chunk_bytes > max_chunk) {
+    CLOG(Info) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk << " B = slot "
+               << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth << " - 1)";
+    s.chunk_bytes = max_chunk;
+  }
   return s;
 }
 

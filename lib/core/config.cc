@@ -57,7 +57,7 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_NCHANNELS", "parallel channels per collective (default 2, 1..64)"},
       {"COLOSSUS_CHUNK_BYTES", "pipelining chunk of a Plan step (default 512K)"},
       {"COLOSSUS_SLOT_BYTES", "transport FIFO slot size (default 512K)"},
-      {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 1..64)"},
+      {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
       {"COLOSSUS_ALGO", "algorithm override, NCCL_ALGO syntax (ring)"},
   };
   return vars;
@@ -88,8 +88,8 @@ Config Config::from_env() {
     else warn("COLOSSUS_NCHANNELS", v, "expected an integer in 1..64");
   }
   if (const char* v = get("COLOSSUS_FIFO_DEPTH")) {
-    if (parse_int(v, 1, 64, &n)) c.fifo_depth = static_cast<int>(n);
-    else warn("COLOSSUS_FIFO_DEPTH", v, "expected an integer in 1..64");
+    if (parse_int(v, 2, 64, &n)) c.fifo_depth = static_cast<int>(n);
+    else warn("COLOSSUS_FIFO_DEPTH", v, "expected an integer in 2..64 (a ring needs 2 slots)");
   }
   std::size_t bytes = 0;
   if (const char* v = get("COLOSSUS_CHUNK_BYTES")) {

@@ -22,6 +22,16 @@
 // must agree in element count. All counts and offsets are in elements of
 // the call's data type. Steps of one channel run in order; channels run
 // concurrently and never talk to each other.
+//
+// Rules every Plan keeps (the verifier checks each):
+//   - the send buffer is read-only;
+//   - channels of one rank never touch memory another channel writes;
+//   - `finalize` is set exactly once on the path to each reduced output
+//     element, on the step that completes the reduction, and nothing is
+//     reduced into a value after it;
+//   - with FIFO depth d and message (slot) size s, no step moves more than
+//     s*(d-1) bytes: a ring step that receives and sends needs a free slot
+//     while the stream still holds its predecessor's message.
 #pragma once
 
 #include <cstddef>

@@ -96,3 +96,24 @@ TEST_CASE("loopback broadcast matches the float64 reference", "[loopback]") {
 TEST_CASE("loopback reduce matches the float64 reference", "[loopback]") {
   sweep(Collective::Reduce);
 }
+
+// A chunk of many slots would deadlock a ring (each step needs a free slot
+// while its first send still fills the stream); the settings clamp it.
+TEST_CASE("a chunk larger than the FIFO holds is clamped, not a deadlock", "[loopback]") {
+  Options o;
+  o.chunk_bytes = 1 << 20;
+  o.slot_bytes = 256;
+  o.timeout_s = 20;
+  Group group(5, o);
+  std::vector<std::string> problems;
+  for (Collective coll : {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
+                          Collective::Broadcast, Collective::Reduce}) {
+    Case c;
+    c.coll = coll;
+    c.count = 10007;
+    c.root = 2;
+    for (auto& p : group.run(c)) problems.push_back(p);
+  }
+  INFO((problems.empty() ? std::string("none") : problems[0]));
+  CHECK(problems.empty());
+}

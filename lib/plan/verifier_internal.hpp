@@ -1,0 +1,69 @@
+// verifier_internal.hpp: pieces of the plan verifier shared by its .cc files.
+//
+// Not a public interface: verifier.hpp is. The verifier models each rank's
+// memory as up to three "arenas" so that in-place aliasing is real aliasing:
+// a plan that writes recv in place changes what a later read of send sees.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "plan/plan.hpp"
+#include "plan/symbolic.hpp"
+#include "plan/verifier.hpp"
+
+namespace colossus::plan::detail {
+
+// Where one logical buffer lives: elements [base, base+size) of an arena.
+struct Placement {
+  int arena = 0;
+  std::size_t base = 0;
+  std::size_t size = 0;
+};
+
+inline constexpr int kNumArenas = 3;  // user memory, separate recv memory, scratch
+
+struct RankLayout {
+  Placement send, recv, scratch;
+  std::array<std::size_t, kNumArenas> arena_size{};
+  const Placement& of(Buffer b) const {
+    return b == Buffer::Send ? send : b == Buffer::Recv ? recv : scratch;
+  }
+};
+
+// Out of place: send in arena 0, recv in arena 1. In place, send and recv share
+// arena 0 with the offsets the API defines for the collective.
+RankLayout make_layout(const CollArgs& args, int rank, std::size_t scratch_count, bool in_place);
+
+// Whether `rank` has input in its send buffer (not so for broadcast non-roots).
+bool has_input(const CollArgs& args, int rank);
+
+// "rank 3 channel 1 step 7 (RecvReduceSend from 2 to 4 src=send[96,+32))"
+std::string where(int rank, std::size_t channel, std::size_t step, const Step& s);
+// "send[96,+32)"
+std::string name(const Slice& s);
+// "[b,e)"
+std::string range(std::size_t b, std::size_t e);
+
+// Checks each step of one rank's plan on its own (peers, bounds, counts,
+// buffer roles). Returns the first problem, or "".
+std::string check_steps(const CollArgs& args, const Plan& plan, const RankLayout& layout);
+
+// Checks that no channel of the plan writes memory another channel touches.
+std::string check_channel_independence(const Plan& plan, const RankLayout& layout);
+
+// Runs all plans under the FIFO scheduler, leaving the final memory in
+// `memory` (per rank, per arena). Counts executed steps and sent messages.
+struct ExecResult {
+  std::string error;
+  std::size_t steps = 0;
+  std::size_t messages = 0;
+};
+using RankMemory = std::array<IntervalMap, kNumArenas>;
+ExecResult execute(const CollArgs& args, const std::vector<Plan>& plans,
+                   const std::vector<RankLayout>& layouts, const VerifyOptions& options,
+                   std::vector<RankMemory>& memory);
+
+}  // namespace colossus::plan::detail
