@@ -5,6 +5,16 @@
 // to fp32, reduced, and rounded back to nearest-even (NaN and infinities
 // preserved). Integer sums wrap (two's complement); Avg reduces as Sum and
 // the finalizing step divides by `divisor` (integers truncate toward zero).
+//
+// Details (implementation: reduce_cpu.cc, float_convert.hpp, functors.hpp):
+// - The Avg sum is rounded to the compute type (fp32 for the narrow floats)
+//   before the division, so it can overflow there; the quotient is a true
+//   division in that type, rounded once more to the storage type.
+// - fp8 follows NVIDIA's __NV_SATFINITE: finite results beyond the largest
+//   finite value saturate to it (e4m3 +-448, e5m2 +-57344); e4m3 has no inf,
+//   so inf saturates too; e5m2 keeps inf. NaN stays NaN for every type.
+// - Max and Min propagate NaN (unlike fmax/fmin).
+// - divisor > 1 divides whatever the op; callers pass it with Avg only.
 #pragma once
 
 #include <cstddef>
