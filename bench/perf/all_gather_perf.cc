@@ -1,0 +1,6 @@
+// all_gather_perf: nccl-tests' all_gather_perf over colossus (see driver.hpp).
+#include "perf/driver.hpp"
+
+int main(int argc, char** argv) {
+  return colossus::perf::run_tool(colossus::perf::all_gather_collective(), argc, argv);
+}

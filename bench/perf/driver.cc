@@ -1,0 +1,304 @@
+#include "perf/driver.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "perf/check.hpp"
+#include "perf/report.hpp"
+
+namespace colossus::perf {
+
+namespace {
+
+using Combine = GroupProvider::Combine;
+
+struct FreeDeleter {
+  void operator()(unsigned char* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<unsigned char[], FreeDeleter>;
+
+// Page-aligned and touched by the thread that uses it, so its pages are
+// placed near that thread and no page fault lands in a timed call.
+Buffer allocate(std::size_t bytes) {
+  std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 4095) / 4096 * 4096;
+  auto* p = static_cast<unsigned char*>(std::aligned_alloc(4096, rounded));
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  return Buffer(p);
+}
+
+// A rank thread that fails cannot leave its peers waiting in a barrier or
+// a collective: report and end the process.
+[[noreturn]] void die(int rank, const char* what) {
+  std::fputs("\n", stdout);  // end a half-printed table row
+  std::fflush(stdout);
+  std::fprintf(stderr, "rank %d: error: %s\n", rank, what);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+// What the threads of this process share.
+struct Shared {
+  Shared(int n, GroupProvider& g) : barrier(n), slots(n), group(g) {}
+  std::barrier<> barrier;
+  std::vector<double> slots;  // one per local rank
+  double result = 0;
+  GroupProvider& group;
+  int64_t error_count = 0;  // rank-checks with a wrong element, written by local rank 0
+};
+
+class RankRunner {
+ public:
+  RankRunner(const Collective& coll, const PerfOptions& o, Shared& shared, Communicator& comm,
+             int local, Report* report)
+      : coll_(coll),
+        o_(o),
+        sh_(shared),
+        comm_(comm),
+        local_(local),
+        rank_(comm.rank()),
+        nranks_(comm.size()),
+        report_(report) {}
+
+  void run() {
+    send_ = allocate(o_.max_bytes);
+    recv_ = allocate(o_.max_bytes);
+    for (DataType type : o_.types) {
+      for (ReduceOp op : coll_.uses_op ? o_.ops : std::vector<ReduceOp>{ReduceOp::Sum}) {
+        if (!coll_.uses_root) {
+          time_test(type, op, -1);
+        } else if (o_.root >= 0) {
+          time_test(type, op, o_.root);
+        } else {
+          for (int root = 0; root < nranks_; ++root) time_test(type, op, root);
+        }
+      }
+    }
+  }
+
+ private:
+  // Local threads first, then across processes; every rank gets the result.
+  double combine(double v, Combine how) {
+    sh_.slots[local_] = v;
+    sh_.barrier.arrive_and_wait();
+    if (local_ == 0) {
+      double acc = sh_.slots[0];
+      for (std::size_t i = 1; i < sh_.slots.size(); ++i) {
+        double x = sh_.slots[i];
+        if (how == Combine::Sum) acc += x;
+        if (how == Combine::Min) acc = std::min(acc, x);
+        if (how == Combine::Max) acc = std::max(acc, x);
+      }
+      sh_.result = sh_.group.combine(acc, how);
+    }
+    sh_.barrier.arrive_and_wait();
+    return sh_.result;
+  }
+
+  double combine_time(double seconds) {
+    switch (o_.average) {
+      case Average::Rank0: return combine(seconds, Combine::First);
+      case Average::Mean: return combine(seconds, Combine::Sum) / nranks_;
+      case Average::Min: return combine(seconds, Combine::Min);
+      case Average::Max: return combine(seconds, Combine::Max);
+    }
+    return seconds;
+  }
+
+  // Pointers of call `iter`: like nccl-tests, successive iterations move
+  // through the whole allocation so that they do not reuse cached data.
+  CallBuffers buffers(const Counts& c, bool in_place, int iter) const {
+    std::size_t total = std::max(c.send, c.recv) * elem_;
+    std::size_t steps = total ? o_.max_bytes / total : 1;
+    std::size_t shift = steps ? total * (iter % steps) : 0;
+    unsigned char* send = send_.get() + shift;
+    unsigned char* recv = recv_.get() + shift;
+    if (!in_place) return {send, recv, recv, c.recv * elem_};
+    auto r = static_cast<std::size_t>(rank_);
+    std::size_t extent =
+        std::max(c.send_inplace_offset * r + c.send, c.recv_inplace_offset * r + c.recv);
+    return {recv + c.send_inplace_offset * r * elem_, recv + c.recv_inplace_offset * r * elem_,
+            recv, extent * elem_};
+  }
+
+  void call(const Counts& c, bool in_place, int iter) {
+    CallBuffers b = buffers(c, in_place, iter);
+    coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_);
+    if (o_.blocking) sh_.barrier.arrive_and_wait();
+  }
+
+  void time_test(DataType type, ReduceOp op, int root) {
+    type_ = type;
+    op_ = op;
+    root_ = root;
+    elem_ = dtype_size(type);
+    sh_.barrier.arrive_and_wait();
+    // Warm up at the largest, then the smallest size, out of place.
+    for (std::size_t bytes : {o_.max_bytes, o_.min_bytes}) {
+      Counts c = coll_.counts(bytes / elem_, nranks_);
+      for (int i = 0; i < o_.warmup_iters; ++i) call(c, false, i);
+    }
+    for (std::size_t bytes : size_steps(o_)) {
+      Counts c = coll_.counts(bytes / elem_, nranks_);
+      if (report_) {
+        report_->row_start(std::max(c.send, c.recv) * elem_, c.param,
+                           std::string(to_string(type)).c_str(),
+                           coll_.uses_op ? std::string(to_string(op)).c_str() : "none", root);
+      }
+      bench(c, false);
+      bench(c, true);
+      if (report_) report_->row_end();
+    }
+  }
+
+  void bench(const Counts& c, bool in_place) {
+    RankCheck check(coll_, type_, op_, rank_, nranks_, root_ < 0 ? 0 : root_);
+    // Timed calls run on checkable data, so no NaN or garbage is timed.
+    // The barrier: no peer still reads this rank's buffers in a warm-up call.
+    if (o_.check) {
+      sh_.barrier.arrive_and_wait();
+      check.prepare(buffers(c, in_place, 0), c, 99);
+    }
+    call(c, in_place, 0);
+    sh_.barrier.arrive_and_wait();  // everyone starts the clock together
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o_.iters; ++i) {
+      for (int a = 0; a < o_.agg_iters; ++a) call(c, in_place, i * o_.agg_iters + a);
+    }
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - t0;
+    double seconds = combine_time(elapsed.count() / (double(o_.iters) * o_.agg_iters));
+
+    auto bytes = static_cast<double>(std::max(c.send, c.recv) * elem_);
+    double algbw = seconds > 0 ? bytes / 1e9 / seconds : 0;
+    double busbw = algbw * coll_.busbw_factor(nranks_);
+
+    int64_t wrong = 0;
+    for (int rep = 0; rep < o_.check; ++rep) {
+      CallBuffers b = buffers(c, in_place, 0);
+      check.prepare(b, c, ++seed_);
+      sh_.barrier.arrive_and_wait();  // no peer still reads the previous data
+      coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_);
+      int64_t mine = check.verify(b, c, in_place);
+      auto failed_ranks = static_cast<int64_t>(combine(mine ? 1 : 0, Combine::Sum));
+      if (local_ == 0) sh_.error_count += failed_ranks;
+      wrong = static_cast<int64_t>(combine(static_cast<double>(mine), Combine::Sum));
+      if (wrong) break;
+    }
+    if (report_) report_->result(seconds, algbw, busbw, o_.check ? wrong : -1);
+  }
+
+  const Collective& coll_;
+  const PerfOptions& o_;
+  Shared& sh_;
+  Communicator& comm_;
+  int local_;
+  int rank_;
+  int nranks_;
+  Report* report_;  // non-null on the printing thread only
+  Buffer send_, recv_;
+  DataType type_ = DataType::Float32;
+  ReduceOp op_ = ReduceOp::Sum;
+  int root_ = -1;
+  std::size_t elem_ = 4;
+  uint64_t seed_ = 0;
+};
+
+// Each rank holds a send and a receive buffer of maxBytes (expected values
+// are periodic tables, no third buffer). Like nccl-tests, shrink maxBytes
+// rather than let the run fail on memory. Host memory is shared with
+// everything else on the machine, so use at most 3/4 of what is free now.
+std::size_t memory_limited_max_bytes(std::size_t max_bytes, int local_ranks) {
+  long pages = sysconf(_SC_AVPHYS_PAGES);
+  long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return max_bytes;
+  double limit =
+      0.75 * static_cast<double>(pages) * static_cast<double>(page) / (2.0 * local_ranks);
+  return static_cast<double>(max_bytes) > limit ? static_cast<std::size_t>(limit) / 4096 * 4096
+                                                : max_bytes;
+}
+
+}  // namespace
+
+int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvider& group) {
+  PerfOptions o = options;
+  std::size_t max_bytes = memory_limited_max_bytes(o.max_bytes, group.local_ranks());
+  bool reduced = max_bytes < o.max_bytes;
+  o.max_bytes = max_bytes;
+  int world = group.world_size();
+  if (coll.uses_root && o.root >= world) {
+    std::fprintf(stderr, "invalid root %d: there are %d ranks (-r -1 runs every root)\n", o.root,
+                 world);
+    return 1;
+  }
+  std::vector<std::string> lines;
+  lines.reserve(group.local_ranks());
+  for (int i = 0; i < group.local_ranks(); ++i) {
+    lines.push_back(Report::device_line(group.first_rank() + i, group.group_color(), i));
+  }
+  lines = group.gather_lines(lines);
+  Report report(o.report_cputime != 0);
+  if (group.prints()) {
+    report.preamble(options, lines);
+    if (reduced) std::printf("# Reducing maxBytes to %zu due to memory limitation\n", o.max_bytes);
+    report.table_header();
+    std::fflush(stdout);
+  }
+
+  Options lib_options;
+  lib_options.timeout_s = o.timeout_s;
+  std::vector<Communicator> comms;
+  try {
+    comms = group.connect(lib_options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: making the communicators: %s\n", e.what());
+    return 1;
+  }
+
+  Shared shared(group.local_ranks(), group);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < group.local_ranks(); ++i) {
+    Report* printer = (i == 0 && group.prints()) ? &report : nullptr;
+    threads.emplace_back([&, i, printer] {
+      try {
+        RankRunner(coll, o, shared, comms[i], i, printer).run();
+      } catch (const std::exception& e) {
+        die(group.first_rank() + i, e.what());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& c : comms) c.destroy();
+
+  double errors = group.combine(static_cast<double>(shared.error_count), Combine::Sum);
+  bool ok = errors == 0;
+  if (group.prints()) ok = report.summary(static_cast<int64_t>(errors)) && ok;
+  return ok ? 0 : 1;
+}
+
+int run_tool(const Collective& coll, int argc, char** argv) {
+  // Line-buffered, so progress shows row by row through a pipe too.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  int exit_code = 0;
+  auto options = parse_options(argc, argv, &exit_code);
+  if (!options) return exit_code;
+  try {
+    auto group = make_thread_group(options->nthreads);
+    return run_benchmark(coll, *options, *group);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace colossus::perf

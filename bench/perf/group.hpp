@@ -1,0 +1,45 @@
+// group.hpp: where a *_perf run gets its communicators.
+//
+// The timing and reporting code sees a GroupProvider, never how ranks were
+// made. Today ranks are threads of one process over the loopback transport
+// (-t N). A multi-process provider (mpirun, srun) plugs in here: it makes
+// the communicators of its process's ranks and combines statistics across
+// processes; the driver combines across its own threads first and calls
+// the provider from one thread per process.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "colossus/colossus.hpp"
+
+namespace colossus::perf {
+
+class GroupProvider {
+ public:
+  enum class Combine { Sum, Min, Max, First };  // First: global rank 0's value
+
+  virtual ~GroupProvider() = default;
+
+  virtual int world_size() const = 0;   // ranks in the whole run
+  virtual int local_ranks() const = 0;  // ranks of this process, one thread each
+  virtual int first_rank() const = 0;   // global rank of this process's local rank 0
+  virtual bool prints() const = 0;      // whether this process writes the report
+  virtual int group_color() const = 0;  // the "Group" column of the device lines
+
+  // Communicators of this process's ranks; element i is global rank
+  // first_rank() + i. Called once, before any thread starts.
+  virtual std::vector<Communicator> connect(const Options& options) = 0;
+
+  // One value per process in, the combination over processes out.
+  virtual double combine(double value, Combine how) = 0;
+  // This process's lines in, every process's lines in rank order out (on
+  // the printing process; others may get an empty list).
+  virtual std::vector<std::string> gather_lines(const std::vector<std::string>& lines) = 0;
+};
+
+// Ranks as threads of this process, over colossus::loopback_group.
+std::unique_ptr<GroupProvider> make_thread_group(int nthreads);
+
+}  // namespace colossus::perf
