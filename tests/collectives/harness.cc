@@ -22,6 +22,9 @@ std::string Case::describe() const {
 Group::Group(int n, const Options& options)
     : n_(n), comms_(loopback_group(n, options)), pool_(n) {}
 
+Group::Group(std::vector<Communicator> comms)
+    : n_(static_cast<int>(comms.size())), comms_(std::move(comms)), pool_(n_) {}
+
 namespace {
 
 constexpr unsigned char kSentinel = 0xA5;

@@ -25,7 +25,8 @@ struct Case {
 // One loopback group and its rank threads, reused across cases.
 class Group {
  public:
-  Group(int n, const Options& options);
+  Group(int n, const Options& options);  // loopback ranks
+  explicit Group(std::vector<Communicator> comms);  // ranks over any transport
   int size() const { return n_; }
   // Runs the case on all ranks; returns one line per problem (empty = pass),
   // at most a few per rank.
