@@ -14,6 +14,7 @@
 #include "colossus/colossus.hpp"
 #include "core/config.hpp"
 #include "exec/executor.hpp"
+#include "transports/oob.hpp"
 #include "transports/transport.hpp"
 
 namespace colossus::detail {
@@ -31,7 +32,10 @@ Settings resolve_settings(const Options& options, const core::Config& env);
 
 class CommImpl {
  public:
-  CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings);
+  // `oob` (the bootstrap of multi-process groups) is kept for the
+  // communicator's lifetime; loopback groups have none.
+  CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+           std::unique_ptr<transport::OutOfBand> oob = nullptr);
   ~CommImpl();
 
   int rank() const { return rank_; }
@@ -45,6 +49,7 @@ class CommImpl {
   int rank_;
   int nranks_;
   Settings settings_;
+  std::unique_ptr<transport::OutOfBand> oob_;  // outlives the transport built on it
   std::unique_ptr<transport::Transport> transport_;
   exec::Executor executor_;
   using PlanKey = std::tuple<int, std::size_t, int, int, int>;  // coll, count, dtype, op, root

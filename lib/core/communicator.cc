@@ -49,10 +49,12 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   return s;
 }
 
-CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings)
+CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+                   std::unique_ptr<transport::OutOfBand> oob)
     : rank_(transport->rank()),
       nranks_(transport->nranks()),
       settings_(settings),
+      oob_(std::move(oob)),
       transport_(std::move(transport)),
       executor_(*transport_, settings.timeout_s) {
   if (rank_ == 0) {

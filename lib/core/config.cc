@@ -59,6 +59,8 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_SLOT_BYTES", "transport FIFO slot size (default 512K)"},
       {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
       {"COLOSSUS_ALGO", "algorithm override, NCCL_ALGO syntax (ring)"},
+      {"COLOSSUS_TRANSPORT", "force one transport between processes: shm or tcp (default: shm "
+                             "within a host, tcp across hosts)"},
   };
   return vars;
 }
@@ -101,6 +103,14 @@ Config Config::from_env() {
     else warn("COLOSSUS_SLOT_BYTES", v, "expected a size in 64..1G");
   }
   if (const char* v = get("COLOSSUS_ALGO")) c.algo = v;
+  if (const char* v = get("COLOSSUS_TRANSPORT")) {
+    if (!strcasecmp(v, "shm") || !strcasecmp(v, "tcp")) {
+      c.transport = v;
+      for (auto& ch : c.transport) ch = static_cast<char>(tolower(ch));
+    } else {
+      warn("COLOSSUS_TRANSPORT", v, "expected shm or tcp");
+    }
+  }
 
   // Catch typos: any COLOSSUS_* that is not ours.
   for (char** e = environ; e && *e; ++e) {

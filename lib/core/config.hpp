@@ -22,6 +22,7 @@ struct Config {
   std::size_t slot_bytes = 512 << 10;   // COLOSSUS_SLOT_BYTES: transport FIFO slot size
   int fifo_depth = 4;                   // COLOSSUS_FIFO_DEPTH: slots per connection
   std::string algo;                     // COLOSSUS_ALGO (NCCL_ALGO syntax)
+  std::string transport;                // COLOSSUS_TRANSPORT: "" (auto), "shm" or "tcp"
 
   // Problems found while reading (bad values, unknown variables), one per line.
   std::vector<std::string> warnings;
