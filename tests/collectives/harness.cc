@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <sstream>
 
@@ -41,102 +42,115 @@ struct Buffer {
 
 }  // namespace
 
-std::vector<std::string> Group::run(const Case& c) {
+namespace {
+
+struct Shape {
+  std::size_t es, scount, rcount, block;
+};
+
+Shape shape_of(const Case& c, int n) {
   plan::CollArgs args;
   args.coll = c.coll;
   args.count = c.count;
-  args.dtype = c.dtype;
-  args.op = c.op;
-  args.root = c.root;
-  args.nranks = n_;
-  const std::size_t es = dtype_size(c.dtype);
-  const std::size_t scount = plan::send_count(args), rcount = plan::recv_count(args);
-  const std::size_t block = c.count;
+  args.nranks = n;
+  return {dtype_size(c.dtype), plan::send_count(args), plan::recv_count(args), c.count};
+}
 
-  // Stored (rounded) inputs of every rank, as the library will see them.
-  std::vector<std::vector<double>> inputs(static_cast<std::size_t>(n_));
-  for (int r = 0; r < n_; ++r) {
-    std::vector<unsigned char> tmp(es);
-    for (std::size_t i = 0; i < scount; ++i) {
+}  // namespace
+
+Inputs make_inputs(const Case& c, int n) {
+  const Shape sh = shape_of(c, n);
+  Inputs inputs(static_cast<std::size_t>(n));
+  std::vector<unsigned char> tmp(sh.es);
+  for (int r = 0; r < n; ++r) {
+    for (std::size_t i = 0; i < sh.scount; ++i) {
       store(c.dtype, tmp.data(), 0, input_value(c.dtype, c.op, r, i));
       inputs[static_cast<std::size_t>(r)].push_back(load(c.dtype, tmp.data(), 0));
     }
   }
+  return inputs;
+}
 
+void run_rank(const Case& c, int n, int r, Communicator& comm, const Inputs& inputs,
+              const std::function<void(const std::string&)>& report) {
+  const Shape sh = shape_of(c, n);
+  const std::size_t es = sh.es, scount = sh.scount, rcount = sh.rcount, block = sh.block;
+  const auto ur = static_cast<std::size_t>(r);
+  const std::size_t shift = c.misaligned ? es : 0;
+  Buffer recv(rcount * es, shift), send(scount * es, shift);
+  // In place: the input sits where the API's convention puts it.
+  unsigned char* sp = send.data;
+  unsigned char* rp = recv.data;
+  if (c.in_place) {
+    if (c.coll == Collective::AllGather) sp = rp + ur * block * es;
+    else if (c.coll == Collective::ReduceScatter) rp = sp + ur * block * es;
+    else sp = rp;
+  }
+  for (std::size_t i = 0; i < scount; ++i) store(c.dtype, sp, i, inputs[ur][i]);
+  switch (c.coll) {
+    case Collective::AllReduce: comm.allreduce(sp, rp, c.count, c.dtype, c.op); break;
+    case Collective::AllGather: comm.allgather(sp, rp, c.count, c.dtype); break;
+    case Collective::ReduceScatter: comm.reduce_scatter(sp, rp, c.count, c.dtype, c.op); break;
+    case Collective::Broadcast: comm.broadcast(sp, rp, c.count, c.dtype, c.root); break;
+    case Collective::Reduce: comm.reduce(sp, rp, c.count, c.dtype, c.op, c.root); break;
+  }
+
+  int bad = 0;
+  auto check = [&](std::size_t i, double got, Expected e) {
+    if (std::fabs(got - e.value) <= e.tolerance) return;
+    if (bad++ < 3) {
+      std::ostringstream os;
+      os << "recv[" << i << "] = " << got << ", expected " << e.value << " +- " << e.tolerance;
+      report(os.str());
+    }
+  };
+  std::vector<double> column(static_cast<std::size_t>(n));
+  auto reduced = [&](std::size_t input_index) {
+    for (std::size_t q = 0; q < column.size(); ++q) column[q] = inputs[q][input_index];
+    return reduce_reference(c.dtype, c.op, column.data(), n);
+  };
+  const bool writes_recv = c.coll != Collective::Reduce || r == c.root;
+  if (writes_recv) {
+    for (std::size_t i = 0; i < rcount; ++i) {
+      const double got = load(c.dtype, rp, i);
+      switch (c.coll) {
+        case Collective::AllReduce:
+        case Collective::Reduce: check(i, got, reduced(i)); break;
+        case Collective::ReduceScatter: check(i, got, reduced(ur * block + i)); break;
+        case Collective::AllGather: check(i, got, {inputs[i / block][i % block], 0}); break;
+        case Collective::Broadcast:
+          check(i, got, {inputs[static_cast<std::size_t>(c.root)][i], 0});
+          break;
+      }
+    }
+  } else if (!c.in_place) {
+    for (std::size_t b = 0; b < rcount * es; ++b) {
+      if (rp[b] != kSentinel) {
+        report("reduce wrote the recv buffer of a non-root rank");
+        break;
+      }
+    }
+  }
+  if (!c.in_place) {  // inputs are read-only
+    for (std::size_t i = 0; i < scount; ++i) {
+      if (load(c.dtype, sp, i) != inputs[ur][i]) {
+        report("send buffer modified at element " + std::to_string(i));
+        break;
+      }
+    }
+  }
+}
+
+std::vector<std::string> Group::run(const Case& c) {
+  const Inputs inputs = make_inputs(c, n_);
   std::mutex mu;
   std::vector<std::string> problems;
-  auto report = [&](int rank, const std::string& what) {
-    std::lock_guard<std::mutex> lock(mu);
-    problems.push_back(c.describe() + " n=" + std::to_string(n_) + " rank " +
-                       std::to_string(rank) + ": " + what);
-  };
-
   auto errors = pool_.run([&](int r) {
-    const auto ur = static_cast<std::size_t>(r);
-    const std::size_t shift = c.misaligned ? es : 0;
-    Buffer recv(rcount * es, shift), send(scount * es, shift);
-    // In place: the input sits where the API's convention puts it.
-    unsigned char* sp = send.data;
-    unsigned char* rp = recv.data;
-    if (c.in_place) {
-      if (c.coll == Collective::AllGather) sp = rp + ur * block * es;
-      else if (c.coll == Collective::ReduceScatter) rp = sp + ur * block * es;
-      else sp = rp;
-    }
-    for (std::size_t i = 0; i < scount; ++i) store(c.dtype, sp, i, inputs[ur][i]);
-    Communicator& comm = comms_[ur];
-    switch (c.coll) {
-      case Collective::AllReduce: comm.allreduce(sp, rp, c.count, c.dtype, c.op); break;
-      case Collective::AllGather: comm.allgather(sp, rp, c.count, c.dtype); break;
-      case Collective::ReduceScatter: comm.reduce_scatter(sp, rp, c.count, c.dtype, c.op); break;
-      case Collective::Broadcast: comm.broadcast(sp, rp, c.count, c.dtype, c.root); break;
-      case Collective::Reduce: comm.reduce(sp, rp, c.count, c.dtype, c.op, c.root); break;
-    }
-
-    int bad = 0;
-    auto check = [&](std::size_t i, double got, Expected e) {
-      if (std::fabs(got - e.value) <= e.tolerance) return;
-      if (bad++ < 3) {
-        std::ostringstream os;
-        os << "recv[" << i << "] = " << got << ", expected " << e.value << " +- " << e.tolerance;
-        report(r, os.str());
-      }
-    };
-    std::vector<double> column(static_cast<std::size_t>(n_));
-    auto reduced = [&](std::size_t input_index) {
-      for (std::size_t q = 0; q < column.size(); ++q) column[q] = inputs[q][input_index];
-      return reduce_reference(c.dtype, c.op, column.data(), n_);
-    };
-    const bool writes_recv = c.coll != Collective::Reduce || r == c.root;
-    if (writes_recv) {
-      for (std::size_t i = 0; i < rcount; ++i) {
-        const double got = load(c.dtype, rp, i);
-        switch (c.coll) {
-          case Collective::AllReduce:
-          case Collective::Reduce: check(i, got, reduced(i)); break;
-          case Collective::ReduceScatter: check(i, got, reduced(ur * block + i)); break;
-          case Collective::AllGather: check(i, got, {inputs[i / block][i % block], 0}); break;
-          case Collective::Broadcast:
-            check(i, got, {inputs[static_cast<std::size_t>(c.root)][i], 0});
-            break;
-        }
-      }
-    } else if (!c.in_place) {
-      for (std::size_t b = 0; b < rcount * es; ++b) {
-        if (rp[b] != kSentinel) {
-          report(r, "reduce wrote the recv buffer of a non-root rank");
-          break;
-        }
-      }
-    }
-    if (!c.in_place) {  // inputs are read-only
-      for (std::size_t i = 0; i < scount; ++i) {
-        if (load(c.dtype, sp, i) != inputs[ur][i]) {
-          report(r, "send buffer modified at element " + std::to_string(i));
-          break;
-        }
-      }
-    }
+    run_rank(c, n_, r, comms_[static_cast<std::size_t>(r)], inputs, [&](const std::string& what) {
+      std::lock_guard<std::mutex> lock(mu);
+      problems.push_back(c.describe() + " n=" + std::to_string(n_) + " rank " +
+                         std::to_string(r) + ": " + what);
+    });
   });
   for (auto& e : errors) problems.push_back(c.describe() + " n=" + std::to_string(n_) + " " + e);
   return problems;

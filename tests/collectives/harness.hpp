@@ -2,6 +2,7 @@
 // with generated inputs, and checks every output element on every rank.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,16 @@ struct Case {
   bool misaligned = false;  // buffers start one element past an aligned address
   std::string describe() const;
 };
+
+// Every rank's stored (rounded) inputs for a case, as the library sees them.
+using Inputs = std::vector<std::vector<double>>;
+Inputs make_inputs(const Case& c, int n);
+
+// Runs the case on rank r of n through `comm` and checks every output
+// element; each problem found goes to `report`. Usable from any thread or
+// process: the inputs of all ranks are a pure function of the case.
+void run_rank(const Case& c, int n, int r, Communicator& comm, const Inputs& inputs,
+              const std::function<void(const std::string&)>& report);
 
 // One loopback group and its rank threads, reused across cases.
 class Group {
