@@ -59,8 +59,20 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_SLOT_BYTES", "transport FIFO slot size (default 512K)"},
       {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
       {"COLOSSUS_ALGO", "algorithm override, NCCL_ALGO syntax (ring)"},
+      {"COLOSSUS_SOCKET_IFNAME",
+       "tcp interfaces: prefixes, ^ excludes, = exact (eth,^docker,=eth0); default: first up non-loopback"},
+      {"COLOSSUS_SOCKET_NSOCKS", "tcp sockets per peer and channel, large messages striped (default 2, 1..16)"},
+      {"COLOSSUS_BOOTSTRAP_ADDR",
+       "rank 0's rendezvous address: ip, ip:port, [ipv6]:port, interface or host name "
+       "(default: first up non-loopback IPv4 interface, ephemeral port)"},
       {"COLOSSUS_TRANSPORT", "force one transport between processes: shm or tcp (default: shm "
                              "within a host, tcp across hosts)"},
+      // Set per rank by colossus-run (tools/colossus-run) for the launcher detection.
+      {"COLOSSUS_RANK", "this process's rank, 0..WORLD_SIZE-1 (set by colossus-run)"},
+      {"COLOSSUS_WORLD_SIZE", "number of ranks in the job (set by colossus-run)"},
+      {"COLOSSUS_LOCAL_RANK", "rank among the ranks on this host (set by colossus-run)"},
+      {"COLOSSUS_LOCAL_SIZE", "number of ranks on this host (set by colossus-run)"},
+      {"COLOSSUS_JOB_ID", "random hex id of one colossus-run launch, the same for all its ranks"},
   };
   return vars;
 }
@@ -103,6 +115,12 @@ Config Config::from_env() {
     else warn("COLOSSUS_SLOT_BYTES", v, "expected a size in 64..1G");
   }
   if (const char* v = get("COLOSSUS_ALGO")) c.algo = v;
+  if (const char* v = get("COLOSSUS_BOOTSTRAP_ADDR")) c.bootstrap_addr = v;  // parsed where used
+  if (const char* v = get("COLOSSUS_SOCKET_IFNAME")) c.socket_ifname = v;
+  if (const char* v = get("COLOSSUS_SOCKET_NSOCKS")) {
+    if (parse_int(v, 1, 16, &n)) c.socket_nsocks = static_cast<int>(n);
+    else warn("COLOSSUS_SOCKET_NSOCKS", v, "expected an integer in 1..16");
+  }
   if (const char* v = get("COLOSSUS_TRANSPORT")) {
     if (!strcasecmp(v, "shm") || !strcasecmp(v, "tcp")) {
       c.transport = v;
