@@ -235,10 +235,23 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   std::size_t max_bytes = memory_limited_max_bytes(o.max_bytes, group.local_ranks());
   bool reduced = max_bytes < o.max_bytes;
   o.max_bytes = max_bytes;
+
+  // Connect first: a launched group learns its size and rank only here.
+  Options lib_options;
+  lib_options.timeout_s = o.timeout_s;
+  std::vector<Communicator> comms;
+  try {
+    comms = group.connect(lib_options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: making the communicators: %s\n", e.what());
+    return 1;
+  }
   int world = group.world_size();
   if (coll.uses_root && o.root >= world) {
-    std::fprintf(stderr, "invalid root %d: there are %d ranks (-r -1 runs every root)\n", o.root,
-                 world);
+    if (group.prints()) {
+      std::fprintf(stderr, "invalid root %d: there are %d ranks (-r -1 runs every root)\n",
+                   o.root, world);
+    }
     return 1;
   }
   std::vector<std::string> lines;
@@ -255,16 +268,6 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
     std::fflush(stdout);
   }
 
-  Options lib_options;
-  lib_options.timeout_s = o.timeout_s;
-  std::vector<Communicator> comms;
-  try {
-    comms = group.connect(lib_options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: making the communicators: %s\n", e.what());
-    return 1;
-  }
-
   Shared shared(group.local_ranks(), group);
   std::vector<std::thread> threads;
   for (int i = 0; i < group.local_ranks(); ++i) {
@@ -278,9 +281,9 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
     });
   }
   for (auto& t : threads) t.join();
-  for (auto& c : comms) c.destroy();
 
   double errors = group.combine(static_cast<double>(shared.error_count), Combine::Sum);
+  for (auto& c : comms) c.destroy();
   bool ok = errors == 0;
   if (group.prints()) ok = report.summary(static_cast<int64_t>(errors)) && ok;
   return ok ? 0 : 1;
@@ -293,7 +296,7 @@ int run_tool(const Collective& coll, int argc, char** argv) {
   auto options = parse_options(argc, argv, &exit_code);
   if (!options) return exit_code;
   try {
-    auto group = make_thread_group(options->nthreads);
+    auto group = make_group(*options);
     return run_benchmark(coll, *options, *group);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "colossus/colossus.hpp"
+#include "perf/options.hpp"
 
 namespace colossus::perf {
 
@@ -41,5 +42,17 @@ class GroupProvider {
 
 // Ranks as threads of this process, over colossus::loopback_group.
 std::unique_ptr<GroupProvider> make_thread_group(int nthreads);
+
+// One rank per process from the launcher's environment (colossus::init_from_env).
+std::unique_ptr<GroupProvider> make_process_group();
+
+// One rank per process under mpirun: rank 0's unique id goes out by
+// MPI_Bcast, as nccl-tests does. nullptr when built without MPI.
+std::unique_ptr<GroupProvider> make_mpi_group();
+
+// The provider for this run: under mpirun with MPI built in, the MPI group;
+// under another launcher (or mpirun without MPI), the process group; else
+// -t threads. Throws colossus::Error for -t > 1 under a launcher.
+std::unique_ptr<GroupProvider> make_group(const PerfOptions& options);
 
 }  // namespace colossus::perf

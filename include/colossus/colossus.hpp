@@ -43,6 +43,7 @@ struct Options {
   std::size_t chunk_bytes = 0;  // pipelining unit of a Plan; 0 = COLOSSUS_CHUNK_BYTES or tuner
   double timeout_s = 0;       // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
   std::size_t slot_bytes = 0;  // transport FIFO slot (message size); 0 = COLOSSUS_SLOT_BYTES
+  std::string transport;       // between processes: "shm", "tcp", "" = COLOSSUS_TRANSPORT or auto
 };
 
 class Communicator {
@@ -79,5 +80,32 @@ class Communicator {
 // n ranks of one group inside this process, connected by the loopback
 // transport. Element i is rank i; run each on its own thread.
 std::vector<Communicator> loopback_group(int n, const Options& options = {});
+
+// ---- Ranks in separate processes, on one host or many --------------------
+//
+// As with NCCL: rank 0 calls make_unique_id(), hands the 128 bytes to every
+// rank out of band (MPI_Bcast, a file, the environment via to_string), and
+// every rank calls init() with it. Peers on the same host talk over shared
+// memory, others over TCP (COLOSSUS_TRANSPORT=shm|tcp forces one).
+
+struct UniqueId {
+  char internal[128];  // the size of ncclUniqueId
+};
+
+// On rank 0: starts the rendezvous listener (address from
+// COLOSSUS_BOOTSTRAP_ADDR, else this host's first up interface) and returns
+// the id naming it, with a fresh random secret.
+UniqueId make_unique_id();
+// Hex text of an id and back, for environments and files.
+std::string to_string(const UniqueId& id);
+UniqueId parse_unique_id(const std::string& text);  // throws InvalidArgument
+
+// Collective over the nranks processes: returns this rank's communicator.
+Communicator init(const UniqueId& id, int rank, int nranks, const Options& options = {});
+
+// Collective: rank, size and rendezvous from the launcher's environment
+// (colossus-run, torchrun, mpirun or srun; see README). mpirun and srun need
+// COLOSSUS_BOOTSTRAP_ADDR=host:port naming a port rank 0's host can listen on.
+Communicator init_from_env(const Options& options = {});
 
 }  // namespace colossus

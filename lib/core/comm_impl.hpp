@@ -25,6 +25,7 @@ struct Settings {
   double timeout_s = 0;
   std::size_t slot_bytes = 0;
   int fifo_depth = 4;
+  std::string transport;  // "", "shm" or "tcp"
 };
 
 // Options over the environment over defaults; throws on out-of-range options.

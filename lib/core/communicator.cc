@@ -34,6 +34,11 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   s.nchannels = o.nchannels ? o.nchannels : env.nchannels;
   s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
   s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
+  if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp") {
+    throw Error(ErrorCode::InvalidArgument,
+                "Options::transport \"" + o.transport + "\" is not \"shm\", \"tcp\" or empty");
+  }
+  s.transport = o.transport.empty() ? env.transport : o.transport;
   s.slot_bytes = o.slot_bytes ? o.slot_bytes : env.slot_bytes;
   s.fifo_depth = std::max(2, env.fifo_depth);
   // A step moves in slot-sized pieces, and a ring step that receives and

@@ -1,0 +1,177 @@
+// tcp_transport.cc: setup (interface, listener, address exchange) and the
+// endpoints, which only move ring indices; the progress thread does the I/O.
+#include <algorithm>
+
+#include "colossus/error.hpp"
+#include "core/logging.hpp"
+#include "transports/tcp/interfaces.hpp"
+#include "transports/tcp/progress.hpp"
+#include "transports/tcp/tcp.hpp"
+
+namespace colossus::transport {
+
+using tcp::RecvStream;
+using tcp::SendStream;
+
+TcpOptions TcpOptions::from_config(const core::Config& c) {
+  TcpOptions o;
+  o.slot_bytes = c.slot_bytes;
+  o.depth = c.fifo_depth;
+  o.sockets_per_peer = c.socket_nsocks;
+  o.ifname = c.socket_ifname;
+  o.timeout_s = c.timeout_s;
+  return o;
+}
+
+namespace {
+
+class TcpSend final : public SendEndpoint {
+ public:
+  TcpSend(SendStream& s, TcpProgress& p) : s_(s), p_(p) {}
+  std::size_t slot_bytes() const override { return s_.ring.slot_bytes; }
+
+  // Staging slots are local memory, so a stream still connecting accepts
+  // messages: they go out once the connection is up.
+  Status try_acquire(void** slot) override {
+    if (s_.ring.failed.load(std::memory_order_acquire)) return Status::PeerFailed;
+    const uint64_t head = s_.ring.head.load(std::memory_order_relaxed);
+    if (head - s_.ring.tail.load(std::memory_order_acquire) >= s_.ring.depth) {
+      return Status::Pending;
+    }
+    *slot = s_.ring.slot(head);
+    return Status::Ok;
+  }
+
+  Status commit(std::size_t bytes) override {
+    if (bytes > s_.ring.slot_bytes) return Status::Error;
+    if (s_.ring.failed.load(std::memory_order_acquire)) return Status::PeerFailed;
+    const uint64_t head = s_.ring.head.load(std::memory_order_relaxed);
+    s_.ring.size(head) = bytes;
+    s_.ring.head.store(head + 1, std::memory_order_release);
+    p_.wake_if_sleeping();
+    return Status::Ok;
+  }
+
+ private:
+  SendStream& s_;
+  TcpProgress& p_;
+};
+
+class TcpRecv final : public RecvEndpoint {
+ public:
+  TcpRecv(RecvStream& r, TcpProgress& p) : r_(r), p_(p) {}
+  std::size_t slot_bytes() const override { return r_.ring.slot_bytes; }
+
+  Status try_peek(const void** data, std::size_t* bytes) override {
+    const uint64_t tail = r_.ring.tail.load(std::memory_order_relaxed);
+    if (r_.ring.head.load(std::memory_order_acquire) == tail) {
+      if (!r_.ring.failed.load(std::memory_order_acquire)) return Status::Pending;
+      // Messages that arrived whole before the failure are still delivered;
+      // the flag is set after they were published, so this load sees them.
+      if (r_.ring.head.load(std::memory_order_acquire) == tail) return Status::PeerFailed;
+    }
+    *data = r_.ring.slot(tail);
+    *bytes = r_.ring.size(tail);
+    return Status::Ok;
+  }
+
+  Status release() override {
+    r_.ring.tail.store(r_.ring.tail.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_release);
+    p_.wake_if_sleeping();
+    return Status::Ok;
+  }
+
+ private:
+  RecvStream& r_;
+  TcpProgress& p_;
+};
+
+void validate(const TcpOptions& o) {
+  auto bad = [](const std::string& what) {
+    throw Error(ErrorCode::InvalidArgument, "tcp: " + what);
+  };
+  if (o.slot_bytes < 64 || o.slot_bytes > (std::size_t{1} << 30)) bad("slot_bytes must be in 64..1G");
+  if (o.depth < 1 || o.depth > 1024) bad("depth must be in 1..1024");
+  if (o.sockets_per_peer < 1 || o.sockets_per_peer > tcp::kMaxSockets) {
+    bad("sockets_per_peer must be in 1.." + std::to_string(tcp::kMaxSockets));
+  }
+  if (!(o.timeout_s > 0)) bad("timeout_s must be positive");
+}
+
+}  // namespace
+
+TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, const TcpOptions& options)
+    : rank_(oob.rank()), nranks_(oob.nranks()), bell_(bell), options_(options) {
+  // Every rank takes part in the allgather even when its own setup failed,
+  // so a failure on one rank is an error on all of them, not a hang.
+  tcp::Fd listener;
+  std::string problem;
+  try {
+    validate(options_);
+    const auto candidates = tcp::list_interfaces();
+    const tcp::NetInterface* iface = tcp::choose_interface(candidates, options_.ifname);
+    if (!iface) {
+      std::string have;
+      for (const auto& c : candidates) have += (have.empty() ? "" : ", ") + c.name;
+      throw Error(ErrorCode::SystemError,
+                  "tcp: no up interface matches COLOSSUS_SOCKET_IFNAME=\"" + options_.ifname +
+                      "\" (up: " + (have.empty() ? "none" : have) + ")");
+    }
+    interface_ = iface->name;
+    tcp::SockAddr local;
+    local.ss = iface->addr;
+    local.len = iface->addr_len;
+    listener = tcp::listen_on(local, &listen_address_);
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  const std::vector<std::string> table = oob.allgather(problem.empty() ? listen_address_ : "!" + problem);
+  std::vector<tcp::SockAddr> peers(static_cast<std::size_t>(nranks_));
+  for (int r = 0; r < nranks_; ++r) {
+    const std::string& entry = table[static_cast<std::size_t>(r)];
+    if (!entry.empty() && entry[0] == '!') {
+      throw Error(r == rank_ ? ErrorCode::SystemError : ErrorCode::RemoteError,
+                  "tcp setup failed on rank " + std::to_string(r) + ": " + entry.substr(1));
+    }
+    if (!tcp::parse_endpoint(entry, &peers[static_cast<std::size_t>(r)])) {
+      throw Error(ErrorCode::InternalError,
+                  "tcp: rank " + std::to_string(r) + " published an unusable address \"" + entry + "\"");
+    }
+  }
+  progress_ = std::make_unique<TcpProgress>(rank_, nranks_, oob.job_secret(), bell_, options_,
+                                            std::move(listener), std::move(peers));
+  CLOG(Info) << "tcp rank " << rank_ << "/" << nranks_ << ": listening on " << listen_address_
+             << " (" << interface_ << "), " << options_.sockets_per_peer
+             << " sockets per peer and channel, " << options_.depth << " slots of "
+             << options_.slot_bytes << " B";
+}
+
+TcpTransport::~TcpTransport() = default;
+
+const TcpStats& TcpTransport::stats() const { return progress_->stats(); }
+
+void TcpTransport::check_peer(int peer, int channel, const char* call) const {
+  if (peer < 0 || peer >= nranks_ || channel < 0 || channel >= tcp::kMaxChannels) {
+    throw Error(ErrorCode::InvalidArgument, std::string("tcp ") + call + ": peer " +
+                                                std::to_string(peer) + " channel " +
+                                                std::to_string(channel) + " out of range");
+  }
+}
+
+std::unique_ptr<SendEndpoint> TcpTransport::connect_send(int peer, int channel) {
+  check_peer(peer, channel, "connect_send");
+  return std::make_unique<TcpSend>(progress_->send_stream(peer, channel), *progress_);
+}
+
+std::unique_ptr<RecvEndpoint> TcpTransport::connect_recv(int peer, int channel) {
+  check_peer(peer, channel, "connect_recv");
+  return std::make_unique<TcpRecv>(progress_->recv_stream(peer, channel), *progress_);
+}
+
+std::unique_ptr<Transport> make_tcp_transport(OutOfBand& oob, Doorbell& bell,
+                                              const TcpOptions& options) {
+  return std::make_unique<TcpTransport>(oob, bell, options);
+}
+
+}  // namespace colossus::transport
