@@ -30,6 +30,10 @@ PerPeerTransport::PerPeerTransport(int rank, std::vector<std::unique_ptr<Transpo
   }
 }
 
+PerPeerTransport::~PerPeerTransport() {
+  while (!members_.empty()) members_.pop_back();
+}
+
 Transport& PerPeerTransport::member(int peer) const {
   if (peer < 0 || peer >= nranks() || peer == rank_) {
     throw Error(ErrorCode::InternalError, "rank " + std::to_string(rank_) +

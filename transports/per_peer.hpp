@@ -21,6 +21,9 @@ class PerPeerTransport final : public Transport {
   PerPeerTransport(int rank, std::vector<std::unique_ptr<Transport>> members,
                    std::vector<int> route, Doorbell& bell, const char* name,
                    std::unique_ptr<Doorbell> owned_bell = nullptr);
+  // Members go in reverse order: a later member (tcp) may ring the doorbell
+  // that an earlier one (shm) owns until its progress thread stops.
+  ~PerPeerTransport() override;
   const char* name() const override { return name_; }
   int rank() const override { return rank_; }
   int nranks() const override { return static_cast<int>(route_.size()); }

@@ -18,7 +18,10 @@ foreach(var TOOL MODE)
 endforeach()
 
 separate_arguments(argv UNIX_COMMAND "${ARGS}")
-execute_process(COMMAND ${TOOL} ${argv}
+# LAUNCHER (optional): a prefix such as "colossus-run -n 4 --no-tag --" or
+# "mpirun -np 4": the tool then runs as one rank per process.
+separate_arguments(launcher UNIX_COMMAND "${LAUNCHER}")
+execute_process(COMMAND ${launcher} ${TOOL} ${argv}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
                 TIMEOUT 120)
 message(STATUS "${TOOL} ${ARGS} -> ${rc}\n${out}${err}")
