@@ -1,7 +1,8 @@
 // oob.hpp: what transports need from the bootstrap, and nothing more.
 //
 // Transports exchange small connection blobs (addresses, segment names)
-// out of band at setup. The bootstrap implements this over its TCP ring;
+// out of band at setup. The bootstrap implements this over a TCP star
+// through rank 0 (lib/core/bootstrap/);
 // tests implement it over threads of one process (tests/support/thread_oob.hpp).
 //
 // Every call is collective unless noted: all ranks call it, in the same
