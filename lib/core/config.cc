@@ -60,8 +60,10 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
       {"COLOSSUS_ALGO", "algorithm override, NCCL_ALGO syntax (ring)"},
       {"COLOSSUS_SOCKET_IFNAME",
-       "tcp interfaces: prefixes, ^ excludes, = exact (eth,^docker,=eth0); default: first up non-loopback"},
-      {"COLOSSUS_SOCKET_NSOCKS", "tcp sockets per peer and channel, large messages striped (default 2, 1..16)"},
+       "tcp interfaces: prefixes, ^ excludes, = exact (eth,^docker,=eth0); default: first up "
+       "non-loopback"},
+      {"COLOSSUS_SOCKET_NSOCKS",
+       "tcp sockets per peer and channel; large messages are striped (default 2, 1..16)"},
       {"COLOSSUS_BOOTSTRAP_ADDR",
        "rank 0's rendezvous address: ip, ip:port, [ipv6]:port, interface or host name "
        "(default: first up non-loopback IPv4 interface, ephemeral port)"},

@@ -22,7 +22,7 @@ struct Config {
   std::size_t slot_bytes = 512 << 10;   // COLOSSUS_SLOT_BYTES: transport FIFO slot size
   int fifo_depth = 4;                   // COLOSSUS_FIFO_DEPTH: slots per connection
   std::string algo;                     // COLOSSUS_ALGO (NCCL_ALGO syntax)
-  std::string socket_ifname;            // COLOSSUS_SOCKET_IFNAME (NCCL_SOCKET_IFNAME syntax); "" = auto
+  std::string socket_ifname;            // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto
   int socket_nsocks = 2;                // COLOSSUS_SOCKET_NSOCKS: tcp sockets per peer and channel
   std::string transport;                // COLOSSUS_TRANSPORT: "" (auto), "shm" or "tcp"
   std::string bootstrap_addr;           // COLOSSUS_BOOTSTRAP_ADDR: rank 0's listen address; "" = auto

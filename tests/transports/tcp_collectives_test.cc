@@ -35,7 +35,8 @@ std::vector<Shape> shapes() {
   small.timeout_s = 60;
   Options wide;  // the defaults: 512 KiB slots, so big steps are striped
   wide.timeout_s = 60;
-  return {{"tiny slots, 1 socket", tiny, 1}, {"small slots, 2 sockets", small, 2},
+  return {{"tiny slots, 1 socket", tiny, 1},
+          {"small slots, 2 sockets", small, 2},
           {"512K slots, 3 sockets", wide, 3}};
 }
 
@@ -43,8 +44,9 @@ std::vector<Shape> shapes() {
 // representative subset (the arithmetic is the reduce kernels', tested
 // exhaustively elsewhere: here it is the bytes' path that matters).
 void sweep(int n, bool full) {
-  const std::vector<DataType> all_types = {DataType::Float32, DataType::Bfloat16, DataType::Int8,
-                                           DataType::Float64, DataType::Uint64, DataType::Float16};
+  const std::vector<DataType> all_types = {DataType::Float32, DataType::Bfloat16,
+                                           DataType::Int8,    DataType::Float64,
+                                           DataType::Uint64,  DataType::Float16};
   const std::vector<DataType> some_types = {DataType::Float32, DataType::Int8};
   std::vector<std::string> problems;
   std::size_t cases = 0;
@@ -94,12 +96,19 @@ void sweep(int n, bool full) {
 
 }  // namespace
 
-TEST_CASE("tcp collectives on 2 ranks: every dtype and op", "[tcp][collectives]") { sweep(2, true); }
-TEST_CASE("tcp collectives on 3 ranks: every dtype and op", "[tcp][collectives]") { sweep(3, true); }
-TEST_CASE("tcp collectives on 4 ranks", "[tcp][collectives]") { sweep(4, false); }
+TEST_CASE("tcp collectives on 2 ranks: every dtype and op", "[tcp][collectives]") {
+  sweep(2, true);
+}
+TEST_CASE("tcp collectives on 3 ranks: every dtype and op", "[tcp][collectives]") {
+  sweep(3, true);
+}
+TEST_CASE("tcp collectives on 4 ranks: every dtype and op", "[tcp][collectives]") {
+  sweep(4, true);
+}
 TEST_CASE("tcp collectives on 8 ranks", "[tcp][collectives]") { sweep(8, false); }
 
-TEST_CASE("tcp: a rank destroyed while its peers wait on it fails them within the timeout", "[tcp]") {
+TEST_CASE("tcp: a rank destroyed while its peers wait on it fails them within the timeout",
+          "[tcp]") {
   Options opt;
   opt.timeout_s = 3;
   opt.slot_bytes = 64 << 10;
@@ -193,7 +202,8 @@ TEST_CASE("tcp vs loopback allreduce bandwidth", "[.bench][tcp]") {
   }
   test::TcpJob job(n, opt, sockets);
   const auto tc = measure(job.comms);
-  std::printf("allreduce fp32 %zu B, %d ranks, %d iters: busbw loopback %.2f GB/s, tcp (%d sockets) "
-              "%.2f GB/s, ratio %.2f\n",
-              bytes, n, iters, lb.second, sockets, tc.second, tc.second / lb.second);
+  std::printf(
+      "allreduce fp32 %zu B, %d ranks, %d iters: busbw loopback %.2f GB/s, tcp (%d sockets) "
+      "%.2f GB/s, ratio %.2f\n",
+      bytes, n, iters, lb.second, sockets, tc.second, tc.second / lb.second);
 }

@@ -46,7 +46,8 @@ std::string check(Communicator& comm, std::size_t count) {
   comm.allreduce(in.data(), out.data(), count, DataType::Float32, ReduceOp::Sum);
   for (std::size_t i = 0; i < count; ++i) {
     if (out[i] != static_cast<float>(n * (n + 1) / 2 * (i % 101 + 1))) {
-      return "allreduce count " + std::to_string(count) + ": element " + std::to_string(i) + " wrong";
+      return "allreduce count " + std::to_string(count) + ": element " + std::to_string(i) +
+             " wrong";
     }
   }
   std::vector<int32_t> mine(count), all(count * static_cast<std::size_t>(n));
@@ -54,7 +55,8 @@ std::string check(Communicator& comm, std::size_t count) {
   comm.allgather(mine.data(), all.data(), count, DataType::Int32);
   for (std::size_t i = 0; i < all.size(); ++i) {
     if (all[i] != static_cast<int32_t>(i / count) * 1000003 + static_cast<int32_t>(i % count)) {
-      return "allgather count " + std::to_string(count) + ": element " + std::to_string(i) + " wrong";
+      return "allgather count " + std::to_string(count) + ": element " + std::to_string(i) +
+             " wrong";
     }
   }
   return "";
@@ -71,7 +73,8 @@ TEST_CASE("tcp between processes: allreduce and allgather with real data", "[tcp
           Options o;
           o.timeout_s = 30;
           TcpRank rank(oob, o);
-          for (std::size_t count : {std::size_t{1}, std::size_t{1000}, std::size_t{(1 << 20) + 3}}) {
+          for (std::size_t count :
+               {std::size_t{1}, std::size_t{1000}, std::size_t{(1 << 20) + 3}}) {
             if (auto p = check(rank.comm, count); !p.empty()) return p;
           }
           return "";

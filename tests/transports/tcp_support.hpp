@@ -57,7 +57,7 @@ struct TcpJob {
     return total;
   }
 
-  std::deque<transport::Doorbell> bells;  // outlive the transports that ring them
+  std::deque<transport::Doorbell> bells;      // outlive the transports that ring them
   std::vector<transport::TcpTransport*> tcp;  // owned by comms
   std::vector<Communicator> comms;
 };

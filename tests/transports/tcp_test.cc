@@ -4,6 +4,7 @@
 // are in tcp_collectives_test.cc, killed processes in tcp_process_test.cc.)
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,7 +37,8 @@ tcp::NetInterface iface(const char* name, bool loopback = false, bool up = true)
 
 // n transports over one ThreadOobGroup, built collectively, with their bells.
 struct Pair {
-  explicit Pair(int n, const std::vector<TcpOptions>& o) : g(n), bells(static_cast<std::size_t>(n)) {
+  explicit Pair(int n, const std::vector<TcpOptions>& o)
+      : g(n), bells(static_cast<std::size_t>(n)) {
     std::vector<std::string> errors(static_cast<std::size_t>(n));
     t.resize(static_cast<std::size_t>(n));
     std::vector<std::thread> threads;
@@ -126,9 +128,11 @@ TEST_CASE("tcp interface filter: NCCL_SOCKET_IFNAME syntax", "[tcp]") {
   CHECK(tcp::IfnameFilter::parse("").is_default());
 }
 
-TEST_CASE("tcp interface choice: default skips loopback and bridges, spec picks the first match", "[tcp]") {
-  const std::vector<tcp::NetInterface> all = {iface("lo", true), iface("docker0"), iface("eth0", false, false),
-                                              iface("ens3"), iface("eth1")};
+TEST_CASE("tcp interface choice: default skips loopback and bridges, spec picks the first match",
+          "[tcp]") {
+  const std::vector<tcp::NetInterface> all = {iface("lo", true), iface("docker0"),
+                                              iface("eth0", false, false), iface("ens3"),
+                                              iface("eth1")};
   auto pick = [&](const std::vector<tcp::NetInterface>& c, const char* spec) {
     const tcp::NetInterface* i = tcp::choose_interface(c, spec);
     return i ? i->name : std::string("(none)");
@@ -218,20 +222,24 @@ TEST_CASE("tcp endpoints: lazy connect in either order, FIFO order, striping, be
   void* slot = nullptr;
   // Messages of every shape: empty, tiny, at the stripe threshold, striped
   // over 3 sockets, and a full slot. Each byte tells which message it is in.
-  const std::vector<std::size_t> sizes = {0, 1, 4096, tcp::kStripeMin, tcp::kStripeMin + 1,
-                                          200000, 256 << 10, 7, 256 << 10};
-  auto byte_of = [](std::size_t m, std::size_t i) { return static_cast<unsigned char>(m * 31 + i * 7); };
+  const std::vector<std::size_t> sizes = {
+      0, 1, 4096, tcp::kStripeMin, tcp::kStripeMin + 1, 200000, 256 << 10, 7, 256 << 10};
+  auto byte_of = [](std::size_t m, std::size_t i) {
+    return static_cast<unsigned char>(m * 31 + i * 7);
+  };
   std::size_t sent = 0;
   auto send_some = [&] {
     while (sent < sizes.size() && tx->try_acquire(&slot) == Status::Ok) {
-      for (std::size_t i = 0; i < sizes[sent]; ++i) static_cast<unsigned char*>(slot)[i] = byte_of(sent, i);
+      for (std::size_t i = 0; i < sizes[sent]; ++i)
+        static_cast<unsigned char*>(slot)[i] = byte_of(sent, i);
       REQUIRE(tx->commit(sizes[sent]) == Status::Ok);
       ++sent;
     }
   };
   send_some();
-  CHECK(sent == 3);  // depth 3: the rest waits for slots to drain
-  CHECK(tx->try_acquire(&slot) == Status::Pending);
+  // Depth 3: three fit at once; more only as the progress thread drains
+  // them into the socket (it may already have: the listener is up).
+  CHECK(sent >= 3);
 
   const uint32_t bell_before = p.bells[1].epoch();
   auto rx = b.connect_recv(0, 0);
@@ -242,7 +250,8 @@ TEST_CASE("tcp endpoints: lazy connect in either order, FIFO order, striping, be
     const void* data = nullptr;
     std::size_t bytes = 0;
     while (rx->try_peek(&data, &bytes) == Status::Ok) {
-      if (bytes != sizes[got]) problem = "message " + std::to_string(got) + " has " + std::to_string(bytes) + " bytes";
+      if (bytes != sizes[got])
+        problem = "message " + std::to_string(got) + " has " + std::to_string(bytes) + " bytes";
       for (std::size_t i = 0; i < bytes && problem.empty(); ++i) {
         if (static_cast<const unsigned char*>(data)[i] != byte_of(got, i)) {
           problem = "message " + std::to_string(got) + " byte " + std::to_string(i) + " differs";
@@ -255,7 +264,9 @@ TEST_CASE("tcp endpoints: lazy connect in either order, FIFO order, striping, be
   }));
   CHECK(problem.empty());
   CHECK(p.bells[1].epoch() != bell_before);  // arrivals rang the receiver
-  CHECK(a.stats().messages_sent == sizes.size());
+  // The sender counts a message once its last byte is written, which may be
+  // a moment after the receiver has it.
+  CHECK(test::eventually([&] { return a.stats().messages_sent == sizes.size(); }));
   CHECK(a.stats().messages_striped == 4);  // kStripeMin + 1, 200000 and two full slots
   CHECK(b.stats().messages_received == sizes.size());
   CHECK(b.stats().connections_accepted == 3);
@@ -279,7 +290,7 @@ TEST_CASE("tcp endpoints: lazy connect in either order, FIFO order, striping, be
   CHECK_THROWS_AS(a.connect_send(1, -1), Error);
 }
 
-TEST_CASE("tcp: a full receiver holds the sender back; nothing is lost or reordered", "[tcp]") {
+TEST_CASE("tcp: a full receiver holds the sender back and nothing is lost or reordered", "[tcp]") {
   TcpOptions o = small_options(64 << 10, 2, 2);
   Pair p(2, {o, o});
   auto tx = p.t[0]->connect_send(1, 0);
@@ -301,19 +312,21 @@ TEST_CASE("tcp: a full receiver holds the sender back; nothing is lost or reorde
   CHECK(sent < total);  // stalled: TCP's window and the full slots held it
   CHECK(sent > 2);      // but well past the slot count: the socket buffers took some
   bool in_order = true;
-  REQUIRE(test::eventually([&] {
-    push();
-    const void* data = nullptr;
-    std::size_t bytes = 0;
-    while (rx->try_peek(&data, &bytes) == Status::Ok) {
-      int m = -1;
-      std::memcpy(&m, data, sizeof m);
-      in_order = in_order && m == received && bytes == (64 << 10);
-      rx->release();
-      ++received;
-    }
-    return received == total;
-  }, 60));
+  REQUIRE(test::eventually(
+      [&] {
+        push();
+        const void* data = nullptr;
+        std::size_t bytes = 0;
+        while (rx->try_peek(&data, &bytes) == Status::Ok) {
+          int m = -1;
+          std::memcpy(&m, data, sizeof m);
+          in_order = in_order && m == received && bytes == (64 << 10);
+          rx->release();
+          ++received;
+        }
+        return received == total;
+      },
+      60));
   CHECK(in_order);
 }
 
@@ -402,7 +415,7 @@ TEST_CASE("tcp: ranks disagreeing on the slot size fail the stream on both ends"
   CHECK(test::eventually([&] { return tx->try_acquire(&slot) == Status::PeerFailed; }, 5));
 }
 
-TEST_CASE("tcp: a destroyed peer turns into PeerFailed; destruction never hangs", "[tcp]") {
+TEST_CASE("tcp: a destroyed peer turns into PeerFailed and destruction never hangs", "[tcp]") {
   TcpOptions o = small_options(64 << 10, 2, 2);
   o.timeout_s = 1;  // bounds the flush of messages nobody takes
   Pair p(3, {o, o, o});
@@ -435,11 +448,13 @@ TEST_CASE("tcp: a destroyed peer turns into PeerFailed; destruction never hangs"
   p.t[0].reset();
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
   // Rank 1 gets what arrived whole, then PeerFailed; rank 2 sees PeerFailed.
-  CHECK(test::eventually([&] {
-    Status s;
-    while ((s = rx10->try_peek(&data, &bytes)) == Status::Ok) rx10->release();
-    return s == Status::PeerFailed;
-  }, 5));
+  CHECK(test::eventually(
+      [&] {
+        Status s;
+        while ((s = rx10->try_peek(&data, &bytes)) == Status::Ok) rx10->release();
+        return s == Status::PeerFailed;
+      },
+      5));
   CHECK(test::eventually([&] { return tx20->try_acquire(&slot) == Status::PeerFailed; }, 5));
   // A stream to the dead rank made after its death fails at connect time.
   auto late = p.t[2]->connect_send(0, 7);
@@ -450,4 +465,25 @@ TEST_CASE("tcp: a destroyed peer turns into PeerFailed; destruction never hangs"
   late.reset();
   p.t.clear();
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}
+
+TEST_CASE("tcp: an idle transport sleeps in poll and costs no CPU", "[tcp]") {
+  Options opt;
+  opt.timeout_s = 10;
+  test::TcpJob job(4, opt);
+  test::Group group(std::move(job.comms));
+  test::Case k;
+  k.count = 100003;
+  REQUIRE(group.run(k).empty());  // every stream connected, then nothing to do
+  auto cpu_seconds = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  const double before = cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double used = cpu_seconds() - before;
+  INFO("4 progress threads used " << used << " s of CPU in 1 s idle");
+  CHECK(used < 0.05);
 }

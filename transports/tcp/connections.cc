@@ -50,9 +50,9 @@ void TcpProgress::accept_all() {
     Pending p;
     p.fd = tcp::Fd(fd);
     p.from = tcp::format_endpoint(from);
-    p.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(
-                                        std::min(options_.timeout_s, kHelloTimeoutS)));
+    p.deadline = Clock::now() +
+                 std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(std::min(options_.timeout_s, kHelloTimeoutS)));
     pending_.push_back(std::move(p));
   }
 }
@@ -145,6 +145,7 @@ void TcpProgress::service_send(SendStream& s, Conn& c, short revents) {
   IoResult io;
   if (revents & POLLIN) io = s.check_closed(c);
   if (!io.closed && (revents & (POLLOUT | POLLERR | POLLHUP))) io = s.write(c, stats_);
+  if (io.moved && stopping_) last_write_ = Clock::now();
   if (!io.closed) return;
   const std::string why = io.err == EPROTO ? "the receiver sent data on a one-way socket"
                           : io.err         ? tcp::errno_text(io.err)

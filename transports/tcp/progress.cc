@@ -13,7 +13,6 @@
 namespace colossus::transport {
 
 using tcp::Conn;
-using tcp::IoResult;
 using tcp::RecvStream;
 using tcp::SendStream;
 
@@ -24,11 +23,15 @@ std::chrono::steady_clock::duration seconds(double s) {
 }
 }  // namespace
 
-TcpProgress::TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell,
-                         const TcpOptions& options, tcp::Fd listener,
-                         std::vector<tcp::SockAddr> peers)
-    : rank_(rank), nranks_(nranks), secret_(secret), bell_(bell), options_(options),
-      listener_(std::move(listener)), peers_(std::move(peers)) {
+TcpProgress::TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell, TcpOptions options,
+                         tcp::Fd listener, std::vector<tcp::SockAddr> peers)
+    : rank_(rank),
+      nranks_(nranks),
+      secret_(secret),
+      bell_(bell),
+      options_(std::move(options)),
+      listener_(std::move(listener)),
+      peers_(std::move(peers)) {
   wake_fd_ = tcp::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_fd_) {
     throw Error(ErrorCode::SystemError, "tcp: eventfd: " + tcp::errno_text(errno));
@@ -92,19 +95,18 @@ void TcpProgress::run() {
 }
 
 void TcpProgress::loop() {
-  bool stopping = false;
-  Clock::time_point stop_deadline = Clock::time_point::max();
+  const auto idle_limit = seconds(std::min(options_.timeout_s, kLingerIdleS));
   for (;;) {
     adopt_new_streams();
     if (stop_.load()) {
-      if (!stopping) {
-        stopping = true;
-        stop_deadline = Clock::now() + seconds(std::min(options_.timeout_s, kLingerS));
+      if (!stopping_) {
+        stopping_ = true;
+        last_write_ = Clock::now();
       }
       if (!unflushed()) return;
-      if (Clock::now() >= stop_deadline) {
-        CLOG(Warn) << "tcp rank " << rank_ << ": closing with unsent messages: peers did not "
-                   << "take them within " << std::min(options_.timeout_s, kLingerS) << " s";
+      if (Clock::now() - last_write_ >= idle_limit) {
+        CLOG(Warn) << "tcp rank " << rank_ << ": closing with unsent messages: peers took "
+                   << "nothing for " << std::min(options_.timeout_s, kLingerIdleS) << " s";
         return;
       }
     }
@@ -113,7 +115,8 @@ void TcpProgress::loop() {
     // that published before is seen by build_poll_set. No wake-up is lost.
     sleeping_.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    const int timeout_ms = build_poll_set(stop_deadline);
+    const int timeout_ms =
+        build_poll_set(stopping_ ? last_write_ + idle_limit : Clock::time_point::max());
     const int ready = ::poll(pfds_.data(), pfds_.size(), timeout_ms);
     sleeping_.store(false, std::memory_order_relaxed);
     if (ready < 0 && errno != EINTR) {
@@ -226,8 +229,9 @@ int TcpProgress::build_poll_set(Clock::time_point stop_deadline) {
     for (const Conn& c : sends_[i]->conns) {
       if (!c.fd) continue;
       // POLLIN on a send socket only ever reports the peer closing it.
-      const short ev = c.connecting ? POLLOUT
-                                    : static_cast<short>(POLLIN | (sends_[i]->has_output(c) ? POLLOUT : 0));
+      const short ev = c.connecting
+                           ? POLLOUT
+                           : static_cast<short>(POLLIN | (sends_[i]->has_output(c) ? POLLOUT : 0));
       add(c.fd.get(), ev, {Watch::Send, i, c.index});
     }
   }

@@ -34,7 +34,7 @@ namespace colossus::transport {
 
 class TcpProgress {
  public:
-  TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell, const TcpOptions& options,
+  TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell, TcpOptions options,
               tcp::Fd listener, std::vector<tcp::SockAddr> peers);
   // Flushes what was committed (bounded), then stops the thread.
   ~TcpProgress();
@@ -58,9 +58,12 @@ class TcpProgress {
   // (capped by timeout_s) is dropped: a port scanner, a stuck client. Real
   // peers send the hello at once.
   static constexpr double kHelloTimeoutS = 10;
-  // The flush at destruction waits at most this long (capped by timeout_s)
-  // for peers to take what this rank committed: destroying never hangs.
-  static constexpr double kLingerS = 10;
+  // At destruction the thread keeps writing what this rank committed (a
+  // collective returns before its last sends reach the peer) until peers
+  // have taken nothing for this long (capped by timeout_s). A peer inside
+  // the same collective reads steadily; one that failed reads nothing, so
+  // a dead job's ranks close within this, without hanging on each other.
+  static constexpr double kLingerIdleS = 2;
   // An accepted socket whose hello has not arrived in full yet.
   struct Pending {
     tcp::Fd fd;
@@ -122,6 +125,8 @@ class TcpProgress {
   std::vector<Watch> watches_;
   bool ring_bell_ = false;
   Clock::time_point listener_paused_until_{};  // after accept() ran out of descriptors
+  bool stopping_ = false;                      // destruction began: flushing
+  Clock::time_point last_write_{};             // while stopping_: when bytes last went out
 
   alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> stop_{false};

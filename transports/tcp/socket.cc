@@ -72,8 +72,8 @@ Fd listen_on(const SockAddr& local, std::string* bound) {
   Fd fd(::socket(local.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   auto fail = [&](const char* what) {
     const int err = errno;
-    throw Error(ErrorCode::SystemError, std::string("tcp: ") + what + " " +
-                                            format_endpoint(local) + ": " + errno_text(err));
+    throw Error(ErrorCode::SystemError, std::string("tcp: ") + what + " " + format_endpoint(local) +
+                                            ": " + errno_text(err));
   };
   if (!fd) fail("socket for");
   SockAddr any_port = local;
@@ -100,13 +100,13 @@ Fd start_connect(const SockAddr& remote, int* err) {
   Fd fd(::socket(remote.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
     *err = errno;
-    return Fd();
+    return {};
   }
   tune_socket(fd.get());
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&remote.ss), remote.len) != 0 &&
       errno != EINPROGRESS) {
     *err = errno;
-    return Fd();
+    return {};
   }
   *err = 0;
   return fd;

@@ -3,8 +3,9 @@
 //
 // Every socket is non-blocking and close-on-exec, and every connection has
 // TCP_NODELAY: a frame is written by one sendmsg, so Nagle would only delay
-// the tail of each message. Buffer sizes are left to the kernel's
-// autotuning, which measured best on loopback and shaped links alike.
+// the tail of each message. SO_SNDBUF/SO_RCVBUF are left to the kernel's
+// autotuning (setting them would switch it off): with it, an allreduce
+// already moves as many bytes as a bare TCP flow on the same link does.
 #pragma once
 
 #include <sys/socket.h>

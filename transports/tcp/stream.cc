@@ -21,7 +21,8 @@ std::size_t round_page(std::size_t b) { return (b + 4095) / 4096 * 4096; }
 }  // namespace
 
 SlotRing::SlotRing(std::size_t slot, int d)
-    : slot_bytes(slot), depth(static_cast<uint64_t>(d)),
+    : slot_bytes(slot),
+      depth(static_cast<uint64_t>(d)),
       sizes(std::make_unique<uint64_t[]>(static_cast<std::size_t>(d))) {
   // Page-aligned so every slot starts 16-byte aligned for the vector kernels.
   storage = static_cast<std::byte*>(std::aligned_alloc(4096, round_page(slot * depth)));
@@ -33,7 +34,10 @@ SlotRing::~SlotRing() { std::free(storage); }
 // ---- sender ---------------------------------------------------------------
 
 SendStream::SendStream(int p, int ch, std::size_t slot_bytes, int depth, int n)
-    : peer(p), channel(ch), nsockets(n), ring(slot_bytes, depth),
+    : peer(p),
+      channel(ch),
+      nsockets(n),
+      ring(slot_bytes, depth),
       conns(static_cast<std::size_t>(n)) {
   for (int k = 0; k < n; ++k) conns[static_cast<std::size_t>(k)].index = k;
 }

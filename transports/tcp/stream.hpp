@@ -60,9 +60,9 @@ struct Conn {
 
 // What one I/O attempt on a connection found.
 struct IoResult {
-  bool moved = false;  // some bytes went through
-  bool closed = false;  // the connection is finished: peer EOF or error
-  int err = 0;          // with closed: the errno, 0 for an orderly EOF
+  bool moved = false;        // some bytes went through
+  bool closed = false;       // the connection is finished: peer EOF or error
+  int err = 0;               // with closed: the errno, 0 for an orderly EOF
   bool mid_message = false;  // with closed: part of a frame was still due
 };
 
@@ -97,10 +97,10 @@ struct RecvStream {
 
   const int peer;
   const int channel;
-  int nsockets = 0;          // from the first hello; 0 = nothing connected yet
-  uint64_t headers = 0;      // messages whose header socket 0 has read
+  int nsockets = 0;      // from the first hello; 0 = nothing connected yet
+  uint64_t headers = 0;  // messages whose header socket 0 has read
   SlotRing ring;
-  std::vector<Conn> conns;   // nsockets entries once known
+  std::vector<Conn> conns;  // nsockets entries once known
 
  private:
   void skip_empty(Conn& c);

@@ -36,7 +36,7 @@ struct TcpOptions {
   int depth = 4;                       // slots per stream and direction
   int sockets_per_peer = 2;            // connections per stream; large messages are striped
   std::string ifname;                  // NCCL_SOCKET_IFNAME syntax; "" = first up non-loopback
-  double timeout_s = 300;              // bounds setup handshakes and the flush at destruction
+  double timeout_s = 300;              // caps the hello wait and the flush at destruction
 
   // The socket fields from the environment (COLOSSUS_SOCKET_IFNAME,
   // COLOSSUS_SOCKET_NSOCKS, COLOSSUS_TIMEOUT_S, ...); callers override the
@@ -60,9 +60,10 @@ class TcpTransport final : public Transport {
   // Collective over `oob`: opens the listener, allgathers the addresses,
   // starts the progress thread. Throws colossus::Error (SystemError when no
   // interface matches or a socket call fails, on every rank alike).
-  TcpTransport(OutOfBand& oob, Doorbell& bell, const TcpOptions& options);
-  // Flushes committed sends (bounded by min(timeout_s, 10 s)), stops the
-  // progress thread and closes every socket.
+  TcpTransport(OutOfBand& oob, Doorbell& bell, TcpOptions options);
+  // Writes out what was committed (a collective may return before its last
+  // sends left), giving up once peers take nothing for min(timeout_s, 2 s);
+  // then stops the progress thread and closes every socket. Never hangs.
   ~TcpTransport() override;
 
   const char* name() const override { return "tcp"; }

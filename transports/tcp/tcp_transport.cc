@@ -76,8 +76,7 @@ class TcpRecv final : public RecvEndpoint {
   }
 
   Status release() override {
-    r_.ring.tail.store(r_.ring.tail.load(std::memory_order_relaxed) + 1,
-                       std::memory_order_release);
+    r_.ring.tail.store(r_.ring.tail.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     p_.wake_if_sleeping();
     return Status::Ok;
   }
@@ -91,7 +90,8 @@ void validate(const TcpOptions& o) {
   auto bad = [](const std::string& what) {
     throw Error(ErrorCode::InvalidArgument, "tcp: " + what);
   };
-  if (o.slot_bytes < 64 || o.slot_bytes > (std::size_t{1} << 30)) bad("slot_bytes must be in 64..1G");
+  if (o.slot_bytes < 64 || o.slot_bytes > (std::size_t{1} << 30))
+    bad("slot_bytes must be in 64..1G");
   if (o.depth < 1 || o.depth > 1024) bad("depth must be in 1..1024");
   if (o.sockets_per_peer < 1 || o.sockets_per_peer > tcp::kMaxSockets) {
     bad("sockets_per_peer must be in 1.." + std::to_string(tcp::kMaxSockets));
@@ -101,8 +101,8 @@ void validate(const TcpOptions& o) {
 
 }  // namespace
 
-TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, const TcpOptions& options)
-    : rank_(oob.rank()), nranks_(oob.nranks()), bell_(bell), options_(options) {
+TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, TcpOptions options)
+    : rank_(oob.rank()), nranks_(oob.nranks()), bell_(bell), options_(std::move(options)) {
   // Every rank takes part in the allgather even when its own setup failed,
   // so a failure on one rank is an error on all of them, not a hang.
   tcp::Fd listener;
@@ -114,9 +114,9 @@ TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, const TcpOptions& opt
     if (!iface) {
       std::string have;
       for (const auto& c : candidates) have += (have.empty() ? "" : ", ") + c.name;
-      throw Error(ErrorCode::SystemError,
-                  "tcp: no up interface matches COLOSSUS_SOCKET_IFNAME=\"" + options_.ifname +
-                      "\" (up: " + (have.empty() ? "none" : have) + ")");
+      throw Error(ErrorCode::SystemError, "tcp: no up interface matches COLOSSUS_SOCKET_IFNAME=\"" +
+                                              options_.ifname +
+                                              "\" (up: " + (have.empty() ? "none" : have) + ")");
     }
     interface_ = iface->name;
     tcp::SockAddr local;
@@ -126,7 +126,8 @@ TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, const TcpOptions& opt
   } catch (const std::exception& e) {
     problem = e.what();
   }
-  const std::vector<std::string> table = oob.allgather(problem.empty() ? listen_address_ : "!" + problem);
+  const std::vector<std::string> table =
+      oob.allgather(problem.empty() ? listen_address_ : "!" + problem);
   std::vector<tcp::SockAddr> peers(static_cast<std::size_t>(nranks_));
   for (int r = 0; r < nranks_; ++r) {
     const std::string& entry = table[static_cast<std::size_t>(r)];
@@ -135,8 +136,8 @@ TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, const TcpOptions& opt
                   "tcp setup failed on rank " + std::to_string(r) + ": " + entry.substr(1));
     }
     if (!tcp::parse_endpoint(entry, &peers[static_cast<std::size_t>(r)])) {
-      throw Error(ErrorCode::InternalError,
-                  "tcp: rank " + std::to_string(r) + " published an unusable address \"" + entry + "\"");
+      throw Error(ErrorCode::InternalError, "tcp: rank " + std::to_string(r) +
+                                                " published an unusable address \"" + entry + "\"");
     }
   }
   progress_ = std::make_unique<TcpProgress>(rank_, nranks_, oob.job_secret(), bell_, options_,

@@ -41,9 +41,9 @@ constexpr std::size_t kHeaderBytes = sizeof(uint64_t);
 struct Hello {
   uint32_t magic = kHelloMagic;
   uint32_t version = kWireVersion;
-  uint64_t secret = 0;      // the job's secret: only our own job's ranks get in
-  int32_t src = -1;         // sending rank
-  int32_t dst = -1;         // receiving rank (catches a stale address table)
+  uint64_t secret = 0;  // the job's secret: only our own job's ranks get in
+  int32_t src = -1;     // sending rank
+  int32_t dst = -1;     // receiving rank (catches a stale address table)
   int32_t channel = -1;
   uint16_t socket = 0;      // index of this connection in the stream
   uint16_t nsockets = 0;    // connections the stream will have
