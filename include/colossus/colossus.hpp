@@ -44,6 +44,13 @@ struct Options {
   double timeout_s = 0;       // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
   std::size_t slot_bytes = 0;  // transport FIFO slot (message size); 0 = COLOSSUS_SLOT_BYTES
   std::string transport;       // between processes: "shm", "tcp", "" = COLOSSUS_TRANSPORT or auto
+  // Algorithms the tuner may pick, NCCL_ALGO syntax ("ring", "^tree",
+  // "allreduce:hierarchical;allgather:ring"); "" = COLOSSUS_ALGO or all.
+  std::string algorithm;
+  // Map the ranks onto this preset or topology XML file instead of the
+  // hosts they run on ("dgx-h100:nodes=2": 16 ranks as 2 nodes x 8 GPUs);
+  // "" = COLOSSUS_TOPO or the discovered hosts.
+  std::string topology;
 };
 
 class Communicator {

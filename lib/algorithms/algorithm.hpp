@@ -1,24 +1,60 @@
 // algorithm.hpp: algorithms compile a collective call into one rank's Plan.
 //
 // An algorithm is a pure function (call, rank, parameters) -> Plan. It knows
-// nothing of transports or buffers' addresses; the tuner picks the
-// parameters, the executor runs the result, the verifier proves it.
+// nothing of transports or buffers' addresses; the tuner picks the algorithm
+// and its parameters, the executor runs the result, the verifier proves it.
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string_view>
 
+#include "algorithms/layout.hpp"
 #include "plan/plan.hpp"
 
 namespace colossus::algorithms {
 
-struct AlgoParams {
-  int nchannels = 1;                   // independent rings, each over its own part of the data
-  std::size_t chunk_bytes = 1u << 19;  // pipelining unit: a step moves at most this much
+enum class Algo : uint8_t {
+  Ring,               // bandwidth-optimal, 2(n-1) steps per allreduce chunk
+  Tree,               // double binary tree (allreduce); a binary tree (broadcast, reduce)
+  Hierarchical,       // intra-node reduce-scatter, per-rail inter-node, intra-node allgather
+  RecursiveDoubling,  // latency-optimal small-message allreduce: ceil(log2 n) exchanges
 };
+inline constexpr int kNumAlgos = 4;
+const char* to_string(Algo a);                       // "ring", "tree", "hierarchical", "recursive_doubling"
+std::optional<Algo> parse_algo(std::string_view s);  // case-insensitive; also "rd", "hier"
+
+struct AlgoParams {
+  int nchannels = 1;                   // independent parts of the data, each its own schedule
+  std::size_t chunk_bytes = 1u << 19;  // pipelining unit: a step moves at most this much
+  const Layout* layout = nullptr;      // nodes of the ranks; null = one node (Hierarchical needs it)
+};
+
+// Whether `algo` implements `coll` (for any n and layout).
+bool supports(Algo algo, plan::Collective coll);
+
+// The Plan of `rank` for `args` under `algo`. Throws InvalidArgument when
+// `algo` does not support the collective.
+plan::Plan make_plan(Algo algo, const plan::CollArgs& args, int rank, const AlgoParams& params);
 
 // Ring algorithms for all five collectives. Bandwidth-optimal; allreduce
 // takes 2(n-1) steps per chunk, allgather and reduce_scatter n-1, broadcast
 // and reduce a pipelined chain of n-1 hops.
 plan::Plan ring_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Recursive doubling allreduce: log2(p) pairwise exchanges of the whole
+// (chunked) vector among the largest power of two p <= n ranks; the n - p
+// others first hand their input to a partner and get the result back.
+plan::Plan recursive_doubling_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Double binary tree allreduce (two complementary trees, half the data
+// each, on channels of their own: max(2, nchannels rounded up to even)
+// channels), binary-tree broadcast and reduce, pipelined in chunks.
+plan::Plan tree_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Rail-aware hierarchical allreduce, allgather, reduce_scatter (and
+// broadcast/reduce) over params.layout (null: one node); uneven and
+// interleaved layouts too. Reduce_scatter and reduce may need scratch.
+plan::Plan hierarchical_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
 
 }  // namespace colossus::algorithms

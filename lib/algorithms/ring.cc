@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/partition.hpp"
 #include "plan/builder.hpp"
 
 namespace colossus::algorithms {
@@ -17,22 +18,6 @@ using plan::recv_slice;
 using plan::send_slice;
 
 namespace {
-
-std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
-std::size_t round_up(std::size_t a, std::size_t b) { return ceil_div(a, b) * b; }
-
-struct Range {
-  std::size_t begin = 0, end = 0;
-  std::size_t size() const { return end - begin; }
-};
-
-// Part i of `parts` near-equal parts of [0,total), each a multiple of `align`
-// (the last absorbs the remainder; trailing parts may be empty).
-Range part(std::size_t total, int parts, int i, std::size_t align) {
-  const std::size_t step = round_up(ceil_div(total, static_cast<std::size_t>(parts)), align);
-  const std::size_t b = std::min(total, step * static_cast<std::size_t>(i));
-  return {b, std::min(total, b + step)};
-}
 
 struct Ring {
   int n, rank;
@@ -123,9 +108,8 @@ plan::Plan ring_plan(const plan::CollArgs& args, int rank, const AlgoParams& par
   const Ring ring{n, rank};
   const std::size_t esize = dtype_size(args.dtype);
   // 16-byte aligned blocks keep the reduction kernels on their vector path.
-  const std::size_t align = std::max<std::size_t>(1, 16 / esize);
-  const std::size_t chunk =
-      std::max(align, params.chunk_bytes / esize / align * align);  // elements
+  const std::size_t align = vector_align(esize);
+  const std::size_t chunk = chunk_elements(params.chunk_bytes, esize, align);
   const int nch = std::max(1, params.nchannels);
   p.channels.resize(static_cast<std::size_t>(nch));
 

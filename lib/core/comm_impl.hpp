@@ -14,6 +14,7 @@
 #include "colossus/colossus.hpp"
 #include "core/config.hpp"
 #include "exec/executor.hpp"
+#include "tune/tuner.hpp"
 #include "transports/oob.hpp"
 #include "transports/transport.hpp"
 
@@ -26,6 +27,10 @@ struct Settings {
   std::size_t slot_bytes = 0;
   int fifo_depth = 4;
   std::string transport;  // "", "shm" or "tcp"
+  std::string algo;       // NCCL_ALGO syntax; "" = all
+  std::string topology;   // preset / XML the ranks are mapped onto; "" = real hosts
+  bool nchannels_fixed = false;  // given by Options or the environment: not tuned
+  bool chunk_fixed = false;
 };
 
 // Options over the environment over defaults; throws on out-of-range options.
@@ -34,7 +39,12 @@ Settings resolve_settings(const Options& options, const core::Config& env);
 class CommImpl {
  public:
   // `oob` (the bootstrap of multi-process groups) is kept for the
-  // communicator's lifetime; loopback groups have none.
+  // communicator's lifetime; loopback groups have none. `layout` and `model`
+  // are what the tuner plans against; every rank passes the same.
+  CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+           algorithms::Layout layout, tune::CostModel model,
+           std::unique_ptr<transport::OutOfBand> oob = nullptr);
+  // All ranks on this host, the host-memory cost model.
   CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
            std::unique_ptr<transport::OutOfBand> oob = nullptr);
   ~CommImpl();
@@ -53,6 +63,8 @@ class CommImpl {
   std::unique_ptr<transport::OutOfBand> oob_;  // outlives the transport built on it
   std::unique_ptr<transport::Transport> transport_;
   exec::Executor executor_;
+  algorithms::Layout layout_;
+  tune::Tuner tuner_;
   using PlanKey = std::tuple<int, std::size_t, int, int, int>;  // coll, count, dtype, op, root
   std::map<PlanKey, plan::Plan> plans_;
   std::vector<std::byte> scratch_;

@@ -5,6 +5,7 @@
 #include "colossus/colossus.hpp"
 #include "core/comm_impl.hpp"
 #include "core/logging.hpp"
+#include "core/placement.hpp"
 #include "core/validate.hpp"
 #include "topology/host.hpp"
 #include "transports/loopback/loopback.hpp"
@@ -34,11 +35,16 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   s.nchannels = o.nchannels ? o.nchannels : env.nchannels;
   s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
   s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
+  s.nchannels_fixed = o.nchannels != 0 || env.nchannels_set;
+  s.chunk_fixed = o.chunk_bytes != 0 || env.chunk_set;
   if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp") {
     throw Error(ErrorCode::InvalidArgument,
                 "Options::transport \"" + o.transport + "\" is not \"shm\", \"tcp\" or empty");
   }
   s.transport = o.transport.empty() ? env.transport : o.transport;
+  s.algo = o.algorithm.empty() ? env.algo : o.algorithm;
+  (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
+  s.topology = o.topology.empty() ? env.topo : o.topology;
   s.slot_bytes = o.slot_bytes ? o.slot_bytes : env.slot_bytes;
   s.fifo_depth = std::max(2, env.fifo_depth);
   // A step moves in slot-sized pieces, and a ring step that receives and
@@ -54,27 +60,49 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   return s;
 }
 
+namespace {
+
+// The transport's own slot bounds the chunk (a test may build one with
+// smaller slots than the settings say): a step of more than slot x (depth-1)
+// bytes can deadlock two ranks that send to each other first.
+tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
+  tune::TunerLimits l;
+  l.max_chunk_bytes = std::min(s.slot_bytes, transport_slot) * static_cast<std::size_t>(s.fifo_depth - 1);
+  if (s.nchannels_fixed) l.nchannels = {s.nchannels};
+  if (s.chunk_fixed) l.chunk_bytes = {s.chunk_bytes};
+  return l;
+}
+
+}  // namespace
+
 CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+                   algorithms::Layout layout, tune::CostModel model,
                    std::unique_ptr<transport::OutOfBand> oob)
     : rank_(transport->rank()),
       nranks_(transport->nranks()),
       settings_(settings),
       oob_(std::move(oob)),
       transport_(std::move(transport)),
-      executor_(*transport_, settings.timeout_s) {
+      executor_(*transport_, settings.timeout_s),
+      layout_(layout.nranks() == nranks_ ? layout : algorithms::Layout::single_node(nranks_)),
+      tuner_(layout.nranks() == nranks_ ? std::move(model) : tune::host_memory_model(topology::local_host().cores),
+             layout_, tune::AlgoFilter::parse(settings.algo),
+             tuner_limits(settings, transport_->slot_bytes())) {
   if (rank_ == 0) {
     CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
                << transport_->name() << " transport, slot " << transport_->slot_bytes()
-               << " B; " << settings_.nchannels << " channels, chunk " << settings_.chunk_bytes
-               << " B, timeout " << settings_.timeout_s << " s";
-    const std::string& algo = core::env_config().algo;
-    if (!algo.empty() && algo != "ring" && algo.find("^ring") == std::string::npos) {
-      CLOG(Warn) << "COLOSSUS_ALGO=" << algo << ": this build has only the ring algorithm";
-    } else if (algo.find("^ring") != std::string::npos) {
-      CLOG(Warn) << "COLOSSUS_ALGO=" << algo << " excludes ring, the only algorithm; using ring";
+               << " B; " << layout_.describe() << "; timeout " << settings_.timeout_s << " s";
+    CLOG(Info) << tuner_.model().describe();
+    if (!settings_.algo.empty()) {
+      CLOG(Info) << "algorithms restricted to \"" << settings_.algo << "\"";
     }
   }
 }
+
+CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+                   std::unique_ptr<transport::OutOfBand> oob)
+    : CommImpl(std::move(transport), settings, algorithms::Layout(), tune::CostModel(),
+               std::move(oob)) {}
 
 CommImpl::~CommImpl() = default;
 
@@ -83,19 +111,12 @@ const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
                     static_cast<int>(a.op), a.root};
   if (auto it = plans_.find(key); it != plans_.end()) return it->second;
   if (plans_.size() >= kMaxCachedPlans) plans_.clear();
-  algorithms::AlgoParams params;
-  params.nchannels = settings_.nchannels;
-  params.chunk_bytes = settings_.chunk_bytes;
-  plan::Plan p = algorithms::ring_plan(a, rank_, params);
+  const tune::Choice choice = tuner_.choose(a);
+  const algorithms::AlgoParams params{choice.best.nchannels, choice.best.chunk_bytes, &layout_};
+  plan::Plan p = algorithms::make_plan(choice.best.algo, a, rank_, params);
   if (rank_ == 0) {
-    const bool reduces = a.coll == plan::Collective::AllReduce ||
-                         a.coll == plan::Collective::ReduceScatter || a.coll == plan::Collective::Reduce;
-    CLOG(Info) << to_string(a.coll) << " " << a.count * dtype_size(a.dtype) << " B "
-               << to_string(a.dtype) << (reduces ? " " : "") << (reduces ? to_string(a.op) : "")
-               << " on " << nranks_
-               << " ranks: " << p.algorithm << " (only algorithm in this build), "
-               << params.nchannels << " channels, chunk " << params.chunk_bytes << " B, "
-               << p.num_steps() << " steps on rank 0";
+    CLOG(Info) << tune::summary(a, choice) << "; " << p.num_steps() << " steps on rank 0";
+    CLOG(Trace) << "candidates:\n" << tune::explain(a, choice);
   }
   CLOG(Trace) << describe(p);
   return plans_.emplace(key, std::move(p)).first->second;
@@ -192,11 +213,14 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
   }
   const core::Config& env = core::env_config();
   const detail::Settings settings = detail::resolve_settings(options, env);
+  const core::Placement place = core::place_local(n, settings.topology);
+  CLOG(Info) << "loopback group: " << place.description;
   auto transports = transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
   std::vector<Communicator> comms;
   comms.reserve(static_cast<std::size_t>(n));
   for (auto& t : transports) {
-    comms.emplace_back(std::make_shared<detail::CommImpl>(std::move(t), settings));
+    comms.emplace_back(
+        std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model));
   }
   return comms;
 }

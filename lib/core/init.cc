@@ -15,6 +15,7 @@
 #include "core/comm_impl.hpp"
 #include "core/launch_env.hpp"
 #include "core/logging.hpp"
+#include "core/placement.hpp"
 #include "transports/loopback/loopback.hpp"
 #include "transports/per_peer.hpp"
 #include "transports/shm/shm.hpp"
@@ -38,9 +39,9 @@ std::string host_name(const std::string& identity) { return identity.substr(0, i
 // same layout from the same allgathered host identities, so every rank
 // constructs the same member transports (their constructors are collective).
 std::unique_ptr<transport::Transport> connect_peers(transport::OutOfBand& oob,
-                                                    const detail::Settings& s) {
+                                                    const detail::Settings& s,
+                                                    const std::vector<std::string>& hosts) {
   const int rank = oob.rank(), n = oob.nranks();
-  const std::vector<std::string> hosts = oob.allgather(host_identity());
   const std::string& forced = s.transport;
   bool any_local_pair = false, any_remote_pair = false;
   for (int a = 0; a < n; ++a) {
@@ -142,9 +143,15 @@ Communicator init(const UniqueId& id, int rank, int nranks, const Options& optio
   const detail::Settings settings = detail::resolve_settings(options, core::env_config());
   std::unique_ptr<transport::OutOfBand> oob =
       bootstrap::Bootstrap::create(internal(id), rank, nranks, settings.timeout_s);
-  auto transport = connect_peers(*oob, settings);
-  return Communicator(
-      std::make_shared<detail::CommImpl>(std::move(transport), settings, std::move(oob)));
+  const std::vector<std::string> hosts = oob->allgather(host_identity());
+  auto transport = connect_peers(*oob, settings, hosts);
+  core::Placement place = core::place_job(*oob, settings.topology);
+  if (rank == 0) {
+    CLOG(Info) << "placement: " << place.description;
+  }
+  return Communicator(std::make_shared<detail::CommImpl>(std::move(transport), settings,
+                                                         std::move(place.layout),
+                                                         std::move(place.model), std::move(oob)));
 }
 
 Communicator init_from_env(const Options& options) {

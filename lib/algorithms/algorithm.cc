@@ -1,0 +1,57 @@
+#include "algorithms/algorithm.hpp"
+
+#include <cctype>
+#include <string>
+
+#include "colossus/error.hpp"
+
+namespace colossus::algorithms {
+
+const char* to_string(Algo a) {
+  switch (a) {
+    case Algo::Ring: return "ring";
+    case Algo::Tree: return "tree";
+    case Algo::Hierarchical: return "hierarchical";
+    case Algo::RecursiveDoubling: return "recursive_doubling";
+  }
+  return "?";
+}
+
+std::optional<Algo> parse_algo(std::string_view s) {
+  std::string low;
+  for (const char c : s) low += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (int i = 0; i < kNumAlgos; ++i) {
+    if (low == to_string(static_cast<Algo>(i))) return static_cast<Algo>(i);
+  }
+  if (low == "rd") return Algo::RecursiveDoubling;
+  if (low == "hier") return Algo::Hierarchical;
+  return std::nullopt;
+}
+
+bool supports(Algo algo, plan::Collective coll) {
+  using plan::Collective;
+  switch (algo) {
+    case Algo::Ring: return true;
+    case Algo::Tree:
+      return coll == Collective::AllReduce || coll == Collective::Broadcast || coll == Collective::Reduce;
+    case Algo::Hierarchical: return true;
+    case Algo::RecursiveDoubling: return coll == Collective::AllReduce;
+  }
+  return false;
+}
+
+plan::Plan make_plan(Algo algo, const plan::CollArgs& args, int rank, const AlgoParams& params) {
+  if (!supports(algo, args.coll)) {
+    throw Error(ErrorCode::InvalidArgument, std::string(to_string(algo)) + " does not implement " +
+                                                plan::to_string(args.coll));
+  }
+  switch (algo) {
+    case Algo::Ring: return ring_plan(args, rank, params);
+    case Algo::Tree: return tree_plan(args, rank, params);
+    case Algo::Hierarchical: return hierarchical_plan(args, rank, params);
+    case Algo::RecursiveDoubling: return recursive_doubling_plan(args, rank, params);
+  }
+  return ring_plan(args, rank, params);
+}
+
+}  // namespace colossus::algorithms

@@ -1,0 +1,39 @@
+// traffic.hpp: what an algorithm's Plans send where, read off the Plans.
+//
+// The tuner does not keep its own formula per algorithm: it generates the
+// Plans of every rank for a small representative call (one chunk per
+// channel) and counts, per NIC and per rank, the bytes that leave the node
+// and the bytes that stay on it; and it replays those Plans in latency-only
+// virtual time (each receive waits for its message's send plus the link's
+// latency, each step costs step_us) to find the critical path: 2(n-1) hops
+// for a ring allreduce, 2 log2 n for a tree, whatever the Plans say. Those are fractions of the call's size, independent of it, so
+// one count serves every size of a (collective, algorithm, channels) triple.
+// Cost: one Plan per rank, O(n * steps); callers cache the result. Refused
+// (InvalidArgument) above kMaxTrafficRanks, where the simulator's folding is
+// the tool.
+#pragma once
+
+#include "algorithms/algorithm.hpp"
+#include "tune/cost_model.hpp"
+
+namespace colossus::tune {
+
+inline constexpr int kMaxTrafficRanks = 1024;
+
+struct Traffic {
+  double nic_bytes = 0;    // most loaded NIC: bytes sent off-node per byte of the call's vector
+  double intra_bytes = 0;  // most loaded rank: bytes sent on-node per byte of the vector
+  int hops = 0;               // link hops on the critical path, one chunk
+  double critical_us = 0;     // latency-only time of one chunk: hops' latencies + step costs
+  std::size_t steps = 0;      // rank 0's steps in the one-chunk Plans (all channels)
+  bool crosses_nodes = false;
+};
+
+// Bytes of the call's whole vector: what allreduce/broadcast/reduce pass in
+// `count`, allgather's output, reduce_scatter's input.
+double vector_bytes(const plan::CollArgs& args);
+
+Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
+                     const plan::CollArgs& args, algorithms::Algo algo, int nchannels);
+
+}  // namespace colossus::tune

@@ -1,0 +1,151 @@
+#include "tune/tuner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "colossus/error.hpp"
+
+namespace colossus::tune {
+
+using algorithms::Algo;
+
+Tuner::Tuner(CostModel model, algorithms::Layout layout, AlgoFilter filter, TunerLimits limits)
+    : model_(std::move(model)), layout_(std::move(layout)), filter_(std::move(filter)),
+      limits_(std::move(limits)) {}
+
+const Traffic& Tuner::traffic(const plan::CollArgs& args, Algo algo, int nchannels) {
+  const auto key = std::make_tuple(static_cast<int>(args.coll), static_cast<int>(algo), nchannels,
+                                   args.root);
+  auto it = traffic_.find(key);
+  if (it == traffic_.end()) {
+    it = traffic_.emplace(key, plan_traffic(model_, layout_, args, algo, nchannels)).first;
+  }
+  return it->second;
+}
+
+Candidate Tuner::predict(const plan::CollArgs& args, Algo algo, int nchannels,
+                         std::size_t chunk_bytes) {
+  Candidate c;
+  c.algo = algo;
+  c.nchannels = nchannels;
+  c.chunk_bytes = chunk_bytes;
+  const Traffic& t = traffic(args, algo, nchannels);
+  const double vbytes = vector_bytes(args);
+  // Pipeline stages: this rank's real Plan has about `stages` times the
+  // steps of the one-chunk Plans the traffic was counted on; each further
+  // stage adds one hop behind the first chunk, and every step its software cost.
+  algorithms::AlgoParams params{nchannels, chunk_bytes, &layout_};
+  const plan::Plan mine = algorithms::make_plan(algo, args, 0, params);
+  std::size_t steps = 0;
+  for (const auto& ch : mine.channels) steps += ch.steps.size();
+  const double stages = t.steps > 0 ? std::max(1.0, double(steps) / double(t.steps)) : 1.0;
+  const double per_hop = t.hops > 0 ? (t.critical_us - double(t.steps) * model_.step_us) / t.hops : 0.0;
+  c.latency_us = t.critical_us + (stages - 1) * per_hop +
+                 double(steps > t.steps ? steps - t.steps : 0) * model_.step_us;
+  const int per_node = layout_.max_per_node();
+  const double nic_us = t.nic_bytes * vbytes / (model_.inter.gbytes_per_s * 1e3);
+  const double intra_us = t.intra_bytes * vbytes / (model_.intra_rate(per_node) * 1e3);
+  c.bandwidth_us = std::max(nic_us, intra_us);
+  c.predicted_us = c.latency_us + c.bandwidth_us;
+  c.bottleneck = c.latency_us >= c.bandwidth_us ? "latency" : (nic_us >= intra_us ? "NIC" : "intra-node");
+  return c;
+}
+
+Choice Tuner::choose(const plan::CollArgs& args) {
+  std::vector<Algo> algos;
+  for (int i = 0; i < algorithms::kNumAlgos; ++i) {
+    const Algo a = static_cast<Algo>(i);
+    if (!algorithms::supports(a, args.coll) || !filter_.allows(args.coll, a)) continue;
+    // Hierarchical on one node is the ring plus empty phases: not a distinct choice.
+    if (a == Algo::Hierarchical && layout_.nnodes() == 1 && !filter_.restricted(args.coll)) continue;
+    algos.push_back(a);
+  }
+  if (algos.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "COLOSSUS_ALGO=\"" + filter_.spec() + "\" leaves no algorithm that implements " +
+                    plan::to_string(args.coll));
+  }
+  Choice choice;
+  choice.forced = algos.size() == 1 && filter_.restricted(args.coll);
+  if (args.nranks > kMaxTrafficRanks) return fallback(args, algos, choice);
+  for (const Algo a : algos) {
+    for (const int nch : limits_.nchannels) {
+      for (std::size_t chunk : limits_.chunk_bytes) {
+        chunk = std::min(chunk, limits_.max_chunk_bytes);
+        choice.candidates.push_back(predict(args, a, nch, chunk));
+      }
+    }
+  }
+  std::stable_sort(choice.candidates.begin(), choice.candidates.end(),
+                   [](const Candidate& x, const Candidate& y) { return x.predicted_us < y.predicted_us; });
+  choice.best = choice.candidates.front();
+  return choice;
+}
+
+// Above kMaxTrafficRanks the Plans of every rank are too many to count on
+// each new call shape: a fixed rule, said as such in the log. (The simulator
+// folds symmetric ranks for this; the tuner does not yet.)
+Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos, Choice choice) const {
+  const bool small = vector_bytes(args) <= 64 * 1024;
+  Algo pick = algos.front();
+  for (const Algo want : {small ? Algo::RecursiveDoubling : Algo::Ring, Algo::Ring, Algo::Hierarchical}) {
+    if (std::find(algos.begin(), algos.end(), want) != algos.end()) {
+      pick = want;
+      break;
+    }
+  }
+  Candidate c;
+  c.algo = pick;
+  c.nchannels = limits_.nchannels.front();
+  c.chunk_bytes = std::min(limits_.chunk_bytes.back(), limits_.max_chunk_bytes);
+  c.bottleneck = "not modeled (> " + std::to_string(kMaxTrafficRanks) + " ranks)";
+  choice.best = c;
+  choice.candidates = {c};
+  return choice;
+}
+
+namespace {
+std::string fmt_us(double us) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(us < 10 ? 2 : (us < 1000 ? 1 : 0)) << us << " us";
+  return os.str();
+}
+}  // namespace
+
+std::string summary(const plan::CollArgs& args, const Choice& choice) {
+  std::ostringstream os;
+  const Candidate& b = choice.best;
+  os << plan::to_string(args.coll) << " " << static_cast<std::size_t>(vector_bytes(args)) << " B "
+     << to_string(args.dtype) << " on " << args.nranks << " ranks: " << algorithms::to_string(b.algo)
+     << ", " << b.nchannels << " ch, chunk " << b.chunk_bytes << " B, predicted "
+     << fmt_us(b.predicted_us) << " (" << b.bottleneck << "-bound)";
+  if (choice.forced) os << " [COLOSSUS_ALGO]";
+  for (const Candidate& c : choice.candidates) {
+    if (c.algo != b.algo) {
+      os << "; runner-up " << algorithms::to_string(c.algo) << " " << fmt_us(c.predicted_us);
+      break;
+    }
+  }
+  return os.str();
+}
+
+std::string explain(const plan::CollArgs& args, const Choice& choice) {
+  std::ostringstream os;
+  os << "# " << plan::to_string(args.coll) << ", " << static_cast<std::size_t>(vector_bytes(args))
+     << " bytes, " << to_string(args.dtype) << ", " << args.nranks << " ranks\n";
+  os << "# " << std::left << std::setw(20) << "algorithm" << std::right << std::setw(4) << "ch"
+     << std::setw(10) << "chunk" << std::setw(14) << "predicted" << std::setw(14) << "latency"
+     << std::setw(14) << "bandwidth" << "  bound\n";
+  for (const Candidate& c : choice.candidates) {
+    const bool pick = &c == &choice.candidates.front();
+    os << (pick ? "* " : "  ") << std::left << std::setw(20) << algorithms::to_string(c.algo)
+       << std::right << std::setw(4) << c.nchannels << std::setw(10) << c.chunk_bytes
+       << std::setw(14) << fmt_us(c.predicted_us) << std::setw(14) << fmt_us(c.latency_us)
+       << std::setw(14) << fmt_us(c.bandwidth_us) << "  " << c.bottleneck << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace colossus::tune

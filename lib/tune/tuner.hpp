@@ -1,0 +1,79 @@
+// tuner.hpp: picks algorithm, channels and chunk for a collective call.
+//
+// For every candidate (allowed algorithm x channels x chunk) it predicts
+//
+//   time = hops * latency  +  (stages - 1) * latency per hop  +  steps * step_us
+//        + max(bytes on the busiest NIC / NIC rate, bytes of the busiest rank on-node / intra rate)
+//
+// from the candidate's own Plans (traffic.hpp) and the CostModel, and picks
+// the fastest; the table of all candidates is kept for --explain and the
+// INFO log. Choices are cached per call shape by the communicator, not here.
+//
+// Thread safety: one Tuner per communicator, used by one thread at a time.
+#pragma once
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "tune/algo_filter.hpp"
+#include "tune/cost_model.hpp"
+#include "tune/traffic.hpp"
+
+namespace colossus::tune {
+
+struct Candidate {
+  algorithms::Algo algo = algorithms::Algo::Ring;
+  int nchannels = 1;
+  std::size_t chunk_bytes = 0;
+  double predicted_us = 0;
+  double latency_us = 0;    // hops, pipeline stages and step costs
+  double bandwidth_us = 0;  // the busiest resource's bytes over its rate
+  std::string bottleneck;   // "NIC", "intra-node", "latency" (or why it was not modeled)
+};
+
+struct Choice {
+  Candidate best;
+  std::vector<Candidate> candidates;  // every candidate, fastest first
+  bool forced = false;                // COLOSSUS_ALGO left one algorithm
+};
+
+struct TunerLimits {
+  std::vector<int> nchannels = {1, 2, 4};                      // tried unless fixed
+  std::vector<std::size_t> chunk_bytes = {128u << 10, 512u << 10};
+  std::size_t max_chunk_bytes = 1536u << 10;                   // slot x (FIFO depth - 1)
+};
+
+class Tuner {
+ public:
+  Tuner(CostModel model, algorithms::Layout layout, AlgoFilter filter, TunerLimits limits);
+
+  // Throws InvalidArgument when the filter leaves no algorithm for the collective.
+  Choice choose(const plan::CollArgs& args);
+  // Prediction for one candidate (fills its times).
+  Candidate predict(const plan::CollArgs& args, algorithms::Algo algo, int nchannels,
+                    std::size_t chunk_bytes);
+
+  const CostModel& model() const { return model_; }
+  const algorithms::Layout& layout() const { return layout_; }
+
+ private:
+  Choice fallback(const plan::CollArgs& args, const std::vector<algorithms::Algo>& algos,
+                  Choice choice) const;
+  const Traffic& traffic(const plan::CollArgs& args, algorithms::Algo algo, int nchannels);
+
+  CostModel model_;
+  algorithms::Layout layout_;
+  AlgoFilter filter_;
+  TunerLimits limits_;
+  std::map<std::tuple<int, int, int, int>, Traffic> traffic_;  // coll, algo, nchannels, root
+};
+
+// The candidates as a table, fastest first, the pick marked with '*'.
+std::string explain(const plan::CollArgs& args, const Choice& choice);
+// "allreduce 1048576 B: hierarchical, 2 ch, chunk 524288 B, predicted 812 us (runner-up ring 1410 us)"
+std::string summary(const plan::CollArgs& args, const Choice& choice);
+
+}  // namespace colossus::tune

@@ -1,0 +1,53 @@
+#include "colossus-topo/explain.hpp"
+
+#include "colossus/error.hpp"
+#include "core/config.hpp"
+#include "tune/from_topology.hpp"
+#include "tune/tuner.hpp"
+
+namespace colossus::topo_tool {
+
+namespace {
+
+plan::Collective parse_collective(const std::string& name) {
+  for (int c = 0; c < plan::kNumCollectives; ++c) {
+    const auto coll = static_cast<plan::Collective>(c);
+    if (name == plan::to_string(coll)) return coll;
+  }
+  if (name == "reducescatter") return plan::Collective::ReduceScatter;
+  throw Error(ErrorCode::InvalidArgument,
+              "--explain: unknown collective '" + name +
+                  "' (allreduce, allgather, reduce_scatter, broadcast, reduce)");
+}
+
+}  // namespace
+
+void print_explain(std::FILE* out, const topology::PathModel& paths, const std::string& coll,
+                   const std::string& size, const std::string& algo) {
+  plan::CollArgs args;
+  args.coll = parse_collective(coll);
+  args.nranks = paths.map().nranks();
+  std::size_t bytes = 0;
+  if (!core::parse_bytes(size, &bytes)) {
+    throw Error(ErrorCode::InvalidArgument, "--explain: size '" + size + "' is not a size (8, 1M, 4G)");
+  }
+  // SIZE is the whole vector, as nccl-tests' -b/-e: allgather and
+  // reduce_scatter pass count per rank.
+  const bool per_rank = args.coll == plan::Collective::AllGather ||
+                        args.coll == plan::Collective::ReduceScatter;
+  args.count = bytes / 4 / (per_rank ? static_cast<std::size_t>(args.nranks) : 1);
+
+  const core::Config& env = core::env_config();
+  tune::TunerLimits limits;
+  limits.max_chunk_bytes = env.slot_bytes * static_cast<std::size_t>(std::max(2, env.fifo_depth) - 1);
+  tune::Tuner tuner(tune::cost_model(paths, "colossus-topo"),
+                    algorithms::Layout::from_nodes(paths.map().node_of_rank()),
+                    tune::AlgoFilter::parse(algo.empty() ? env.algo : algo), limits);
+  const tune::Choice choice = tuner.choose(args);
+  std::fprintf(out, "\nTuner (%s; %s):\n", tuner.layout().describe().c_str(),
+               tuner.model().describe().c_str());
+  std::fputs(tune::explain(args, choice).c_str(), out);
+  std::fprintf(out, "%s\n", tune::summary(args, choice).c_str());
+}
+
+}  // namespace colossus::topo_tool
