@@ -96,6 +96,7 @@ AlgoFilter AlgoFilter::parse(const std::string& spec) {
     if (coll < 0) bad(spec, "unknown collective \"" + trim(part.substr(0, colon)) + "\"");
     f.allowed_[static_cast<std::size_t>(coll)] = parse_list(spec, part.substr(colon + 1));
     f.restricted_[static_cast<std::size_t>(coll)] = true;
+    f.named_[static_cast<std::size_t>(coll)] = true;
   }
   return f;
 }

@@ -25,6 +25,10 @@ struct LinkCost {
 struct CostModel {
   LinkCost intra;              // rank <-> rank on one node
   LinkCost inter;              // one NIC
+  // A rank's own copy/reduce loops: bytes read plus bytes written per
+  // second (memory traffic, not payload). CPU ranks: about twice the
+  // memcpy payload rate; GPU ranks: HBM.
+  double local_gbytes_per_s = 11.0;
   int nics_per_node = 1;       // rank r sends off-node through NIC local_index(r) % nics_per_node
   double step_us = 0.25;       // executor software cost of one step (one thread runs all channels)
   int cores_per_node = 0;      // 0: unknown; more ranks than cores time-slice
@@ -35,6 +39,11 @@ struct CostModel {
   double intra_latency_us(int ranks_per_node) const {
     const bool oversubscribed = cores_per_node > 0 && ranks_per_node > cores_per_node;
     return intra.latency_us + (oversubscribed ? timeslice_us : 0.0);
+  }
+  // Memory traffic rate of one rank's loops, shared like intra_rate.
+  double local_rate(int ranks_per_node) const {
+    const bool oversubscribed = cores_per_node > 0 && ranks_per_node > cores_per_node;
+    return local_gbytes_per_s * (oversubscribed ? double(cores_per_node) / ranks_per_node : 1.0);
   }
   // Send rate of one rank on-node when `ranks_per_node` ranks copy at once:
   // time-sliced ranks share their cores' memory bandwidth.

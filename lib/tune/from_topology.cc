@@ -30,6 +30,10 @@ CostModel cost_model(const topology::PathModel& paths, const std::string& source
     const bool cpu = std::string(p.via) == "host memory";
     m.intra = {p.gbytes_per_s * (cpu ? kCpuCopyEfficiency : 1.0), p.latency_us};
   }
+  // Copy loops: CPU ranks move memory at about twice memcpy's payload rate
+  // (read + write); GPU ranks at their HBM rate.
+  const auto& host = topo.hosts[static_cast<std::size_t>(host0)];
+  m.local_gbytes_per_s = map.ranks[0].gpu != topology::kNone ? kGpuLocalGBps : 2 * host.mem_gbps;
   const topology::PathCost nic = paths.inter_node(0);
   if (nic.gbytes_per_s > 0) {
     m.inter.gbytes_per_s = nic.gbytes_per_s;

@@ -17,6 +17,9 @@ namespace colossus::tune {
 // the memory copy rate.
 inline constexpr double kCpuCopyEfficiency = 0.75;
 
+// H100 SXM HBM3: 3.35 TB/s (NVIDIA H100 datasheet), read + write combined.
+inline constexpr double kGpuLocalGBps = 3350.0;
+
 CostModel cost_model(const topology::PathModel& paths, const std::string& source);
 
 }  // namespace colossus::tune

@@ -15,6 +15,14 @@ using plan::Collective;
 
 namespace {
 
+// Reads plus writes of one element's bytes by the step's loop: a send reads
+// the source and writes the slot, a reduce reads two inputs, ...
+double memory_passes(plan::StepKind k) {
+  const int reads = (plan::receives(k) ? 1 : 0) + (plan::reads_src(k) ? 1 : 0);
+  const int writes = (plan::writes_dst(k) ? 1 : 0) + (plan::sends(k) ? 1 : 0);
+  return reads + writes;
+}
+
 // Latency-only replay: every (rank, channel) runs its steps in order; a
 // receiving step starts when its message has arrived (the sender's step end
 // plus the link latency). Unbounded FIFOs: a verified Plan cannot deadlock
@@ -106,11 +114,12 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   Traffic t;
   for (int r = 0; r < n; ++r) {
     plans.push_back(algorithms::make_plan(algo, a, r, params));
-    double intra = 0;
+    double intra = 0, work = 0;
     for (const auto& ch : plans.back().channels) {
       for (const plan::Step& s : ch.steps) {
-        if (!plan::sends(s.kind)) continue;
         const double bytes = static_cast<double>(s.count() * esize);
+        work += bytes * memory_passes(s.kind);
+        if (!plan::sends(s.kind)) continue;
         if (layout.node_of(s.send_peer) == layout.node_of(r)) {
           intra += bytes;
         } else {
@@ -121,6 +130,7 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
       }
     }
     t.intra_bytes = std::max(t.intra_bytes, intra / vbytes);
+    t.work_bytes = std::max(t.work_bytes, work / vbytes);
   }
   for (const double l : nic_load) t.nic_bytes = std::max(t.nic_bytes, l / vbytes);
   for (const auto& ch : plans.front().channels) t.steps += ch.steps.size();

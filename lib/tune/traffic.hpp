@@ -23,6 +23,7 @@ inline constexpr int kMaxTrafficRanks = 1024;
 struct Traffic {
   double nic_bytes = 0;    // most loaded NIC: bytes sent off-node per byte of the call's vector
   double intra_bytes = 0;  // most loaded rank: bytes sent on-node per byte of the vector
+  double work_bytes = 0;   // most loaded rank: bytes its copy/reduce loops read + write, per byte
   int hops = 0;               // link hops on the critical path, one chunk
   double critical_us = 0;     // latency-only time of one chunk: hops' latencies + step costs
   std::size_t steps = 0;      // rank 0's steps in the one-chunk Plans (all channels)

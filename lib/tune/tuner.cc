@@ -47,20 +47,33 @@ Candidate Tuner::predict(const plan::CollArgs& args, Algo algo, int nchannels,
   const int per_node = layout_.max_per_node();
   const double nic_us = t.nic_bytes * vbytes / (model_.inter.gbytes_per_s * 1e3);
   const double intra_us = t.intra_bytes * vbytes / (model_.intra_rate(per_node) * 1e3);
-  c.bandwidth_us = std::max(nic_us, intra_us);
+  const double work_us = t.work_bytes * vbytes / (model_.local_rate(per_node) * 1e3);
+  c.bandwidth_us = std::max({nic_us, intra_us, work_us});
   c.predicted_us = c.latency_us + c.bandwidth_us;
-  c.bottleneck = c.latency_us >= c.bandwidth_us ? "latency" : (nic_us >= intra_us ? "NIC" : "intra-node");
+  c.bottleneck = c.latency_us >= c.bandwidth_us ? "latency"
+                 : nic_us >= std::max(intra_us, work_us) ? "NIC"
+                 : intra_us >= work_us                   ? "intra-node"
+                                                         : "memory";
   return c;
 }
 
 Choice Tuner::choose(const plan::CollArgs& args) {
-  std::vector<Algo> algos;
-  for (int i = 0; i < algorithms::kNumAlgos; ++i) {
-    const Algo a = static_cast<Algo>(i);
-    if (!algorithms::supports(a, args.coll) || !filter_.allows(args.coll, a)) continue;
-    // Hierarchical on one node is the ring plus empty phases: not a distinct choice.
-    if (a == Algo::Hierarchical && layout_.nnodes() == 1 && !filter_.restricted(args.coll)) continue;
-    algos.push_back(a);
+  auto allowed = [&](bool use_filter) {
+    std::vector<Algo> algos;
+    for (int i = 0; i < algorithms::kNumAlgos; ++i) {
+      const Algo a = static_cast<Algo>(i);
+      if (!algorithms::supports(a, args.coll) || (use_filter && !filter_.allows(args.coll, a))) continue;
+      // Hierarchical on one node is the ring plus empty phases: not a distinct choice.
+      if (a == Algo::Hierarchical && layout_.nnodes() == 1 && !(use_filter && filter_.restricted(args.coll))) continue;
+      algos.push_back(a);
+    }
+    return algos;
+  };
+  std::vector<Algo> algos = allowed(true);
+  bool unfiltered = false;
+  if (algos.empty() && !filter_.named(args.coll)) {  // a global list that misses this collective
+    algos = allowed(false);
+    unfiltered = true;
   }
   if (algos.empty()) {
     throw Error(ErrorCode::InvalidArgument,
@@ -68,7 +81,7 @@ Choice Tuner::choose(const plan::CollArgs& args) {
                     plan::to_string(args.coll));
   }
   Choice choice;
-  choice.forced = algos.size() == 1 && filter_.restricted(args.coll);
+  choice.forced = algos.size() == 1 && filter_.restricted(args.coll) && !unfiltered;
   if (args.nranks > kMaxTrafficRanks) return fallback(args, algos, choice);
   for (const Algo a : algos) {
     for (const int nch : limits_.nchannels) {

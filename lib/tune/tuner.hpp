@@ -3,7 +3,8 @@
 // For every candidate (allowed algorithm x channels x chunk) it predicts
 //
 //   time = hops * latency  +  (stages - 1) * latency per hop  +  steps * step_us
-//        + max(bytes on the busiest NIC / NIC rate, bytes of the busiest rank on-node / intra rate)
+//        + max(bytes on the busiest NIC / NIC rate, bytes of the busiest rank on-node / intra rate,
+//              bytes the busiest rank's loops read and write / its memory rate)
 //
 // from the candidate's own Plans (traffic.hpp) and the CostModel, and picks
 // the fastest; the table of all candidates is kept for --explain and the
@@ -31,7 +32,7 @@ struct Candidate {
   double predicted_us = 0;
   double latency_us = 0;    // hops, pipeline stages and step costs
   double bandwidth_us = 0;  // the busiest resource's bytes over its rate
-  std::string bottleneck;   // "NIC", "intra-node", "latency" (or why it was not modeled)
+  std::string bottleneck;   // "NIC", "intra-node", "memory", "latency" (or why it was not modeled)
 };
 
 struct Choice {

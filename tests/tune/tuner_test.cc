@@ -98,6 +98,10 @@ TEST_CASE("COLOSSUS_ALGO narrows the candidates; a filter that leaves none is an
   CollArgs ag = allreduce(1 << 20, 8);
   ag.coll = Collective::AllGather;
   CHECK_THROWS_AS(none.choose(ag), Error);
+  // A list for every collective that misses one leaves that one free, as NCCL_ALGO does.
+  const auto free = forced.choose(ag);
+  CHECK(free.best.algo == Algo::Ring);
+  CHECK_FALSE(free.forced);
 }
 
 TEST_CASE("explain lists every candidate, fastest first, with the pick marked") {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -61,6 +62,7 @@ class Job {
   [[noreturn]] void exec_child(const Rank& rank, int out_w, int err_w,
                                const std::vector<char*>& argv, const std::vector<char*>& envp);
   std::vector<std::string> environment_for(const Placement& p) const;
+  void bind_to_core(const Placement& place) const;
   void reap();
   void kill_descendants();
   void on_signal(int sig);
@@ -132,6 +134,28 @@ void Job::setup_signals() {
   ::setrlimit(RLIMIT_NOFILE, &raised);
 }
 
+// --bind-to core: local rank i on the i-th CPU this process may use, when the
+// host's ranks fit (Open MPI binds to cores for few ranks too). Ranks that
+// share cores are left to the scheduler. Failure to pin is not an error.
+void Job::bind_to_core(const Placement& place) const {
+  if (spec_.bind_to != "core") return;
+  cpu_set_t allowed;
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  const int ncpus = CPU_COUNT(&allowed);
+  if (place.local_size > ncpus) return;
+  int seen = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (seen++ == place.local_rank) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      ::sched_setaffinity(0, sizeof one, &one);
+      return;
+    }
+  }
+}
+
 void Job::exec_child(const Rank& rank, int out_w, int err_w, const std::vector<char*>& argv,
                      const std::vector<char*>& envp) {
   // Between fork and exec: only async-signal-safe calls matter in theory,
@@ -156,6 +180,7 @@ void Job::exec_child(const Rank& rank, int out_w, int err_w, const std::vector<c
       ::_exit(126);
     }
   }
+  bind_to_core(rank.place);
   ::execvpe(argv[0], argv.data(), envp.data());
   const int e = errno;
   ::dprintf(STDERR_FILENO, "colossus-run: cannot execute '%s': %s\n", argv[0], std::strerror(e));

@@ -37,6 +37,7 @@ struct JobSpec {
   std::string job_id;
   double timeout_s = 0;
   bool tag_output = true;
+  std::string bind_to = "core";  // "core" or "none", see Options::bind_to
 };
 
 // Runs the job to the end and returns colossus-run's exit status. Throws

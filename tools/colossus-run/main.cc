@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     spec.placements = place_ranks(options);
     spec.timeout_s = options.timeout_s;
     spec.tag_output = options.tag_output;
+    spec.bind_to = options.bind_to;
     spec.job_id = random_job_id();
     spec.bootstrap_addr = pick_bootstrap_addr(options.hosts.empty() ? "" : options.hosts[0]);
     return run_job(spec);

@@ -50,7 +50,7 @@ std::vector<std::string> split_hosts(const std::string& text) {
 
 const char* usage_text() {
   return "usage: colossus-run -n N [--hosts h1,h2,...] [--ranks-per-host R] [--timeout S]\n"
-         "                    [--tag-output | --no-tag] [--] PROGRAM [ARGS...]\n"
+         "                    [--tag-output | --no-tag] [--bind-to core|none] [--] PROGRAM [ARGS...]\n"
          "\n"
          "Starts N processes of PROGRAM with COLOSSUS_RANK, COLOSSUS_WORLD_SIZE,\n"
          "COLOSSUS_LOCAL_RANK, COLOSSUS_LOCAL_SIZE, COLOSSUS_BOOTSTRAP_ADDR and\n"
@@ -64,6 +64,9 @@ const char* usage_text() {
          "  --timeout S          kill every rank after S seconds and exit 124\n"
          "  --tag-output         prefix each output line with [rank] (default)\n"
          "  --no-tag             forward output lines unprefixed\n"
+         "  --bind-to core|none  core (default): pin local rank i to the i-th allowed CPU\n"
+         "                       when a host's ranks fit its CPUs, else leave them free;\n"
+         "                       none: never pin\n"
          "  -h, --help           this text\n"
          "\n"
          "Exit status: 0 if every rank exits 0; otherwise the first failing rank's\n"
@@ -112,6 +115,10 @@ Options parse_options(int argc, const char* const* argv) {
       if (text.empty() || *end != '\0' || !std::isfinite(t) || t <= 0 || t > 1e7)
         throw UsageError("--timeout expects a positive number of seconds, got '" + text + "'");
       o.timeout_s = t;
+    } else if (is(arg, "--bind-to")) {
+      o.bind_to = value(arg, "--bind-to");
+      if (o.bind_to != "core" && o.bind_to != "none")
+        throw UsageError("--bind-to expects core or none, got '" + o.bind_to + "'");
     } else if (arg == "--tag-output") {
       o.tag_output = true;
     } else if (arg == "--no-tag") {

@@ -21,6 +21,9 @@ struct Options {
   int ranks_per_host = 0;          // resolved by parse_options(): never 0 afterwards
   double timeout_s = 0;            // 0 = no timeout
   bool tag_output = true;
+  // "core": rank i of a host on the i-th CPU it may use, when the host's
+  // ranks fit on its CPUs (Open MPI's default for few ranks); "none": never.
+  std::string bind_to = "core";
   bool help = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
