@@ -88,6 +88,9 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
       tuner_(layout.nranks() == nranks_ ? std::move(model) : tune::host_memory_model(topology::local_host().cores),
              layout_, tune::AlgoFilter::parse(settings.algo),
              tuner_limits(settings, transport_->slot_bytes())) {
+  const tune::CostModel& m = tuner_.model();
+  const bool oversubscribed = m.cores_per_node > 0 && layout_.max_per_node() > m.cores_per_node;
+  if (oversubscribed) executor_.set_yield_for(std::chrono::microseconds(0));
   if (rank_ == 0) {
     CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
                << transport_->name() << " transport, slot " << transport_->slot_bytes()

@@ -38,11 +38,6 @@ struct Executor::ChannelRun {
 
 namespace {
 
-// How long a stalled executor yields before it sleeps on its doorbell. A
-// step of a mid-size message (a 128 KiB copy) takes tens of microseconds;
-// sleeping through it costs a futex wake on both sides.
-constexpr auto kYieldFor = std::chrono::microseconds(200);
-
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -223,17 +218,17 @@ void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
       idle = 0;
       continue;
     }
-    // Back off: spin a little, then yield for up to kYieldFor (a peer on
-    // another core finishing its step: waking from the futex would cost more
-    // than the wait; a peer time-sliced on this core gets the core), then
-    // sleep until a peer rings.
+    // Back off: spin a little, then yield (32 times, and for up to
+    // yield_for_: a peer on another core finishing its step, where waking
+    // from the futex would cost more than the wait), then sleep until a
+    // peer rings.
     if (++idle < 32) {
       cpu_relax();
       continue;
     }
     const auto now = Clock::now();
     if (idle == 32) stalled_since = now;
-    if (now - stalled_since < kYieldFor) {
+    if (idle < 64 || now - stalled_since < yield_for_) {
       sched_yield();
       continue;
     }

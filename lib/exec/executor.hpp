@@ -9,6 +9,7 @@
 // Thread safety: one Executor per rank, used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -34,6 +35,13 @@ class Executor {
   // step each stuck channel waits in) or a failed peer.
   void run(const plan::Plan& plan, const Buffers& buffers);
 
+  // How long a stalled channel keeps yielding before it sleeps on the
+  // doorbell. Long (the default, 200 us) when every rank has a core: a
+  // mid-size step takes tens of microseconds and a futex wake costs more;
+  // zero when ranks outnumber cores, where yielding ranks only take the
+  // core from the ones with work.
+  void set_yield_for(std::chrono::microseconds us) { yield_for_ = us; }
+
  private:
   struct Endpoints;
   struct ChannelRun;
@@ -46,6 +54,7 @@ class Executor {
   transport::Transport& transport_;
   double timeout_s_;
   std::size_t piece_bytes_;
+  std::chrono::microseconds yield_for_{200};
   std::vector<std::unique_ptr<Endpoints>> endpoints_;  // by channel
 };
 

@@ -32,13 +32,18 @@ struct CostModel {
   int nics_per_node = 1;       // rank r sends off-node through NIC local_index(r) % nics_per_node
   double step_us = 0.25;       // executor software cost of one step (one thread runs all channels)
   int cores_per_node = 0;      // 0: unknown; more ranks than cores time-slice
-  double timeslice_us = 4.0;   // added to each intra hop when a node's ranks outnumber its cores
+  // Added to each intra hop, times ranks per core, when a node's ranks
+  // outnumber its cores: the receiver waits its turn for a core. (64
+  // loopback ranks on 2 cores: ~32 x 4 us per hop; measured ~120 us per
+  // recursive-doubling round, bench/RESULTS.md.)
+  double timeslice_us = 4.0;
   std::string source = "defaults";  // where the link numbers came from, for the log
 
   // Latency of one intra-node hop with `ranks_per_node` ranks sharing the node.
   double intra_latency_us(int ranks_per_node) const {
     const bool oversubscribed = cores_per_node > 0 && ranks_per_node > cores_per_node;
-    return intra.latency_us + (oversubscribed ? timeslice_us : 0.0);
+    return intra.latency_us +
+           (oversubscribed ? timeslice_us * ranks_per_node / double(cores_per_node) : 0.0);
   }
   // Memory traffic rate of one rank's loops, shared like intra_rate.
   double local_rate(int ranks_per_node) const {

@@ -81,6 +81,11 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
 
 }  // namespace
 
+std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
+  return static_cast<std::size_t>(a.nranks) * static_cast<std::size_t>(nchannels) *
+         algorithms::vector_align(dtype_size(a.dtype)) * 64;
+}
+
 double vector_bytes(const plan::CollArgs& a) {
   const double bytes = static_cast<double>(a.count) * static_cast<double>(dtype_size(a.dtype));
   const bool per_rank = a.coll == Collective::AllGather || a.coll == Collective::ReduceScatter;
@@ -97,9 +102,11 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   }
   plan::CollArgs a = call;
   const std::size_t esize = dtype_size(a.dtype);
-  // Enough elements that block rounding is noise, one chunk per channel.
-  a.count = static_cast<std::size_t>(n) * static_cast<std::size_t>(nchannels) *
-            algorithms::vector_align(esize) * 64;
+  // Enough elements that block rounding is noise, one chunk per channel;
+  // a smaller call as it is (its empty blocks drop steps: a ring allreduce
+  // of 2 elements on 64 ranks takes 2 steps, not 126).
+  a.count = std::min(call.count, representative_count(call, nchannels));
+  if (a.count == 0) return {};
   algorithms::AlgoParams params;
   params.nchannels = nchannels;
   params.chunk_bytes = a.count * esize * static_cast<std::size_t>(n);

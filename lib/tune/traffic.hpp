@@ -1,8 +1,8 @@
 // traffic.hpp: what an algorithm's Plans send where, read off the Plans.
 //
 // The tuner does not keep its own formula per algorithm: it generates the
-// Plans of every rank for a small representative call (one chunk per
-// channel) and counts, per NIC and per rank, the bytes that leave the node
+// Plans of every rank for a representative call (one chunk per channel;
+// smaller calls as they are) and counts, per NIC and per rank, the bytes that leave the node
 // and the bytes that stay on it; and it replays those Plans in latency-only
 // virtual time (each receive waits for its message's send plus the link's
 // latency, each step costs step_us) to find the critical path: 2(n-1) hops
@@ -33,6 +33,9 @@ struct Traffic {
 // Bytes of the call's whole vector: what allreduce/broadcast/reduce pass in
 // `count`, allgather's output, reduce_scatter's input.
 double vector_bytes(const plan::CollArgs& args);
+
+// Elements of the representative call; calls below it are counted as they are.
+std::size_t representative_count(const plan::CollArgs& args, int nchannels);
 
 Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
                      const plan::CollArgs& args, algorithms::Algo algo, int nchannels);

@@ -16,8 +16,9 @@ Tuner::Tuner(CostModel model, algorithms::Layout layout, AlgoFilter filter, Tune
       limits_(std::move(limits)) {}
 
 const Traffic& Tuner::traffic(const plan::CollArgs& args, Algo algo, int nchannels) {
+  const std::size_t rep = representative_count(args, nchannels);
   const auto key = std::make_tuple(static_cast<int>(args.coll), static_cast<int>(algo), nchannels,
-                                   args.root);
+                                   args.root, args.count < rep ? args.count : 0);
   auto it = traffic_.find(key);
   if (it == traffic_.end()) {
     it = traffic_.emplace(key, plan_traffic(model_, layout_, args, algo, nchannels)).first;

@@ -42,7 +42,7 @@ struct Choice {
 };
 
 struct TunerLimits {
-  std::vector<int> nchannels = {1, 2, 4};                      // tried unless fixed
+  std::vector<int> nchannels = {1, 2, 4, 8};                   // tried unless fixed
   std::vector<std::size_t> chunk_bytes = {128u << 10, 512u << 10};
   std::size_t max_chunk_bytes = 1536u << 10;                   // slot x (FIFO depth - 1)
 };
@@ -69,7 +69,8 @@ class Tuner {
   algorithms::Layout layout_;
   AlgoFilter filter_;
   TunerLimits limits_;
-  std::map<std::tuple<int, int, int, int>, Traffic> traffic_;  // coll, algo, nchannels, root
+  // coll, algo, nchannels, root, count (0: at or above the representative count)
+  std::map<std::tuple<int, int, int, int, std::size_t>, Traffic> traffic_;
 };
 
 // The candidates as a table, fastest first, the pick marked with '*'.
