@@ -90,7 +90,10 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
              tuner_limits(settings, transport_->slot_bytes())) {
   const tune::CostModel& m = tuner_.model();
   const bool oversubscribed = m.cores_per_node > 0 && layout_.max_per_node() > m.cores_per_node;
-  if (oversubscribed) executor_.set_yield_for(std::chrono::microseconds(0));
+  if (oversubscribed) {
+    executor_.set_spin_for(std::chrono::microseconds(0));
+    executor_.set_yield_for(std::chrono::microseconds(0));
+  }
   if (rank_ == 0) {
     CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
                << transport_->name() << " transport, slot " << transport_->slot_bytes()

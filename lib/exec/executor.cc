@@ -218,16 +218,20 @@ void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
       idle = 0;
       continue;
     }
-    // Back off: spin a little, then yield (32 times, and for up to
-    // yield_for_: a peer on another core finishing its step, where waking
-    // from the futex would cost more than the wait), then sleep until a
-    // peer rings.
+    // Back off: spin (32 pauses, and for up to spin_for_), then yield (32
+    // times, and for up to yield_for_: a peer on another core finishing its
+    // step, where waking from the futex would cost more than the wait),
+    // then sleep until a peer rings.
     if (++idle < 32) {
       cpu_relax();
       continue;
     }
     const auto now = Clock::now();
     if (idle == 32) stalled_since = now;
+    if (now - stalled_since < spin_for_) {  // polling, no system call: a peer mid-step
+      for (int i = 0; i < 16; ++i) cpu_relax();
+      continue;
+    }
     if (idle < 64 || now - stalled_since < yield_for_) {
       sched_yield();
       continue;

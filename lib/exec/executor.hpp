@@ -41,6 +41,10 @@ class Executor {
   // zero when ranks outnumber cores, where yielding ranks only take the
   // core from the ones with work.
   void set_yield_for(std::chrono::microseconds us) { yield_for_ = us; }
+  // Likewise for polling without system calls before the first yield
+  // (default 20 us; a yield costs a system call, which in a VM is more than
+  // a small message's whole latency).
+  void set_spin_for(std::chrono::microseconds us) { spin_for_ = us; }
 
  private:
   struct Endpoints;
@@ -55,6 +59,7 @@ class Executor {
   double timeout_s_;
   std::size_t piece_bytes_;
   std::chrono::microseconds yield_for_{200};
+  std::chrono::microseconds spin_for_{20};
   std::vector<std::unique_ptr<Endpoints>> endpoints_;  // by channel
 };
 
