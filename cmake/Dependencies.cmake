@@ -10,18 +10,8 @@ if(NOT HWLOC_FOUND)
 endif()
 message(STATUS "colossus: hwloc ${HWLOC_VERSION}: host topology discovery on")
 
-# CUDA toolkit (optional): device-buffer collectives.
-if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
-  set(CUDAToolkit_ROOT /usr/local/cuda)
-endif()
-find_package(CUDAToolkit QUIET)
-if(CUDAToolkit_FOUND)
-  set(COLOSSUS_HAVE_CUDA ON)
-  message(STATUS "colossus: CUDA ${CUDAToolkit_VERSION} at ${CUDAToolkit_BIN_DIR}: CUDA toolkit found")
-else()
-  set(COLOSSUS_HAVE_CUDA OFF)
-  message(STATUS "colossus: CUDA toolkit not found: device-buffer collectives off")
-endif()
+# CUDA (optional): device-buffer kernels and GPU tests. COLOSSUS_CUDA=AUTO/ON/OFF.
+include(${CMAKE_CURRENT_LIST_DIR}/Cuda.cmake)
 
 # libibverbs (optional): RDMA transport.
 find_library(IBVERBS_LIBRARY ibverbs)
