@@ -18,7 +18,10 @@
 
 namespace colossus::tune {
 
-inline constexpr int kMaxTrafficRanks = 1024;
+// Plans of all ranks are held at once for the replay: at 256 ranks x 8
+// channels a ring allgather is ~0.5M steps (~33 MB); at 1024 it would be
+// 16 times that.
+inline constexpr int kMaxTrafficRanks = 256;
 
 struct Traffic {
   double nic_bytes = 0;    // most loaded NIC: bytes sent off-node per byte of the call's vector
