@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <mutex>
 
 #include "core/logging.hpp"
 #include "topology/discover_parts.hpp"
@@ -94,8 +95,29 @@ class Walker {
 };
 
 }  // namespace
+extern hwloc_topology_t hwloc_plugin_anchor;
+namespace {
+
+// hwloc loads its plugins (hwloc_pci and the libpciaccess under it) when the
+// first topology is initialized and unloads them when the last one is
+// destroyed; what they allocated is then unreachable, a leak under
+// LeakSanitizer on every communicator's discovery. One topology that is
+// never destroyed keeps them loaded for the life of the process.
+void keep_plugins_loaded() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (hwloc_topology_init(&hwloc_plugin_anchor) != 0) hwloc_plugin_anchor = nullptr;
+  });
+}
+
+}  // namespace
+
+// Not static: a store to an internal variable nobody reads may be dropped,
+// and LeakSanitizer must find the anchor through it.
+hwloc_topology_t hwloc_plugin_anchor = nullptr;
 
 void discover_hwloc(Topology& t) {
+  keep_plugins_loaded();
   Host host;
   char name[256] = {};
   gethostname(name, sizeof name - 1);
