@@ -59,15 +59,12 @@ void allreduce_part(ChannelBuilder& b, const Layout& l, int rank, Range r, const
   const int g = l.node_of(rank), G = l.nnodes(), j = l.local_index(rank);
   const std::size_t M = r.size();
   if (M == 0) return;
-  auto block_size = [&](int h) {
-    return round_up(ceil_div(M, static_cast<std::size_t>(size(l, h))), s.align);
-  };
   auto block = [&](int h, int q) {
-    const std::size_t lo = std::min(M, static_cast<std::size_t>(q) * block_size(h));
-    return Range{r.begin + lo, r.begin + std::min(M, lo + block_size(h))};
+    const Range p = part(M, size(l, h), q, s.align);
+    return Range{r.begin + p.begin, r.begin + p.end};
   };
   const SubRing ring = hier::node_ring(l, rank);
-  const std::size_t bs = block_size(g);
+  const std::size_t bs = max_part(M, size(l, g), s.align);
   // Pass `o` of the intra-node rings: one chunk of every block.
   auto sub = [&](std::size_t o, int q) {
     const Range k = block(g, q);
@@ -84,10 +81,14 @@ void allreduce_part(ChannelBuilder& b, const Layout& l, int rank, Range r, const
   if (G > 1) {  // 2. inter-node allreduce of each segment of this rank's block
     const Range mine = block(g, j);
     std::set<std::size_t> cuts = {mine.begin, mine.end};
-    for (int h = 0; h < G; ++h) {
-      const std::size_t bh = block_size(h);
-      for (std::size_t x = r.begin + (mine.begin - r.begin) / bh * bh; x < mine.end; x += bh) {
-        if (x > mine.begin) cuts.insert(x);
+    std::set<int> sizes;  // distinct node sizes: one on a uniform layout
+    for (int h = 0; h < G; ++h) sizes.insert(size(l, h));
+    for (const int m : sizes) {
+      const int first = part_of(M, m, mine.begin - r.begin, s.align);
+      for (int q = first + 1; q < m; ++q) {
+        const std::size_t x = r.begin + part(M, m, q, s.align).begin;
+        if (x >= mine.end) break;
+        cuts.insert(x);
       }
     }
     const Buffer partial = ring.size() > 1 ? Buffer::Recv : Buffer::Send;
@@ -96,7 +97,7 @@ void allreduce_part(ChannelBuilder& b, const Layout& l, int rank, Range r, const
       SubRing owners;
       owners.pos = g;
       for (int h = 0; h < G; ++h) {
-        owners.ranks.push_back(node(l, h)[(seg.begin - r.begin) / block_size(h)]);
+        owners.ranks.push_back(node(l, h)[static_cast<std::size_t>(part_of(M, size(l, h), seg.begin - r.begin, s.align))]);
       }
       ring_allreduce(b, owners, seg, partial, Buffer::Recv, s.chunk, s.align, true);
     }

@@ -30,10 +30,9 @@ void ring_allreduce(ChannelBuilder& b, const SubRing& ring, Range r, Buffer src,
   const std::size_t loop = chunk * static_cast<std::size_t>(n);
   for (std::size_t off = r.begin; off < r.end; off += loop) {
     const std::size_t m = std::min(loop, r.end - off);
-    const std::size_t bs = round_up(ceil_div(m, static_cast<std::size_t>(n)), align);
     auto block = [&](int q) {
-      const std::size_t lo = std::min(m, static_cast<std::size_t>(q) * bs);
-      return Range{off + lo, off + std::min(m, lo + bs)};
+      const Range p = part(m, n, q, align);
+      return Range{off + p.begin, off + p.end};
     };
     auto in = [&](int q) { return slice_of(src, block(q)); };
     auto out = [&](int q) { return slice_of(dst, block(q)); };

@@ -31,10 +31,9 @@ struct Ring {
 void allreduce_loop(ChannelBuilder& b, const Ring& ring, std::size_t off, std::size_t m,
                     std::size_t align) {
   const int n = ring.n;
-  const std::size_t bs = round_up(ceil_div(m, static_cast<std::size_t>(n)), align);
   auto block = [&](std::size_t k) {
-    const std::size_t lo = std::min(m, k * bs), hi = std::min(m, lo + bs);
-    return Range{off + lo, off + hi};
+    const Range p = part(m, n, static_cast<int>(k), align);
+    return Range{off + p.begin, off + p.end};
   };
   auto at_send = [](Range r) { return send_slice(r.begin, r.size()); };
   auto at_recv = [](Range r) { return recv_slice(r.begin, r.size()); };

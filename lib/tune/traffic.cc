@@ -13,15 +13,14 @@ namespace colossus::tune {
 
 using plan::Collective;
 
-namespace {
-
-// Reads plus writes of one element's bytes by the step's loop: a send reads
-// the source and writes the slot, a reduce reads two inputs, ...
 double memory_passes(plan::StepKind k) {
-  const int reads = (plan::receives(k) ? 1 : 0) + (plan::reads_src(k) ? 1 : 0);
+  const int reads = (plan::receives(k) ? 1 : 0) + (plan::reads_src(k) ? 1 : 0) +
+                    (k == plan::StepKind::Reduce ? 1 : 0);  // Reduce also reads dst
   const int writes = (plan::writes_dst(k) ? 1 : 0) + (plan::sends(k) ? 1 : 0);
   return reads + writes;
 }
+
+namespace {
 
 // Latency-only replay: every (rank, channel) runs its steps in order; a
 // receiving step starts when its message has arrived (the sender's step end

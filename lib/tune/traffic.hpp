@@ -33,6 +33,11 @@ struct Traffic {
   bool crosses_nodes = false;
 };
 
+// Memory traffic of a step's loop per byte it moves: reads plus writes (a
+// send reads the source and writes the slot, RecvReduceSend reads the
+// message and the source and writes the slot: 3, ...).
+double memory_passes(plan::StepKind k);
+
 // Bytes of the call's whole vector: what allreduce/broadcast/reduce pass in
 // `count`, allgather's output, reduce_scatter's input.
 double vector_bytes(const plan::CollArgs& args);

@@ -1,0 +1,64 @@
+// engine.hpp: the discrete-event simulator of Plans on a Fabric.
+//
+// simulate() runs the Plans the runtime would run (algorithms::make_plan,
+// rank by rank, folded where folding.hpp allows) in virtual time:
+//
+//   - each (rank, channel) walks its steps in order; a step that receives
+//     waits for its message (matched in order per stream, as the executor
+//     does), then pays the CostModel's step_us, then moves its bytes;
+//   - a sending step is a flow from its rank to the peer over the Fabric's
+//     resources (the sender's port or NIC, the receiver's, the sender's
+//     memory engine x the step's memory passes); a receive-only or local
+//     step is a flow on its rank's memory engine alone;
+//   - concurrent flows share every resource max-min fairly (weighted
+//     progressive filling, recomputed per connected component whenever a
+//     flow starts or ends); a message arrives its route's latency after its
+//     flow ends (store-and-forward per message; FIFOs unbounded, which a
+//     verified Plan tolerates).
+//
+// The result is the time of the last step of any rank. The engine holds
+// every simulated rank's Plan: calls whose Plans exceed kMaxSimSteps are
+// refused with InvalidArgument, never simulated partially.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "algorithms/algorithm.hpp"
+#include "sim/fabric.hpp"
+#include "sim/folding.hpp"
+#include "sim/trace.hpp"
+
+namespace colossus::sim {
+
+// Steps of all simulated Plans held at once (64 bytes each: ~1 GB).
+inline constexpr std::size_t kMaxSimSteps = 16'000'000;
+
+struct SimOptions {
+  bool fold = true;                  // fold symmetric ranks where choose_folding allows
+  TraceRecorder* trace = nullptr;    // record steps and flows
+  // Called now and then with the share of steps done (0..1); for a progress bar.
+  std::function<void(double)> progress;
+};
+
+struct SimResult {
+  double time_us = 0;            // virtual time of the call (last step of any rank)
+  std::uint64_t events = 0;      // events processed
+  std::uint64_t steps = 0;       // steps simulated (of the held Plans)
+  int slots = 0;                 // ranks simulated (representatives when folded)
+  Folding folding;               // how ranks were folded (or not)
+  // Busiest resource of each class: bytes it carried / (rate x time_us).
+  double nic_util = 0, intra_util = 0, memory_util = 0;
+  std::string bound;             // "NIC", "intra-node", "memory" (utilisation >= 0.5) or "latency"
+};
+
+// The call's Plans under `algo` and `params` (params.layout is set to the
+// fabric's) on `fabric`. Throws InvalidArgument when the algorithm does not
+// support the call, when args.nranks differs from the fabric's, or when the
+// Plans to hold exceed kMaxSimSteps (the message says how many and why
+// folding did not apply).
+SimResult simulate(const Fabric& fabric, const plan::CollArgs& args, algorithms::Algo algo,
+                   algorithms::AlgoParams params, const SimOptions& options = {});
+
+}  // namespace colossus::sim
