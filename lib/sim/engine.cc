@@ -21,19 +21,28 @@ constexpr double kGBps = 1e3;  // 1 GB/s = 1e9 B/s = 1e3 B/us
 enum class Phase : uint8_t { Start, Overhead, Moving, Done };
 enum ResKind : uint8_t { kIntra, kNic, kMemory };
 
-struct Agent {
-  int slot = 0, channel = 0;
-  std::size_t step = 0;
-  Phase phase = Phase::Start;
-  double began = 0;                             // current step's start, for the trace
-  std::vector<std::pair<int, std::size_t>> read;  // peer -> messages consumed from it
-};
-
 // One stream (sender slot, receiver rank in the sender's frame, channel):
 // when each message was sent (its flow ended) and when it arrives.
 struct Stream {
   std::vector<double> sent, arrival;
   std::vector<std::pair<int, std::size_t>> waiters;  // (agent, message index)
+};
+
+struct Agent {
+  const plan::Step* steps = nullptr;  // its channel's steps (the Plan outlives the run)
+  std::size_t nsteps = 0;
+  int slot = 0, channel = 0;
+  std::size_t step = 0;
+  Phase phase = Phase::Start;
+  double began = 0;  // current step's start, for the trace
+  struct Read {
+    int peer;
+    std::size_t consumed;  // messages taken from the stream
+    Stream* stream;
+  };
+  std::vector<Read> read;  // one per peer it receives from
+  int sent_to = -1;        // the stream it last sent on
+  Stream* sent = nullptr;
 };
 
 struct Wake {
@@ -165,10 +174,13 @@ bool Engine::begin_step(Agent& a, int id, const Step& s, double now) {
   a.began = now;
   if (!plan::receives(s.kind)) return true;
   const int me = slot_rank_[static_cast<std::size_t>(a.slot)], p = s.recv_peer;
-  auto it = std::find_if(a.read.begin(), a.read.end(), [&](const auto& e) { return e.first == p; });
-  if (it == a.read.end()) it = a.read.insert(a.read.end(), {p, 0});
-  Stream& st = streams_[key(slot_of(p), fold_.unapply(p, me), a.channel)];
-  const std::size_t k = it->second;
+  auto it = std::find_if(a.read.begin(), a.read.end(), [&](const Agent::Read& e) { return e.peer == p; });
+  if (it == a.read.end()) {
+    Stream* st = &streams_[key(slot_of(p), fold_.unapply(p, me), a.channel)];  // stable: node-based map
+    it = a.read.insert(a.read.end(), Agent::Read{p, 0, st});
+  }
+  Stream& st = *it->stream;
+  const std::size_t k = it->consumed;
   if (k >= st.arrival.size()) {
     st.waiters.emplace_back(id, k);
     return false;
@@ -177,7 +189,7 @@ bool Engine::begin_step(Agent& a, int id, const Step& s, double now) {
     wake(id, st.arrival[k]);
     return false;
   }
-  ++it->second;
+  ++it->consumed;
   if (opt_.trace && !opt_.trace->full()) {
     opt_.trace->flows.push_back(TraceFlow{slot_rank_[static_cast<std::size_t>(slot_of(p))], a.channel,
                                           st.sent[k], me, a.channel, now});
@@ -214,7 +226,8 @@ void Engine::start_move(Agent& a, int id, const Step& s, double now) {
 void Engine::end_move(Agent& a, const Step& s, double now) {
   if (plan::sends(s.kind)) {
     const int to = s.send_peer;
-    Stream& st = streams_[key(a.slot, to, a.channel)];
+    if (a.sent_to != to) a.sent_to = to, a.sent = &streams_[key(a.slot, to, a.channel)];
+    Stream& st = *a.sent;
     const double at = now + latency(a.slot, to);
     st.sent.push_back(now);
     st.arrival.push_back(at);
@@ -244,9 +257,8 @@ void Engine::end_move(Agent& a, const Step& s, double now) {
 
 void Engine::advance(int id, double now) {
   Agent& a = agents_[static_cast<std::size_t>(id)];
-  const auto& steps = plans_[static_cast<std::size_t>(a.slot)].channels[static_cast<std::size_t>(a.channel)].steps;
-  while (a.step < steps.size()) {
-    const Step& s = steps[a.step];
+  while (a.step < a.nsteps) {
+    const Step& s = a.steps[a.step];
     switch (a.phase) {
       case Phase::Start:
         if (!begin_step(a, id, s, now)) return;
@@ -276,12 +288,15 @@ SimResult Engine::run() {
   for (std::size_t s = 0; s < plans_.size(); ++s) {
     for (std::size_t c = 0; c < plans_[s].channels.size(); ++c) {
       Agent a;
+      a.steps = plans_[s].channels[c].steps.data();
+      a.nsteps = plans_[s].channels[c].steps.size();
       a.slot = static_cast<int>(s);
       a.channel = static_cast<int>(c);
       agents_.push_back(std::move(a));
       wake(static_cast<int>(agents_.size()) - 1, 0.0);
     }
   }
+  streams_.reserve(agents_.size() * 2);
   const double inf = std::numeric_limits<double>::infinity();
   for (;;) {
     double flow_at = inf;

@@ -105,6 +105,7 @@ void FlowSet::rebalance(double now, const int* seeds, int nseeds) {
     f.remaining = std::max(0.0, f.remaining - f.rate * (now - f.since));
     f.since = now;
     f.fixed = false;
+    f.old_rate = f.rate;
   }
   for (const int rid : comp_res_) {
     Resource& r = res_[static_cast<std::size_t>(rid)];
@@ -144,6 +145,7 @@ void FlowSet::rebalance(double now, const int* seeds, int nseeds) {
   for (const int fid : comp_flows_) {
     Flow& f = flows_[static_cast<std::size_t>(fid)];
     f.fixed = false;
+    if (f.rate == f.old_rate) continue;  // its due time stands: keep the heap small
     ++f.version;
     const double at = f.rate > 0 ? now + f.remaining / f.rate : std::numeric_limits<double>::infinity();
     due_.push(Due{at, fid, f.version});

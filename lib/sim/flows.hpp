@@ -50,7 +50,7 @@ class FlowSet {
   struct Flow {
     Use uses[kMaxUses];
     int nuses = 0;
-    double bytes = 0, remaining = 0, rate = 0, since = 0;
+    double bytes = 0, remaining = 0, rate = 0, since = 0, old_rate = 0;
     std::uint32_t version = 0;
     int owner = -1;
     bool active = false, fixed = false;

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 namespace colossus::sim {
 
 using algorithms::Algo;
 
 namespace {
-
-bool power_of_two(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
 // Counts of one step as the engine sees them: what it moves.
 std::size_t moved(const plan::Step& s) { return s.count(); }
@@ -49,52 +48,18 @@ std::string compare(const Folding& f, int p, const plan::Plan& r, const plan::Pl
 
 }  // namespace
 
-int Folding::apply(int p, int x) const {
-  if (!active()) return x;
-  const int k = p / per_node, node = x / per_node, local = x % per_node;
-  const int to = group == Group::NodeRotation ? (node + k) % nodes : (node ^ k);
-  return to * per_node + local;
-}
-
-int Folding::unapply(int p, int x) const {
-  if (!active()) return x;
-  const int k = p / per_node, node = x / per_node, local = x % per_node;
-  const int to = group == Group::NodeRotation ? (node - k + nodes) % nodes : (node ^ k);
-  return to * per_node + local;
-}
-
-std::string Folding::describe() const {
-  if (!active()) return "none";
-  return std::string(group == Group::NodeRotation ? "node rotation" : "node xor") + ": " +
-         std::to_string(per_node) + " classes of " + std::to_string(nodes) + " ranks" +
-         (exact ? " (exact)" : " (block rounding differs)");
-}
-
 Folding choose_folding(const Fabric& fabric, const plan::CollArgs& args, Algo algo,
                        const algorithms::AlgoParams& params, std::string* why) {
-  const auto& layout = fabric.layout();
-  Folding f;
+  if (!fabric.asymmetry().empty()) {
+    *why = fabric.asymmetry();
+    return Folding{};
+  }
+  Folding f = algorithms::symmetry_of(fabric.layout(), args, algo, why);
+  if (!f.active()) return f;
   auto refuse = [&](std::string reason) {
     *why = std::move(reason);
     return Folding{};
   };
-  if (layout.nnodes() < 2) return refuse("one node");
-  if (!fabric.asymmetry().empty()) return refuse(fabric.asymmetry());
-  if (args.coll == plan::Collective::Broadcast || args.coll == plan::Collective::Reduce)
-    return refuse("the root plays a part no other rank plays");
-  switch (algo) {
-    case Algo::Ring:
-    case Algo::Hierarchical: f.group = Folding::Group::NodeRotation; break;
-    case Algo::RecursiveDoubling:
-      if (!power_of_two(args.nranks) || !power_of_two(layout.nnodes()))
-        return refuse("recursive doubling on " + std::to_string(args.nranks) +
-                      " ranks (not a power of two) gives the extra ranks their own part");
-      f.group = Folding::Group::NodeXor;
-      break;
-    case Algo::Tree: return refuse("tree ranks play different parts (leaves, inner nodes)");
-  }
-  f.nodes = layout.nnodes();
-  f.per_node = layout.max_per_node();
 
   // Sampled images: a neighbour node, the farthest, the last; the first,
   // middle and last local index.

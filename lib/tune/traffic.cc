@@ -1,12 +1,12 @@
 #include "tune/traffic.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <tuple>
 #include <vector>
 
 #include "algorithms/partition.hpp"
+#include "algorithms/symmetry.hpp"
 #include "colossus/error.hpp"
 
 namespace colossus::tune {
@@ -26,8 +26,10 @@ namespace {
 // receiving step starts when its message has arrived (the sender's step end
 // plus the link latency). Unbounded FIFOs: a verified Plan cannot deadlock
 // with more slots than it was verified with. Sweeps until nothing moves.
+// Folded (sym active): plans[r] is representative r's, and a message from
+// peer p to rank r is the one rep(p) sends to sym.unapply(p, r).
 void critical_path(const CostModel& model, const algorithms::Layout& layout,
-                   const std::vector<plan::Plan>& plans, Traffic* t) {
+                   const algorithms::Symmetry& sym, const std::vector<plan::Plan>& plans, Traffic* t) {
   struct Msg {
     double at;
     int hops;
@@ -38,7 +40,8 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
     int hops = 0;
   };
   const int n = static_cast<int>(plans.size());
-  std::map<std::tuple<int, int, int>, std::deque<Msg>> streams;  // (from, to, channel)
+  std::map<std::tuple<int, int, int>, std::vector<Msg>> streams;  // (from, to, channel)
+  std::map<std::tuple<int, int, int>, std::size_t> taken;        // (rank, peer, channel)
   std::vector<std::vector<Cursor>> cur(static_cast<std::size_t>(n));
   for (int r = 0; r < n; ++r) cur[static_cast<std::size_t>(r)].resize(plans[static_cast<std::size_t>(r)].channels.size());
   bool moved = true;
@@ -50,21 +53,24 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
       for (std::size_t c = 0; c < p.channels.size(); ++c) {
         Cursor& k = cur[static_cast<std::size_t>(r)][c];
         const auto& steps = p.channels[c].steps;
+        const int ch = static_cast<int>(c);
         while (k.step < steps.size()) {
           const plan::Step& s = steps[k.step];
           double start = k.time;
           int hops = k.hops;
           if (plan::receives(s.kind)) {
-            auto& q = streams[{s.recv_peer, r, static_cast<int>(c)}];
-            if (q.empty()) break;
-            const bool same = layout.node_of(s.recv_peer) == layout.node_of(r);
-            const double arrive = q.front().at + (same ? model.intra_latency_us(here) : model.inter.latency_us);
-            if (arrive > start) start = arrive, hops = q.front().hops + 1;
-            q.pop_front();
+            const int from = s.recv_peer;
+            const auto& q = streams[{sym.rep(from), sym.unapply(from, r), ch}];
+            std::size_t& next = taken[{r, from, ch}];
+            if (next >= q.size()) break;
+            const bool same = layout.node_of(from) == layout.node_of(r);
+            const double arrive = q[next].at + (same ? model.intra_latency_us(here) : model.inter.latency_us);
+            if (arrive > start) start = arrive, hops = q[next].hops + 1;
+            ++next;
           }
           k.time = start + model.step_us;
           k.hops = hops;
-          if (plan::sends(s.kind)) streams[{r, s.send_peer, static_cast<int>(c)}].push_back({k.time, k.hops});
+          if (plan::sends(s.kind)) streams[{r, s.send_peer, ch}].push_back({k.time, k.hops});
           ++k.step;
           moved = true;
         }
@@ -81,8 +87,11 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
 }  // namespace
 
 std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
+  // Folded (many ranks): one vector unit per block keeps every block full,
+  // and the steps are as many whatever the block size.
+  const std::size_t units = a.nranks > kMaxTrafficRanks ? 1 : 64;
   return static_cast<std::size_t>(a.nranks) * static_cast<std::size_t>(nchannels) *
-         algorithms::vector_align(dtype_size(a.dtype)) * 64;
+         algorithms::vector_align(dtype_size(a.dtype)) * units;
 }
 
 double vector_bytes(const plan::CollArgs& a) {
@@ -94,10 +103,24 @@ double vector_bytes(const plan::CollArgs& a) {
 Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
                      const plan::CollArgs& call, algorithms::Algo algo, int nchannels) {
   const int n = call.nranks;
+  // Above kMaxTrafficRanks, only algorithms whose Plans respect a node
+  // symmetry are counted, on one node's ranks (symmetry.hpp).
+  algorithms::Symmetry sym;
   if (n > kMaxTrafficRanks) {
-    throw Error(ErrorCode::InvalidArgument, "tuner: " + std::to_string(n) + " ranks exceed the " +
-                                                std::to_string(kMaxTrafficRanks) +
-                                                " for which Plans are counted");
+    std::string why;
+    sym = algorithms::symmetry_of(layout, call, algo, &why);
+    if (!sym.active()) {
+      throw Error(ErrorCode::InvalidArgument, "tuner: " + std::to_string(n) + " ranks exceed the " +
+                                                  std::to_string(kMaxTrafficRanks) +
+                                                  " for which every rank's Plans are counted, and " +
+                                                  algorithms::to_string(algo) + " does not fold: " + why);
+    }
+  }
+  if (sym.active() && call.count < representative_count(call, nchannels)) {
+    throw Error(ErrorCode::InvalidArgument,
+                "tuner: " + std::to_string(call.count) + " elements leave blocks of " +
+                    algorithms::to_string(algo) + " on " + std::to_string(n) +
+                    " ranks empty: its Plans differ by rank and do not fold");
   }
   plan::CollArgs a = call;
   const std::size_t esize = dtype_size(a.dtype);
@@ -112,13 +135,14 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   params.layout = &layout;
   const double vbytes = vector_bytes(a);
 
-  const int nodes = layout.nnodes();
+  const int slots = sym.slots(n);
+  const int nodes = sym.active() ? 1 : layout.nnodes();  // folded: node 0 stands for every node
   const int nics = std::max(1, model.nics_per_node);
   std::vector<double> nic_load(static_cast<std::size_t>(nodes * nics), 0.0);
   std::vector<plan::Plan> plans;
-  plans.reserve(static_cast<std::size_t>(n));
+  plans.reserve(static_cast<std::size_t>(slots));
   Traffic t;
-  for (int r = 0; r < n; ++r) {
+  for (int r = 0; r < slots; ++r) {
     plans.push_back(algorithms::make_plan(algo, a, r, params));
     double intra = 0, work = 0;
     for (const auto& ch : plans.back().channels) {
@@ -140,7 +164,7 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   }
   for (const double l : nic_load) t.nic_bytes = std::max(t.nic_bytes, l / vbytes);
   for (const auto& ch : plans.front().channels) t.steps += ch.steps.size();
-  critical_path(model, layout, plans, &t);
+  critical_path(model, layout, sym, plans, &t);
   return t;
 }
 

@@ -83,24 +83,34 @@ Choice Tuner::choose(const plan::CollArgs& args) {
   }
   Choice choice;
   choice.forced = algos.size() == 1 && filter_.restricted(args.coll) && !unfiltered;
-  if (args.nranks > kMaxTrafficRanks) return fallback(args, algos, choice);
+  const bool folded = args.nranks > kMaxTrafficRanks;
   for (const Algo a : algos) {
     for (const int nch : limits_.nchannels) {
       for (std::size_t chunk : limits_.chunk_bytes) {
         chunk = std::min(chunk, limits_.max_chunk_bytes);
-        choice.candidates.push_back(predict(args, a, nch, chunk));
+        if (!folded) {
+          choice.candidates.push_back(predict(args, a, nch, chunk));
+          continue;
+        }
+        // Many ranks: only candidates whose Plans fold are counted (traffic.hpp).
+        try {
+          choice.candidates.push_back(predict(args, a, nch, chunk));
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::InvalidArgument) throw;
+        }
       }
     }
   }
+  if (choice.candidates.empty()) return fallback(args, algos, choice);
   std::stable_sort(choice.candidates.begin(), choice.candidates.end(),
                    [](const Candidate& x, const Candidate& y) { return x.predicted_us < y.predicted_us; });
   choice.best = choice.candidates.front();
   return choice;
 }
 
-// Above kMaxTrafficRanks the Plans of every rank are too many to count on
-// each new call shape: a fixed rule, said as such in the log. (The simulator
-// folds symmetric ranks for this; the tuner does not yet.)
+// Above kMaxTrafficRanks, when no allowed candidate folds (trees, small
+// calls whose blocks are empty, uneven layouts): a fixed rule, said as such
+// in the log.
 Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos, Choice choice) const {
   const bool small = vector_bytes(args) <= 64 * 1024;
   Algo pick = algos.front();
