@@ -18,7 +18,7 @@
 # with no route out of it.
 #
 # Shaping. --rate puts a tbf qdisc (rate RATE, burst = 10 ms of RATE, at least
-# 32 KiB; 50 ms of queue) on both ends of every host's link: eth0's egress
+# 32 KiB, or --burst BYTES; 50 ms of queue) on both ends of every host's link: eth0's egress
 # (host -> switch) and p<i>'s egress (switch -> host). A transfer between
 # two hosts therefore runs at RATE, and two hosts sending to one share RATE,
 # as on a switched fabric. --delay D adds a netem delay D on each host's
@@ -61,7 +61,7 @@ skip() { echo "testbed: $*; skipping" >&2; exit 77; }
 
 usage() {
   cat >&2 <<'EOF'
-usage: testbed.sh [--hosts H] [--ranks-per-host R] [--rate RATE] [--delay D] [--keep] -- COMMAND...
+usage: testbed.sh [--hosts H] [--ranks-per-host R] [--rate RATE] [--burst BYTES] [--delay D] [--keep] -- COMMAND...
        testbed.sh exec HOST -- COMMAND...
        testbed.sh cleanup [--all | cb-PID]
 EOF
@@ -224,13 +224,14 @@ case "${1:-}" in
     ;;
 esac
 
-nhosts=2 ranks_per_host=1 rate="" delay="" keep=0
+nhosts=2 ranks_per_host=1 rate="" delay="" burst_arg="" keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --hosts) [ $# -ge 2 ] || usage; nhosts=$2; shift 2 ;;
     --ranks-per-host) [ $# -ge 2 ] || usage; ranks_per_host=$2; shift 2 ;;
     --rate) [ $# -ge 2 ] || usage; rate=$2; shift 2 ;;
     --delay) [ $# -ge 2 ] || usage; delay=$2; shift 2 ;;
+    --burst) [ $# -ge 2 ] || usage; burst_arg=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --) shift; break ;;
     -h|--help) usage ;;
@@ -251,6 +252,11 @@ if [ -n "$rate" ]; then
   # packets at high rates, small next to any measured transfer.
   burst=$((bits / 8 / 100))
   [ "$burst" -ge 32768 ] || burst=32768
+  if [ -n "$burst_arg" ]; then
+    [[ $burst_arg =~ ^[0-9]+$ ]] && [ "$burst_arg" -ge 2048 ] ||
+      die "--burst expects bytes >= 2048, got '$burst_arg'"
+    burst=$burst_arg
+  fi
 fi
 [ $# -gt 0 ] || [ $keep -eq 1 ] || { echo "testbed: no COMMAND given" >&2; usage; }
 

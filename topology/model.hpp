@@ -119,6 +119,11 @@ struct Nic {
   Id name = kNone;    // "mlx5_0" (RDMA device) or "eth0"
   Id netdev = kNone;  // Ethernet interface name, if any
   double gbits = 0;   // port rate, Gb/s (0 = unknown)
+  // A token-bucket shaper on the port (tc tbf): up to burst_bytes above
+  // `gbits` may leave at peak_gbits after the port idled. 0: a plain port
+  // (real NICs send at their line rate, never above it).
+  double burst_bytes = 0;
+  double peak_gbits = 0;
   LinkLayer layer = LinkLayer::Unknown;
   bool rdma = false;
   bool up = true;

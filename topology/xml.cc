@@ -142,6 +142,8 @@ std::string to_xml(const Topology& t) {
       w.num("root", c.root, c0.root);
       w.pci("pci", c.pci);
       w.num("gbits", c.gbits, c0.gbits);
+      w.num("burst_bytes", c.burst_bytes, c0.burst_bytes);
+      w.num("peak_gbits", c.peak_gbits, c0.peak_gbits);
       if (c.layer != c0.layer) w.text("layer", to_string(c.layer));
       w.flag("rdma", c.rdma, c0.rdma);
       w.flag("up", c.up, c0.up);

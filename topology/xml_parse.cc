@@ -185,6 +185,8 @@ Topology from_xml(const std::string& text, const std::string& file) {
       a.num("root", c.root);
       a.pci("pci", c.pci);
       a.num("gbits", c.gbits);
+      a.num("burst_bytes", c.burst_bytes);
+      a.num("peak_gbits", c.peak_gbits);
       a.choice("layer", c.layer, {LinkLayer::Unknown, LinkLayer::Ethernet, LinkLayer::InfiniBand});
       a.flag("rdma", c.rdma);
       a.flag("up", c.up);

@@ -19,10 +19,11 @@ namespace {
 constexpr double kGBps = 1e3;  // 1 GB/s = 1e9 B/s = 1e3 B/us
 
 enum class Phase : uint8_t { Start, Overhead, Moving, Done };
-enum ResKind : uint8_t { kIntra, kNic, kMemory };
+enum ResKind : uint8_t { kIntra, kNic, kMemory, kCores };
 
 // One stream (sender slot, receiver rank in the sender's frame, channel):
-// when each message was sent (its flow ended) and when it arrives.
+// when each message was sent (the middle of its step, for the trace) and
+// when it arrives.
 struct Stream {
   std::vector<double> sent, arrival;
   std::vector<std::pair<int, std::size_t>> waiters;  // (agent, message index)
@@ -93,6 +94,7 @@ class Engine {
   FlowSet flows_;
   std::vector<ResKind> res_kind_;
   std::vector<int> nic_tx_, nic_rx_;  // by node * nics + nic index, -1 until used
+  std::vector<int> cores_;            // by node, -1 when its ranks each have a core
   int nics_per_node_ = 1;
   std::unordered_map<std::uint64_t, Stream> streams_;
   std::unordered_map<std::uint64_t, double> latency_;
@@ -113,8 +115,10 @@ void Engine::hold_plans() {
                     plan::to_string(args_.coll) + " on " + std::to_string(n) + " ranks needs " +
                     (need ? "about " + std::to_string(need) : "more than " + std::to_string(kMaxSimSteps)) +
                     " steps of Plans held at once (limit " + std::to_string(kMaxSimSteps) +
-                    "); ranks not folded: " + why_not_folded_ +
-                    ". Try fewer ranks, a larger chunk, or an algorithm that folds (ring, hierarchical)");
+                    (fold_.active() ? "), even folded to " + std::to_string(fold_.slots(n)) + " ranks"
+                                    : "); ranks not folded: " + why_not_folded_) +
+                    ". Fewer ranks or channels, or a larger call (ring and hierarchical fold"
+                    " when every block of the call holds data) would fit");
   };
   plans_.reserve(static_cast<std::size_t>(slots));
   for (int s = 0; s < slots; ++s) {
@@ -142,11 +146,21 @@ void Engine::build_resources() {
   const std::size_t nodes = static_cast<std::size_t>(fab_.layout().nnodes());
   nic_tx_.assign(nodes * static_cast<std::size_t>(nics_per_node_), -1);
   nic_rx_ = nic_tx_;
+  cores_.assign(nodes, -1);
+  if (fab_.cores_gbytes_per_s() > 0) {
+    for (const int r : slot_rank_) {
+      int& id = cores_[static_cast<std::size_t>(fab_.layout().node_of(r))];
+      if (id >= 0) continue;
+      id = flows_.add_resource(fab_.cores_gbytes_per_s() * kGBps);
+      res_kind_.push_back(kCores);
+    }
+  }
   for (const int r : slot_rank_) {
     const std::size_t i = static_cast<std::size_t>(fab_.layout().node_of(r) * nics_per_node_ + fab_.nic_index(r));
     if (nic_tx_[i] >= 0 || fab_.layout().nnodes() < 2) continue;
     for (int* id : {&nic_tx_[i], &nic_rx_[i]}) {
-      *id = flows_.add_resource(fab_.nic_gbytes_per_s(r) * kGBps);
+      *id = flows_.add_resource(fab_.nic_gbytes_per_s(r) * kGBps, fab_.nic_burst_bytes(r),
+                                fab_.nic_peak_gbytes_per_s(r) * kGBps);
       res_kind_.push_back(kNic);
     }
   }
@@ -215,6 +229,8 @@ void Engine::start_move(Agent& a, int id, const Step& s, double now) {
     }
   }
   use[n++] = {base + 2, tune::memory_passes(s.kind)};
+  if (const int cores = cores_[static_cast<std::size_t>(fab_.layout().node_of(me))]; cores >= 0)
+    use[n++] = {cores, tune::memory_passes(s.kind)};
   if (bytes <= 0) {
     end_move(a, s, now);
     return;
@@ -229,7 +245,7 @@ void Engine::end_move(Agent& a, const Step& s, double now) {
     if (a.sent_to != to) a.sent_to = to, a.sent = &streams_[key(a.slot, to, a.channel)];
     Stream& st = *a.sent;
     const double at = now + latency(a.slot, to);
-    st.sent.push_back(now);
+    st.sent.push_back((a.began + now) / 2);  // inside the sending step: viewers bind the arrow to it
     st.arrival.push_back(at);
     const std::size_t k = st.arrival.size() - 1;
     for (std::size_t w = 0; w < st.waiters.size();) {
@@ -305,7 +321,9 @@ SimResult Engine::run() {
     const double wake_at = wakes_.empty() ? inf : wakes_.top().at;
     if (flow_at == inf && wake_at == inf) break;
     ++events_;
-    if (flow_at <= wake_at) {
+    if (flow_at <= wake_at && flow < 0) {
+      flows_.drain(flow_at, flow);
+    } else if (flow_at <= wake_at) {
       flows_.finish(flow_at, flow);
       advance(flows_.owner(flow), flow_at);
     } else {
@@ -331,8 +349,8 @@ SimResult Engine::run() {
   if (end_us_ > 0) {
     for (int id = 0; id < flows_.num_resources(); ++id) {
       const double u = flows_.carried(id) / (flows_.capacity(id) * end_us_);
-      double& slot = res_kind_[static_cast<std::size_t>(id)] == kNic ? r.nic_util
-                     : res_kind_[static_cast<std::size_t>(id)] == kIntra ? r.intra_util : r.memory_util;
+      const ResKind k = res_kind_[static_cast<std::size_t>(id)];
+      double& slot = k == kNic ? r.nic_util : k == kIntra ? r.intra_util : r.memory_util;
       slot = std::max(slot, u);
     }
   }

@@ -12,6 +12,8 @@ Fabric::Fabric(algorithms::Layout layout, const tune::CostModel& model)
     : layout_(std::move(layout)), model_(model), per_node_(std::max(1, layout_.max_per_node())) {
   nic_index_.resize(static_cast<std::size_t>(layout_.nranks()));
   nic_rate_.assign(static_cast<std::size_t>(layout_.nranks()), model_.inter.gbytes_per_s);
+  nic_burst_.assign(static_cast<std::size_t>(layout_.nranks()), 0.0);
+  nic_peak_ = nic_burst_;
 }
 
 Fabric Fabric::uniform(algorithms::Layout layout, const tune::CostModel& model) {
@@ -39,6 +41,13 @@ Fabric Fabric::from_paths(const topology::PathModel& paths, const tune::CostMode
     f.nic_index_[static_cast<std::size_t>(r)] = it->second;
     const double rate = paths.inter_node(r).gbytes_per_s;
     f.nic_rate_[static_cast<std::size_t>(r)] = rate > 0 ? rate : model.inter.gbytes_per_s;
+    if (place.nic != topology::kNone) {
+      const topology::Nic& nic = paths.topology().nics[static_cast<std::size_t>(place.nic)];
+      if (nic.burst_bytes > 0 && nic.peak_gbits > nic.gbits) {
+        f.nic_burst_[static_cast<std::size_t>(r)] = nic.burst_bytes;
+        f.nic_peak_[static_cast<std::size_t>(r)] = nic.peak_gbits / 8;
+      }
+    }
   }
   f.find_asymmetry();
   return f;
@@ -46,9 +55,10 @@ Fabric Fabric::from_paths(const topology::PathModel& paths, const tune::CostMode
 
 double Fabric::nic_gbytes_per_s(int rank) const { return nic_rate_[static_cast<std::size_t>(rank)]; }
 
-double Fabric::intra_gbytes_per_s() const { return model_.intra_rate(per_node_); }
-
-double Fabric::memory_gbytes_per_s() const { return model_.local_rate(per_node_); }
+double Fabric::cores_gbytes_per_s() const {
+  const int cores = model_.cores_per_node;
+  return cores > 0 && per_node_ > cores ? cores * model_.local_gbytes_per_s : 0.0;
+}
 
 double Fabric::latency_us(int from, int to) const {
   if (same_node(from, to)) return model_.intra_latency_us(per_node_);
@@ -69,8 +79,9 @@ void Fabric::find_asymmetry() {
                    " is on node " + std::to_string(layout_.node_of(r)) + ")";
       return;
     }
-    if (nic_index_[static_cast<std::size_t>(r)] != nic_index_[static_cast<std::size_t>(base)] ||
-        nic_rate_[static_cast<std::size_t>(r)] != nic_rate_[static_cast<std::size_t>(base)]) {
+    const auto i = static_cast<std::size_t>(r), b = static_cast<std::size_t>(base);
+    if (nic_index_[i] != nic_index_[b] || nic_rate_[i] != nic_rate_[b] ||
+        nic_burst_[i] != nic_burst_[b] || nic_peak_[i] != nic_peak_[b]) {
       asymmetry_ = "rank " + std::to_string(r) + "'s NIC differs from rank " +
                    std::to_string(base) + "'s";
       return;
@@ -84,9 +95,13 @@ std::string Fabric::describe() const {
      << " GB/s, " << model_.intra_latency_us(per_node_) << " us";
   if (layout_.nnodes() > 1) {
     os << "; NIC " << nic_rate_.front() << " GB/s";
+    if (nic_burst_.front() > 0)
+      os << " (tbf: " << nic_burst_.front() << " B at " << nic_peak_.front() << " GB/s)";
     if (paths_ == nullptr) os << ", " << model_.inter.latency_us << " us";
   }
-  os << "; memory " << memory_gbytes_per_s() << " GB/s; step " << model_.step_us << " us";
+  os << "; memory " << memory_gbytes_per_s() << " GB/s";
+  if (cores_gbytes_per_s() > 0) os << " (" << model_.cores_per_node << " cores per node shared)";
+  os << "; step " << model_.step_us << " us";
   return os.str();
 }
 

@@ -6,9 +6,16 @@
 //   - each rank's on-node port, one per direction (NVLink/NVSwitch, or the
 //     host-memory copy path of CPU ranks), at the CostModel's intra rate;
 //   - each NIC, one per direction, shared by the ranks of its host that send
-//     through it (RankMap::nic), at the NIC's own rate;
+//     through it (RankMap::nic), at the NIC's own rate; a NIC the topology
+//     describes as token-bucket shaped (the testbed's tc tbf) sends at its
+//     peak rate while its bucket holds tokens, at its rate once empty;
 //   - each rank's memory engine (its copy/reduce loops), at the CostModel's
-//     local rate, charged bytes x memory passes of the step.
+//     local rate, charged bytes x memory passes of the step;
+//   - where a node's ranks outnumber its cores (CPU ranks time-sliced), the
+//     node's cores: cores x the local rate, charged with every memory-engine
+//     byte of its ranks. A rank working alone gets a whole core, four busy
+//     ranks on one core a quarter each (the tuner's CostModel divides the
+//     rates statically instead; only the latency penalty per hop is shared).
 //
 // Switches are taken as non-blocking (rail-optimized fat trees at full
 // bisection, as every preset describes): contention happens at the
@@ -50,9 +57,14 @@ class Fabric {
   // rate (GB/s per direction).
   int nic_index(int rank) const { return nic_index_[static_cast<std::size_t>(rank)]; }
   double nic_gbytes_per_s(int rank) const;
-  // One rank's on-node port and memory engine (shared by time-sliced ranks).
-  double intra_gbytes_per_s() const;
-  double memory_gbytes_per_s() const;
+  // Its shaper's bucket (bytes) and peak rate (GB/s); 0 for a plain port.
+  double nic_burst_bytes(int rank) const { return nic_burst_[static_cast<std::size_t>(rank)]; }
+  double nic_peak_gbytes_per_s(int rank) const { return nic_peak_[static_cast<std::size_t>(rank)]; }
+  // One rank's on-node port and memory engine, as when it runs alone.
+  double intra_gbytes_per_s() const { return model_.intra.gbytes_per_s; }
+  double memory_gbytes_per_s() const { return model_.local_gbytes_per_s; }
+  // A node's cores together, in memory traffic; 0 when its ranks each have a core.
+  double cores_gbytes_per_s() const;
   // One message from `from` to `to`, end to end, excluding the step cost.
   double latency_us(int from, int to) const;
   double step_us() const { return model_.step_us; }
@@ -75,6 +87,7 @@ class Fabric {
   int per_node_ = 1;                            // most ranks on one node
   std::vector<int> nic_index_;                  // per rank
   std::vector<double> nic_rate_;                // per rank (its NIC's rate)
+  std::vector<double> nic_burst_, nic_peak_;    // per rank (its NIC's shaper)
   std::string asymmetry_;
 };
 

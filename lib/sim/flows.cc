@@ -7,14 +7,28 @@
 
 namespace colossus::sim {
 
-int FlowSet::add_resource(double bytes_per_us) {
+int FlowSet::add_resource(double bytes_per_us, double burst_bytes, double peak_bytes_per_us) {
   if (!(bytes_per_us > 0)) {
     throw Error(ErrorCode::InvalidArgument, "simulator: a resource with no capacity (" +
                                                 std::to_string(bytes_per_us) + " B/us)");
   }
   res_.push_back(Resource{});
-  res_.back().capacity = bytes_per_us;
+  Resource& r = res_.back();
+  r.capacity = bytes_per_us;
+  if (burst_bytes > 0 && peak_bytes_per_us > bytes_per_us) {
+    r.burst = burst_bytes;  // starts empty: calls follow each other back to back
+    r.peak = peak_bytes_per_us;
+  }
   return static_cast<int>(res_.size()) - 1;
+}
+
+void FlowSet::drain(double now, int flow) {
+  due_.pop();
+  const int rid = -1 - flow;
+  Resource& r = res_[static_cast<std::size_t>(rid)];
+  r.tokens = 0;  // what is left is below the 1% that counts as empty
+  r.since = now;
+  rebalance(now, &rid, 1);
 }
 
 int FlowSet::start(double now, double bytes, const Use* uses, int nuses, int owner) {
@@ -48,8 +62,10 @@ int FlowSet::start(double now, double bytes, const Use* uses, int nuses, int own
 bool FlowSet::next(double* at, int* flow) {
   while (!due_.empty()) {
     const Due d = due_.top();
-    const Flow& f = flows_[static_cast<std::size_t>(d.flow)];
-    if (f.active && f.version == d.version) {
+    const bool live = d.flow < 0 ? res_[static_cast<std::size_t>(-1 - d.flow)].version == d.version
+                                 : flows_[static_cast<std::size_t>(d.flow)].active &&
+                                       flows_[static_cast<std::size_t>(d.flow)].version == d.version;
+    if (live) {
       *at = d.at;
       *flow = d.flow;
       return true;
@@ -107,9 +123,15 @@ void FlowSet::rebalance(double now, const int* seeds, int nseeds) {
     f.fixed = false;
     f.old_rate = f.rate;
   }
+  // A bucket's tokens up to now at the old usage; while it holds some (more
+  // than 1% of it, so an empty bucket does not flicker) it runs at its peak.
   for (const int rid : comp_res_) {
     Resource& r = res_[static_cast<std::size_t>(rid)];
-    r.left = r.capacity;
+    if (r.burst > 0) {
+      r.tokens = std::clamp(r.tokens + (r.capacity - r.used) * (now - r.since), 0.0, r.burst);
+      r.since = now;
+    }
+    r.left = r.burst > 0 && r.tokens > 0.01 * r.burst ? r.peak : r.capacity;
     r.weights = 0;
     for (const int fid : r.flows) {
       const Flow& f = flows_[static_cast<std::size_t>(fid)];
@@ -140,6 +162,21 @@ void FlowSet::rebalance(double now, const int* seeds, int nseeds) {
         r.left -= f.uses[u].weight * share;
         r.weights -= f.uses[u].weight;
       }
+    }
+  }
+  // A bucket used above its rate runs dry at a known time: an event then.
+  for (const int rid : comp_res_) {
+    Resource& r = res_[static_cast<std::size_t>(rid)];
+    if (r.burst <= 0) continue;
+    r.used = 0;
+    for (const int fid : r.flows) {
+      const Flow& f = flows_[static_cast<std::size_t>(fid)];
+      for (int u = 0; u < f.nuses; ++u)
+        if (f.uses[u].resource == rid) r.used += f.uses[u].weight * f.rate;
+    }
+    ++r.version;
+    if (r.tokens > 0.01 * r.burst && r.used > r.capacity) {
+      due_.push(Due{now + (r.tokens - 0.01 * r.burst) / (r.used - r.capacity), -1 - rid, r.version});
     }
   }
   for (const int fid : comp_flows_) {

@@ -1,6 +1,6 @@
 // flows.hpp: bytes in flight sharing resources max-min fairly, in virtual time.
 //
-// A flow moves `bytes` over up to three resources, using `weight` units of
+// A flow moves `bytes` over up to four resources, using `weight` units of
 // each per byte (a memory engine is charged the step's memory passes). Its
 // rate is set by weighted progressive filling: the resource whose capacity
 // per unit of weight is smallest fixes the rate of every flow through it,
@@ -21,9 +21,14 @@ class FlowSet {
     int resource = 0;
     double weight = 1;  // resource units per byte
   };
-  static constexpr int kMaxUses = 3;
+  static constexpr int kMaxUses = 4;
 
-  int add_resource(double bytes_per_us);
+  // A resource of `bytes_per_us`; with burst_bytes > 0 a token bucket
+  // (tc tbf): it carries peak_bytes_per_us while it holds tokens, tokens
+  // accrue at bytes_per_us up to burst_bytes and drain at the rate used,
+  // and it carries bytes_per_us once empty. It starts empty: a measured call
+  // follows others back to back, so only idle time within it refills.
+  int add_resource(double bytes_per_us, double burst_bytes = 0, double peak_bytes_per_us = 0);
   double capacity(int resource) const { return res_[static_cast<std::size_t>(resource)].capacity; }
   // Resource units it has carried so far (completed flows).
   double carried(int resource) const { return res_[static_cast<std::size_t>(resource)].carried; }
@@ -31,10 +36,13 @@ class FlowSet {
 
   // Starts a flow at `now`; returns its id (reused after it finishes).
   int start(double now, double bytes, const Use* uses, int nuses, int owner);
-  // The earliest flow to finish: false when none is in flight.
+  // The earliest event: a flow that finishes (flow >= 0) or a bucket that
+  // runs dry (flow < 0); false when there is none.
   bool next(double* at, int* flow);
   // Removes a finished flow (from next()) and rebalances its component.
   void finish(double now, int flow);
+  // A bucket ran dry (flow < 0 from next()): its flows slow to its rate.
+  void drain(double now, int flow);
   int owner(int flow) const { return flows_[static_cast<std::size_t>(flow)].owner; }
   std::size_t in_flight() const { return active_; }
 
@@ -42,6 +50,9 @@ class FlowSet {
   struct Resource {
     double capacity = 0;
     double carried = 0;
+    double burst = 0, peak = 0, tokens = 0;  // token bucket (burst 0: none)
+    double used = 0, since = 0;              // units per us in use since `since`
+    std::uint32_t version = 0;               // of its pending "runs dry" event
     std::vector<int> flows;  // in flight through it
     // Scratch of rebalance().
     std::uint32_t stamp = 0;

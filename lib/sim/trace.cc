@@ -122,7 +122,8 @@ void write_chrome_trace(std::ostream& out, const TraceRecorder& trace, const std
     const int n = std::snprintf(
         buf, sizeof buf,
         "{\"ph\":\"X\",\"name\":\"%s\",\"cat\":\"step\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,"
-        "\"dur\":%.3f,\"args\":{\"bytes\":%" PRIu64 ",\"send_peer\":%d,\"recv_peer\":%d,"
+        "\"dur\":%.3f,\"args\":{\"bytes\":%" PRIu64
+        ",\"send_peer\":%d,\"recv_peer\":%d,"
         "\"step\":%zu}}",
         plan::to_string(s.kind), s.rank, s.channel, finite(s.start_us),
         std::max(0.0, finite(s.end_us - s.start_us)), s.bytes, s.send_peer, s.recv_peer, s.index);
@@ -131,14 +132,14 @@ void write_chrome_trace(std::ostream& out, const TraceRecorder& trace, const std
   // Flow ids only need to be unique within the trace: the flow's index.
   std::uint64_t id = 0;
   for (const TraceFlow& f : trace.flows) {
-    const int n = std::snprintf(
-        buf, sizeof buf,
-        "{\"ph\":\"s\",\"name\":\"msg\",\"cat\":\"msg\",\"id\":%" PRIu64
-        ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f},\n"
-        "{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"msg\",\"cat\":\"msg\",\"id\":%" PRIu64
-        ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f}",
-        id, f.from_rank, f.from_channel, finite(f.sent_us), id, f.to_rank, f.to_channel,
-        finite(f.received_us));
+    const int n =
+        std::snprintf(buf, sizeof buf,
+                      "{\"ph\":\"s\",\"name\":\"msg\",\"cat\":\"msg\",\"id\":%" PRIu64
+                      ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f},\n"
+                      "{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"msg\",\"cat\":\"msg\",\"id\":%" PRIu64
+                      ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f}",
+                      id, f.from_rank, f.from_channel, finite(f.sent_us), id, f.to_rank,
+                      f.to_channel, finite(f.received_us));
     put(events.next(), buf, n, sizeof buf);
     ++id;
   }

@@ -28,7 +28,7 @@ struct TraceStep {
 
 struct TraceFlow {
   int from_rank = 0, from_channel = 0;
-  double sent_us = 0;  // end of the sending step
+  double sent_us = 0;  // the middle of the sending step (viewers bind the arrow's tail to it)
   int to_rank = 0, to_channel = 0;
   double received_us = 0;  // start of the receiving step (message consumed)
 };
