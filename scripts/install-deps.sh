@@ -13,6 +13,7 @@ packages=(
   libucx-dev              # optional: UCX transport
   openmpi-bin libopenmpi-dev  # optional: mpirun launch and the MPI peer benchmark
   iproute2                # network-namespace testbed (ip netns, veth, tc)
+  python3 time            # colossus-sim's JSON/trace test; bench scripts' tables and peak RSS
   clang-format clang-tidy
 )
 
