@@ -12,7 +12,10 @@
 // topology's size; queries are O(1) except switch_tiers (O(radix)).
 #pragma once
 
+#include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "topology/model.hpp"
@@ -84,8 +87,12 @@ class PathModel {
   double network_latency_us(int rank_a, int rank_b) const;
 
  private:
+  int climb_tiers(Id leaf_a, Id leaf_b) const;
+
   const Topology& topo_;
   RankMap map_;
+  mutable std::mutex memo_mu_;  // switch_tiers' memo, shared by callers' threads
+  mutable std::unordered_map<std::uint64_t, int> tiers_memo_;
   std::vector<Id> leaf_of_nic_;      // kNone if not linked to a switch
   std::vector<double> nic_latency_;  // from the NIC's link, else the defaults above
   // Switch -> switches one tier up, compressed rows: up_ids_[up_begin_[s] .. up_begin_[s+1]).

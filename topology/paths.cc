@@ -1,5 +1,6 @@
 // PathModel: the cost-model facts of mapped ranks (see mapping.hpp).
 #include <algorithm>
+#include <mutex>
 
 #include "colossus/error.hpp"
 #include "topology/mapping.hpp"
@@ -92,6 +93,20 @@ int PathModel::switch_tiers(int rank_a, int rank_b) const {
   const Id la = leaf_of_nic_[a.nic], lb = leaf_of_nic_[b.nic];
   if (la == kNone || lb == kNone) return 1;
   if (la == lb) return topo_.switches[la].tier;
+  // Memoized per leaf pair: the simulator asks for millions of rank pairs
+  // over a few thousand leaves.
+  const std::uint64_t key = (std::uint64_t(std::min(la, lb)) << 32) | std::uint64_t(std::max(la, lb));
+  {
+    std::lock_guard<std::mutex> lock(memo_mu_);
+    if (const auto it = tiers_memo_.find(key); it != tiers_memo_.end()) return it->second;
+  }
+  const int tiers = climb_tiers(la, lb);
+  std::lock_guard<std::mutex> lock(memo_mu_);
+  tiers_memo_.emplace(key, tiers);
+  return tiers;
+}
+
+int PathModel::climb_tiers(Id la, Id lb) const {
   // Climb both sides one tier at a time until they meet.
   std::vector<Id> sa{la}, sb{lb}, next;
   auto climb = [&](std::vector<Id>& s) {

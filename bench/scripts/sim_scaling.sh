@@ -8,11 +8,12 @@
 # (/usr/bin/time: topology build, tuner and engine together).
 #
 #   bench/scripts/sim_scaling.sh [build-dir]
-#   RANKS="8 64 512 4096 32768 100000" SIZES="64K 1G" COLLS="allreduce allgather"
+#   RANKS="8 64 512 4096 32768 100000" COLLS="allreduce allgather"
+#   ALLREDUCE_SIZES="64K 1M 1G" ALLGATHER_SIZES="1M 1G" (allgather's size is its
+#   output: below 4 B x ranks no rank has an element)
 set -euo pipefail
 build=${1:-build}
 ranks=${RANKS:-"8 64 512 4096 32768 100000"}
-sizes=${SIZES:-"64K 1G"}
 colls=${COLLS:-"allreduce allgather"}
 sim=$build/bin/colossus-sim
 [ -x "$sim" ] || { echo "sim_scaling: $sim not built" >&2; exit 1; }
@@ -22,6 +23,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "| collective | size | ranks | pick | folded | predicted (us) | busbw (GB/s) | steps | events | engine (s) | events/s | process (s) | peak RSS (MB) |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for coll in $colls; do
+  if [ "$coll" = allgather ]; then sizes=${ALLGATHER_SIZES:-"1M 1G"}; else sizes=${ALLREDUCE_SIZES:-"64K 1M 1G"}; fi
   for size in $sizes; do
     for n in $ranks; do
       rc=0

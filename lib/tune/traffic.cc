@@ -88,9 +88,11 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
 
 std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
   // Folded (many ranks): one vector unit per block keeps every block full,
-  // and the steps are as many whatever the block size.
+  // and the steps are as many whatever the block size. Allgather and
+  // reduce_scatter count per rank: their blocks are the ranks' own parts.
   const std::size_t units = a.nranks > kMaxTrafficRanks ? 1 : 64;
-  return static_cast<std::size_t>(a.nranks) * static_cast<std::size_t>(nchannels) *
+  const bool per_rank = a.coll == Collective::AllGather || a.coll == Collective::ReduceScatter;
+  return (per_rank ? 1 : static_cast<std::size_t>(a.nranks)) * static_cast<std::size_t>(nchannels) *
          algorithms::vector_align(dtype_size(a.dtype)) * units;
 }
 

@@ -112,9 +112,14 @@ Choice Tuner::choose(const plan::CollArgs& args) {
 // calls whose blocks are empty, uneven layouts): a fixed rule, said as such
 // in the log.
 Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos, Choice choice) const {
-  const bool small = vector_bytes(args) <= 64 * 1024;
+  // No candidate folds: ring and hierarchical would leave blocks empty (the
+  // call is small for this many ranks) or the layout is uneven. Small calls
+  // are latency-bound: recursive doubling, else the tree's log-depth.
+  const bool small = vector_bytes(args) <= 64 * 1024 ||
+                     args.count < representative_count(args, limits_.nchannels.front());
   Algo pick = algos.front();
-  for (const Algo want : {small ? Algo::RecursiveDoubling : Algo::Ring, Algo::Ring, Algo::Hierarchical}) {
+  for (const Algo want : {small ? Algo::RecursiveDoubling : Algo::Ring, small ? Algo::Tree : Algo::Ring,
+                          Algo::Ring, Algo::Hierarchical}) {
     if (std::find(algos.begin(), algos.end(), want) != algos.end()) {
       pick = want;
       break;
