@@ -18,6 +18,15 @@ TEST_CASE("XML round trip of the discovered host is exact", "[topology][xml]") {
   CHECK(to_xml(back) == to_xml(t));
 }
 
+// The 115 MB colossus file must stay practical to write and read: 10 s on
+// this project's 2-core VM in Release (about 2 s measured). AddressSanitizer
+// makes it 5x slower, and the suite runs two tests at a time.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kRoundTripLimitS = 40;
+#else
+constexpr double kRoundTripLimitS = 10;
+#endif
+
 TEST_CASE("XML round trip of every preset is exact", "[topology][xml]") {
   for (const char* spec :
        {"laptop", "laptop:nodes=3", "dgx-h100", "dgx-h100:nodes=4", "colossus:nodes=600",
@@ -32,7 +41,7 @@ TEST_CASE("XML round trip of every preset is exact", "[topology][xml]") {
     CHECK(back.source == t.source);
     if (std::string(spec) == "colossus") {
       std::printf("colossus XML: %.1f MB, export + import %.2f s\n", xml.size() / 1e6, s);
-      CHECK(s < 10);
+      CHECK(s < kRoundTripLimitS);
     }
   }
 }
