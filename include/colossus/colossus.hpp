@@ -1,7 +1,9 @@
 // colossus/colossus.hpp: the C++ API.
 //
 // A Communicator is one rank's handle on a group of ranks. Collectives are
-// blocking calls on host buffers and follow NCCL's buffer conventions:
+// blocking calls on host buffers, or (bound to a GPU, Options::cuda_device)
+// asynchronous calls on device buffers enqueued on a CUDA stream. Both follow
+// NCCL's buffer conventions:
 //
 //   allreduce(send, recv, count)        send and recv hold `count` elements
 //   allgather(send, recv, sendcount)    recv holds size()*sendcount; rank r's
@@ -29,6 +31,10 @@
 #include "colossus/error.hpp"
 #include "colossus/types.hpp"
 
+// CUDA's stream handle, declared as CUDA declares it, so that this header
+// needs no CUDA header (and works in builds without CUDA).
+typedef struct CUstream_st* cudaStream_t;
+
 namespace colossus {
 
 namespace detail {
@@ -51,6 +57,11 @@ struct Options {
   // hosts they run on ("dgx-h100:nodes=2": 16 ranks as 2 nodes x 8 GPUs);
   // "" = COLOSSUS_TOPO or the discovered hosts.
   std::string topology;
+  // Bind the communicator to this CUDA device (-1: none, host buffers only).
+  // Every rank of a group binds, or none does. Ranks may share a device
+  // (threads of a loopback group, or processes); each then runs fewer
+  // channels, so that all ranks' kernels are resident on it at once.
+  int cuda_device = -1;
 };
 
 class Communicator {
@@ -73,6 +84,31 @@ class Communicator {
   void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root);
   void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
               int root);
+
+  // ---- Device buffers: communicators bound with Options::cuda_device ----
+  //
+  // The same collectives on device pointers (memory of the bound device),
+  // enqueued on `stream` and asynchronous, as in NCCL: the call returns once
+  // the work is enqueued, and the buffers must stay valid until the stream
+  // has run it. Calls of one communicator run in call order, on whatever
+  // streams. Calls made while `stream` captures a CUDA graph are captured,
+  // and every replay of the graph runs them again. An error on the device (a
+  // peer that stopped, COLOSSUS_TIMEOUT_S passed) is thrown by the next call
+  // or by check_async_error(); the communicator is unusable after it.
+  void allreduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
+                 cudaStream_t stream);
+  void allgather(const void* send, void* recv, std::size_t sendcount, DataType type,
+                 cudaStream_t stream);
+  void reduce_scatter(const void* send, void* recv, std::size_t recvcount, DataType type,
+                      ReduceOp op, cudaStream_t stream);
+  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
+                 cudaStream_t stream);
+  void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
+              int root, cudaStream_t stream);
+  // Throws the first error a device collective met; returns if none.
+  void check_async_error();
+  // The bound device, or -1.
+  int cuda_device() const;
 
   // Releases the rank's resources. Every later call on this handle throws
   // Error(InvalidUsage). Calling destroy() twice is harmless.

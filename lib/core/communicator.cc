@@ -46,6 +46,11 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
   s.topology = o.topology.empty() ? env.topo : o.topology;
   s.slot_bytes = o.slot_bytes ? o.slot_bytes : env.slot_bytes;
+  if (o.cuda_device < -1) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");
+  }
+  s.cuda_device = o.cuda_device;
   s.fifo_depth = std::max(2, env.fifo_depth);
   // A step moves in slot-sized pieces, and a ring step that receives and
   // sends needs a free slot while its own first send still occupies the
@@ -68,7 +73,9 @@ namespace {
 tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
   tune::TunerLimits l;
   l.max_chunk_bytes = std::min(s.slot_bytes, transport_slot) * static_cast<std::size_t>(s.fifo_depth - 1);
-  if (s.nchannels_fixed) l.nchannels = {s.nchannels};
+  if (s.nchannels_fixed) l.nchannels = {std::min(s.nchannels, s.max_channels)};
+  std::erase_if(l.nchannels, [&](int n) { return n > s.max_channels; });
+  if (l.nchannels.empty()) l.nchannels = {s.max_channels};
   if (s.chunk_fixed) l.chunk_bytes = {s.chunk_bytes};
   return l;
 }
@@ -130,6 +137,7 @@ const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
 
 void CommImpl::collective(const plan::CollArgs& args, const void* send, void* recv) {
   core::validate_call(args, rank_, send, recv);
+  if (device_) check_host_buffers(args, send, recv);
   if (args.count == 0) return;
   try {
     const plan::Plan& p = plan_for(args);
@@ -162,7 +170,7 @@ int Communicator::rank() const { return impl("rank").rank(); }
 int Communicator::size() const { return impl("size").nranks(); }
 void Communicator::destroy() { impl_.reset(); }
 
-namespace {
+namespace detail {
 plan::CollArgs make_args(plan::Collective coll, std::size_t count, DataType type, ReduceOp op,
                          int root, int nranks) {
   plan::CollArgs a;
@@ -174,7 +182,8 @@ plan::CollArgs make_args(plan::Collective coll, std::size_t count, DataType type
   a.nranks = nranks;
   return a;
 }
-}  // namespace
+}  // namespace detail
+using detail::make_args;
 
 void Communicator::allreduce(const void* send, void* recv, std::size_t count, DataType type,
                              ReduceOp op) {
@@ -218,15 +227,28 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
                                                 std::to_string(detail::kMaxLoopbackRanks) + "]");
   }
   const core::Config& env = core::env_config();
-  const detail::Settings settings = detail::resolve_settings(options, env);
+  detail::Settings settings = detail::resolve_settings(options, env);
+  if (settings.cuda_device >= 0) {
+    // Every thread's rank shares the one GPU.
+    const auto info = exec::gpu::describe_device(settings.cuda_device);
+    settings.max_channels = detail::device_channel_limit(
+        std::vector<std::string>(static_cast<std::size_t>(n), "this process"),
+        std::vector<exec::gpu::DeviceInfo>(static_cast<std::size_t>(n), info));
+  }
   const core::Placement place = core::place_local(n, settings.topology);
   CLOG(Info) << "loopback group: " << place.description;
   auto transports = transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
   std::vector<Communicator> comms;
   comms.reserve(static_cast<std::size_t>(n));
   for (auto& t : transports) {
-    comms.emplace_back(
-        std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model));
+    auto impl = std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model);
+    if (settings.cuda_device >= 0) {
+      exec::gpu::StreamSetup setup;
+      setup.device = settings.cuda_device;
+      setup.reach.assign(static_cast<std::size_t>(n), exec::gpu::PeerReach::SameProcess);
+      impl->bind_device(std::move(setup));
+    }
+    comms.emplace_back(std::move(impl));
   }
   return comms;
 }

@@ -12,6 +12,7 @@
 
 #include "colossus/colossus.hpp"
 #include "core/bootstrap/bootstrap.hpp"
+#include "exec/cuda/stream_executor.hpp"
 #include "core/comm_impl.hpp"
 #include "core/launch_env.hpp"
 #include "core/logging.hpp"
@@ -107,6 +108,76 @@ std::unique_ptr<transport::Transport> connect_peers(transport::OutOfBand& oob,
                                                        *bell, name, std::move(own_bell));
 }
 
+// Every rank's host, and its GPU when bound (all ranks bind, or none do:
+// checked here, where every rank sees the same answer).
+struct JobDevices {
+  std::vector<std::string> hosts;
+  std::vector<exec::gpu::DeviceInfo> devices;
+  bool bound = false;
+};
+
+JobDevices gather_devices(transport::OutOfBand& oob, const detail::Settings& s) {
+  std::string mine = host_identity() + '\n';
+  if (s.cuda_device >= 0) {
+    const exec::gpu::DeviceInfo d = exec::gpu::describe_device(s.cuda_device);
+    mine += d.bus_id + '\n' + std::to_string(d.resident_blocks);
+  }
+  JobDevices job;
+  int bound = 0;
+  for (const std::string& blob : oob.allgather(mine)) {
+    const std::size_t nl = blob.find('\n');
+    job.hosts.push_back(blob.substr(0, nl));
+    exec::gpu::DeviceInfo d;
+    const std::string rest = blob.substr(nl + 1);
+    if (!rest.empty()) {
+      const std::size_t nl2 = rest.find('\n');
+      d.bus_id = rest.substr(0, nl2);
+      d.resident_blocks = std::stoi(rest.substr(nl2 + 1));
+      ++bound;
+    }
+    job.devices.push_back(d);
+  }
+  if (bound != 0 && bound != oob.nranks()) {
+    throw Error(ErrorCode::InvalidUsage,
+                "init: " + std::to_string(bound) + " of " + std::to_string(oob.nranks()) +
+                    " ranks set Options::cuda_device; all ranks bind a GPU, or none does");
+  }
+  job.bound = bound != 0;
+  return job;
+}
+
+// How this rank reaches each peer's GPU, and (collective: every rank builds
+// it when any pair needs it) the tcp transport the host proxy carries
+// network peers over. COLOSSUS_TRANSPORT=tcp sends same-host peers through
+// the proxy too.
+exec::gpu::StreamSetup device_setup(transport::OutOfBand& oob, const detail::Settings& s,
+                                    const std::vector<std::string>& hosts) {
+  const int rank = oob.rank(), n = oob.nranks();
+  exec::gpu::StreamSetup setup;
+  setup.device = s.cuda_device;
+  bool any_network = false;
+  for (int p = 0; p < n; ++p) {
+    const bool same = hosts[static_cast<std::size_t>(p)] == hosts[static_cast<std::size_t>(rank)];
+    setup.reach.push_back(same && s.transport != "tcp" ? exec::gpu::PeerReach::SameHost
+                                                       : exec::gpu::PeerReach::Network);
+    for (int q = p + 1; q < n; ++q) {
+      if (hosts[static_cast<std::size_t>(p)] != hosts[static_cast<std::size_t>(q)] || s.transport == "tcp")
+        any_network = true;
+    }
+  }
+  if (any_network) {
+    transport::TcpOptions o;
+    o.slot_bytes = s.slot_bytes;
+    o.depth = s.fifo_depth;
+    o.timeout_s = s.timeout_s;
+    o.sockets_per_peer = core::env_config().socket_nsocks;
+    o.ifname = core::env_config().socket_ifname;
+    setup.net_bell = std::make_unique<transport::Doorbell>();
+    setup.net = transport::make_tcp_transport(oob, *setup.net_bell, o);
+  }
+  return setup;
+}
+
 bootstrap::UniqueId internal(const UniqueId& id) {
   static_assert(sizeof(bootstrap::UniqueId) == sizeof(UniqueId), "UniqueId sizes differ");
   bootstrap::UniqueId out;
@@ -140,18 +211,24 @@ Communicator init(const UniqueId& id, int rank, int nranks, const Options& optio
                                                 " of " + std::to_string(nranks) +
                                                 " is out of range");
   }
-  const detail::Settings settings = detail::resolve_settings(options, core::env_config());
+  detail::Settings settings = detail::resolve_settings(options, core::env_config());
   std::unique_ptr<transport::OutOfBand> oob =
       bootstrap::Bootstrap::create(internal(id), rank, nranks, settings.timeout_s);
-  const std::vector<std::string> hosts = oob->allgather(host_identity());
+  const JobDevices job = gather_devices(*oob, settings);
+  const std::vector<std::string>& hosts = job.hosts;
+  if (job.bound) settings.max_channels = detail::device_channel_limit(hosts, job.devices);
   auto transport = connect_peers(*oob, settings, hosts);
   core::Placement place = core::place_job(*oob, settings.topology);
   if (rank == 0) {
     CLOG(Info) << "placement: " << place.description;
   }
-  return Communicator(std::make_shared<detail::CommImpl>(std::move(transport), settings,
-                                                         std::move(place.layout),
-                                                         std::move(place.model), std::move(oob)));
+  exec::gpu::StreamSetup device;
+  if (job.bound) device = device_setup(*oob, settings, hosts);  // collective
+  auto impl = std::make_shared<detail::CommImpl>(std::move(transport), settings,
+                                                 std::move(place.layout), std::move(place.model),
+                                                 std::move(oob));
+  if (job.bound) impl->bind_device(std::move(device));
+  return Communicator(std::move(impl));
 }
 
 Communicator init_from_env(const Options& options) {

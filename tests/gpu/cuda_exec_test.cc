@@ -117,7 +117,7 @@ std::string run_allreduce(DataType dtype, ReduceOp op, int n, int channels, std:
   // memory, tail in `from`'s; here all are allocations on the one GPU.
   struct Fifo {
     std::unique_ptr<DeviceArray<char>> ring;
-    std::unique_ptr<DeviceArray<std::uint64_t>> head, tail;
+    std::unique_ptr<DeviceArray<std::uint64_t>> head, tail, progress;
   };
   std::map<std::tuple<int, int, int>, Fifo> fifos;
   auto fifo = [&](int from, int to, int c) -> Fifo& {
@@ -126,6 +126,7 @@ std::string run_allreduce(DataType dtype, ReduceOp op, int n, int channels, std:
       f.ring = std::make_unique<DeviceArray<char>>(slot_bytes * depth);
       f.head = std::make_unique<DeviceArray<std::uint64_t>>(2);
       f.tail = std::make_unique<DeviceArray<std::uint64_t>>(2);
+      f.progress = std::make_unique<DeviceArray<std::uint64_t>>(2);
     }
     return f;
   };
@@ -149,6 +150,7 @@ std::string run_allreduce(DataType dtype, ReduceOp op, int n, int channels, std:
         k.send_ring_remote = out.ring->ptr;
         k.send_head_remote = out.head->ptr;
         k.send_tail = out.tail->ptr;
+        k.progress = out.progress->ptr;  // one pair per (r, peer, c): keyed on the outgoing FIFO
         conns.push_back(k);
       }
       step_arrays.push_back(std::make_unique<DeviceArray<DeviceStep>>(e.steps.size()));
@@ -172,11 +174,8 @@ std::string run_allreduce(DataType dtype, ReduceOp op, int n, int channels, std:
       works.push_back(w);
     }
   }
-  DeviceArray<DeviceWork> dworks(works.size());
-  cudaMemcpy(dworks.ptr, works.data(), works.size() * sizeof(DeviceWork), cudaMemcpyHostToDevice);
-
   cudaError_t err =
-      launch_channels(dtype, op, dworks.ptr, static_cast<int>(works.size()), true, nullptr);
+      launch_channels(dtype, op, works.data(), static_cast<int>(works.size()), true, nullptr);
   if (err != cudaSuccess) return std::string("launch: ") + cudaGetErrorString(err);
   err = cudaDeviceSynchronize();
   if (err != cudaSuccess) return std::string("kernel: ") + cudaGetErrorString(err);

@@ -1,6 +1,6 @@
 // channel_kernel.cuh: the device-side executor's persistent kernel (nvcc only).
 //
-// channel_kernel<T, Op> runs one DeviceWork per block: the block walks its
+// channel_kernel<T, Op> runs one DeviceWork of its WorkBatch per block: the block walks its
 // channel's Steps in order, each in pieces of one FIFO slot. Per piece, thread
 // 0 waits for the message and/or the free slot (acquire loads at system scope,
 // with a deadline and the abort flag), the block runs the fused reduce-copy
@@ -66,16 +66,16 @@ __device__ __forceinline__ char* address(const DeviceWork& w, int buffer, std::u
 }  // namespace detail
 
 template <class T, class Op>
-__global__ void __launch_bounds__(kChannelThreads, 1) channel_kernel(const DeviceWork* works) {
+__global__ void __launch_bounds__(kChannelThreads, 1) channel_kernel(const WorkBatch batch) {
   using plan::StepKind;
-  const DeviceWork& w = works[blockIdx.x];
+  const DeviceWork& w = batch.works[blockIdx.x];
   const unsigned tid = threadIdx.x, nthreads = blockDim.x;
   __shared__ std::uint64_t sent[kMaxConns], received[kMaxConns];
   __shared__ int stop;
   if (tid == 0) stop = 0;
   if (tid < static_cast<unsigned>(w.num_conns)) {
-    sent[tid] = w.conns[tid].sent;
-    received[tid] = w.conns[tid].received;
+    sent[tid] = w.conns[tid].progress[0];
+    received[tid] = w.conns[tid].progress[1];
   }
   __syncthreads();
 
@@ -174,15 +174,20 @@ __global__ void __launch_bounds__(kChannelThreads, 1) channel_kernel(const Devic
 
       if (tid == 0) {
         if (rc >= 0) detail::store_release(w.conns[rc].recv_tail_remote, ++received[rc]);
-        if (sc >= 0) detail::store_release(w.conns[sc].send_head_remote, ++sent[sc]);
+        if (sc >= 0) {
+          if (w.conns[sc].send_sizes_remote != nullptr)  // a proxy peer: the network needs lengths
+            w.conns[sc].send_sizes_remote[sent[sc] % w.depth] =
+                static_cast<std::uint32_t>(n * sizeof(T));
+          detail::store_release(w.conns[sc].send_head_remote, ++sent[sc]);
+        }
       }
       // (Only thread 0 reads and writes the counters between the barriers.)
       __syncthreads();
     }
   }
   if (tid < static_cast<unsigned>(w.num_conns)) {
-    w.conns[tid].sent = sent[tid];
-    w.conns[tid].received = received[tid];
+    w.conns[tid].progress[0] = sent[tid];
+    w.conns[tid].progress[1] = received[tid];
   }
 }
 

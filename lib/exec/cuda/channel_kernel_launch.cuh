@@ -8,18 +8,18 @@
 namespace colossus::exec::gpu::detail {
 
 template <class T>
-cudaError_t launch_typed(ReduceOp op, const DeviceWork* works, int num_works, bool cooperative,
+cudaError_t launch_typed(ReduceOp op, const WorkBatch& batch, int num_works, bool cooperative,
                          cudaStream_t stream) {
   cudaError_t err = cudaErrorInvalidValue;
   reduce::dispatch_op<T>(op, [&](auto, auto op_tag) {
     using Op = typename decltype(op_tag)::type;
-    void (*kernel)(const DeviceWork*) = channel_kernel<T, Op>;
+    void (*kernel)(WorkBatch) = channel_kernel<T, Op>;
     if (cooperative) {
-      void* args[] = {&works};
+      void* args[] = {const_cast<WorkBatch*>(&batch)};
       err = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), dim3(num_works),
                                         dim3(kChannelThreads), args, 0, stream);
     } else {
-      kernel<<<num_works, kChannelThreads, 0, stream>>>(works);
+      kernel<<<num_works, kChannelThreads, 0, stream>>>(batch);
       err = cudaGetLastError();
     }
   });
@@ -30,4 +30,4 @@ cudaError_t launch_typed(ReduceOp op, const DeviceWork* works, int num_works, bo
 
 #define COLOSSUS_INSTANTIATE_CHANNELS(T)                             \
   template cudaError_t colossus::exec::gpu::detail::launch_typed<T>( \
-      colossus::ReduceOp, const colossus::exec::gpu::DeviceWork*, int, bool, cudaStream_t)
+      colossus::ReduceOp, const colossus::exec::gpu::WorkBatch&, int, bool, cudaStream_t)

@@ -20,7 +20,10 @@
 // remote store. Both ends cut a Step into the same pieces (slot_bytes /
 // element size, in order), so a message needs no header.
 // Counters only grow; `sent` and `received` persist across launches in the
-// DeviceConn, so consecutive plans on the same connections continue the count.
+// connection's progress words, so consecutive plans (and graph replays) on
+// the same connections continue the count.
+// A peer on another host is a host proxy (host_proxy.hpp): the same rings in
+// pinned host memory, plus a size per slot, since the network needs lengths.
 #pragma once
 
 #include <cstddef>
@@ -54,8 +57,11 @@ struct DeviceConn {
   void* send_ring_remote = nullptr;           // peer memory: we write here
   std::uint64_t* send_head_remote = nullptr;  // peer memory: our sent count
   std::uint64_t* send_tail = nullptr;         // local: the peer's received count
-  std::uint64_t sent = 0;                     // slots posted so far (device-updated)
-  std::uint64_t received = 0;                 // slots consumed so far (device-updated)
+  std::uint32_t* send_sizes_remote = nullptr;  // peer memory, depth entries: bytes per slot
+                                               // (host proxy peers only; null for GPU peers)
+  // Device memory, 2 words: slots posted so far [0] and consumed so far [1].
+  // One per connection, shared by every plan that uses it (device-updated).
+  std::uint64_t* progress = nullptr;
 };
 
 enum class DeviceError : int { None = 0, Timeout = 1, Aborted = 2 };
@@ -81,6 +87,14 @@ struct DeviceWork {
   const volatile int* abort = nullptr;  // nonzero stops every wait (host-mapped); may be null
   DeviceStatus* status = nullptr;       // device memory
 };
+
+// What one launch carries, by value in the kernel's parameters (so a launch
+// captured into a CUDA graph replays with no host memory behind it).
+inline constexpr int kMaxWorksPerLaunch = 32;
+struct WorkBatch {
+  DeviceWork works[kMaxWorksPerLaunch];
+};
+static_assert(sizeof(WorkBatch) <= 4096, "kernel parameters are limited to 4 KiB");
 
 // A channel's Steps encoded, and which peer rank each conn index stands for
 // (the caller builds conns[i] for peers[i] from its cuda_ipc connections).

@@ -1,0 +1,205 @@
+// device_links.cc: making and exchanging device connections (device_links.hpp).
+#include "exec/cuda/device_links.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "colossus/error.hpp"
+#include "core/logging.hpp"
+
+namespace colossus::exec::gpu {
+
+using transport::cuda_ipc::Arena;
+using transport::cuda_ipc::ArenaHandle;
+using transport::cuda_ipc::ArenaKind;
+using transport::cuda_ipc::ArenaView;
+using transport::cuda_ipc::RemoteArena;
+
+struct DeviceLinks::Link {
+  std::unique_ptr<Arena> mine;          // the ring the peer (or the proxy) writes into
+  std::unique_ptr<Arena> proxy_side;    // Network: the ring the proxy drains
+  std::unique_ptr<RemoteArena> theirs;  // a GPU peer's arena, mapped here
+  std::uint64_t* progress = nullptr;    // device memory: sent, received
+  DeviceConn conn;
+  ~Link() { cudaFree(progress); }
+};
+
+namespace {
+
+// One entry of an exchange message: which channel, and the arena to write into.
+struct Offer {
+  std::int32_t channel;
+  ArenaHandle handle;
+};
+
+void fill(DeviceConn& c, const ArenaView& local, const ArenaView& remote, std::uint32_t depth,
+          bool proxied) {
+  c.recv_ring = local.ring(depth);
+  c.recv_head = local.head();
+  c.recv_tail_remote = remote.tail();
+  c.send_ring_remote = remote.ring(depth);
+  c.send_head_remote = remote.head();
+  c.send_tail = local.tail();
+  c.send_sizes_remote = proxied ? remote.sizes() : nullptr;
+}
+
+[[noreturn]] void fail_cuda(const std::string& what, cudaError_t e) {
+  throw Error(ErrorCode::CudaError,
+              "device links: " + what + ": " + transport::cuda_ipc::cuda_error_text(e));
+}
+
+}  // namespace
+
+DeviceLinks::DeviceLinks(const StreamSetup& setup, HostProxy* proxy, cudaStream_t stream)
+    : setup_(setup), proxy_(proxy), stream_(stream) {}
+
+DeviceLinks::~DeviceLinks() = default;
+
+const DeviceConn& DeviceLinks::conn(int peer, int channel) const {
+  auto it = links_.find({peer, channel});
+  if (it == links_.end()) {
+    throw Error(ErrorCode::InternalError, "device links: no link to rank " + std::to_string(peer) +
+                                              " on channel " + std::to_string(channel));
+  }
+  return it->second->conn;
+}
+
+void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
+  std::vector<std::pair<int, int>> fresh, exchanged;
+  for (const auto& key : needed) {
+    if (links_.count(key) == 0 && std::find(fresh.begin(), fresh.end(), key) == fresh.end())
+      fresh.push_back(key);
+  }
+  std::sort(fresh.begin(), fresh.end());
+  for (const auto& [peer, channel] : fresh) {
+    auto link = std::make_unique<Link>();
+    if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&link->progress), 2 * sizeof(std::uint64_t)); e != cudaSuccess)
+      fail_cuda("cudaMalloc", e);
+    cudaError_t e = cudaMemsetAsync(link->progress, 0, 2 * sizeof(std::uint64_t), stream_);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
+    if (e != cudaSuccess) fail_cuda("cudaMemsetAsync", e);
+    link->conn.progress = link->progress;
+    const bool network =
+        setup_.reach.at(static_cast<std::size_t>(peer)) == PeerReach::Network;
+    if (network) {
+      if (proxy_ == nullptr) {
+        throw Error(ErrorCode::InternalError,
+                    "device links: rank " + std::to_string(peer) + " needs the network, and no proxy runs");
+      }
+      link->mine = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
+      link->proxy_side = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
+      fill(link->conn, link->mine->device_view(), link->proxy_side->device_view(), setup_.depth, true);
+      const ArenaView in = link->mine->host_view(), out = link->proxy_side->host_view();
+      proxy_->add_send(peer, channel, ProxyRing{out.ring(setup_.depth), out.sizes(), out.head(), in.tail()});
+      proxy_->add_recv(peer, channel, ProxyRing{in.ring(setup_.depth), in.sizes(), in.head(), out.tail()});
+    } else {
+      link->mine = std::make_unique<Arena>(ArenaKind::Device, setup_.slot_bytes, setup_.depth, stream_);
+      exchanged.emplace_back(peer, channel);
+    }
+    links_[{peer, channel}] = std::move(link);
+  }
+  if (!exchanged.empty()) exchange(exchanged);
+  if (!fresh.empty()) {
+    CLOG(Trace) << "device links: " << fresh.size() << " new (" << exchanged.size()
+                << " over cuda_ipc, " << fresh.size() - exchanged.size() << " over the proxy)";
+  }
+}
+
+// Offers go out to every peer before any answer is awaited: a rank never
+// blocks on a peer that is itself blocked sending to a third.
+void DeviceLinks::exchange(const std::vector<std::pair<int, int>>& fresh) {
+  std::map<int, std::vector<int>> by_peer;
+  for (const auto& [peer, channel] : fresh) by_peer[peer].push_back(channel);
+  for (const auto& [peer, channels] : by_peer) {
+    std::string blob;
+    for (const int c : channels) {
+      Offer o{c, links_.at({peer, c})->mine->handle()};
+      blob.append(reinterpret_cast<const char*>(&o), sizeof o);
+    }
+    send_blob(peer, blob);
+  }
+  for (const auto& [peer, channels] : by_peer) {
+    const std::string blob = recv_blob(peer);
+    if (blob.size() != channels.size() * sizeof(Offer)) {
+      throw Error(ErrorCode::InternalError,
+                  "device links: rank " + std::to_string(peer) + " offered " +
+                      std::to_string(blob.size() / sizeof(Offer)) + " connections, this rank expected " +
+                      std::to_string(channels.size()) + " (the ranks' Plans differ)");
+    }
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      Offer o;
+      std::memcpy(&o, blob.data() + i * sizeof o, sizeof o);
+      auto it = links_.find({peer, o.channel});
+      if (it == links_.end() || it->second->theirs) {
+        throw Error(ErrorCode::InternalError, "device links: rank " + std::to_string(peer) +
+                                                  " offered channel " + std::to_string(o.channel) +
+                                                  ", which this rank did not ask for");
+      }
+      Link& link = *it->second;
+      link.theirs = std::make_unique<RemoteArena>(o.handle);
+      fill(link.conn, link.mine->device_view(), link.theirs->view(), setup_.depth, false);
+    }
+  }
+}
+
+namespace {
+template <class Try>
+void wait_for(transport::Transport& t, double timeout_s, int peer, const char* what, Try attempt) {
+  using Clock = transport::Clock;
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  for (;;) {
+    const std::uint32_t seen = t.doorbell().epoch();
+    const transport::Status st = attempt();
+    if (st == transport::Status::Ok) return;
+    if (st != transport::Status::Pending) {
+      throw Error(ErrorCode::RemoteError, std::string("device links: ") + what + " rank " +
+                                              std::to_string(peer) + " failed (peer gone)");
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      throw Error(ErrorCode::Timeout, std::string("device links: ") + what + " rank " +
+                                          std::to_string(peer) + ": no progress in " +
+                                          std::to_string(timeout_s) + " s (COLOSSUS_TIMEOUT_S)");
+    }
+    t.doorbell().wait(seen, std::min(deadline, now + std::chrono::milliseconds(10)));
+  }
+}
+}  // namespace
+
+void DeviceLinks::send_blob(int peer, const std::string& blob) {
+  transport::Transport& t = *setup_.control;
+  auto& ep = control_send_[peer];
+  if (!ep) ep = t.connect_send(peer, kControlChannel);
+  if (blob.size() > ep->slot_bytes()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "device links: connection offers of " + std::to_string(blob.size()) +
+                    " B exceed the transport slot of " + std::to_string(ep->slot_bytes()) +
+                    " B; raise COLOSSUS_SLOT_BYTES or use fewer channels");
+  }
+  void* slot = nullptr;
+  wait_for(t, setup_.timeout_s, peer, "sending connection offers to", [&] { return ep->try_acquire(&slot); });
+  std::memcpy(slot, blob.data(), blob.size());
+  if (ep->commit(blob.size()) != transport::Status::Ok) {
+    throw Error(ErrorCode::RemoteError, "device links: sending to rank " + std::to_string(peer) + " failed");
+  }
+}
+
+std::string DeviceLinks::recv_blob(int peer) {
+  transport::Transport& t = *setup_.control;
+  auto& ep = control_recv_[peer];
+  if (!ep) ep = t.connect_recv(peer, kControlChannel);
+  const void* data = nullptr;
+  std::size_t bytes = 0;
+  wait_for(t, setup_.timeout_s, peer, "waiting for connection offers from",
+           [&] { return ep->try_peek(&data, &bytes); });
+  std::string blob(static_cast<const char*>(data), bytes);
+  ep->release();
+  return blob;
+}
+
+}  // namespace colossus::exec::gpu

@@ -1,0 +1,102 @@
+// arena.cc: allocating, exporting and opening connection arenas (arena.hpp).
+#include "transports/cuda_ipc/arena.hpp"
+
+#include <cuda_runtime_api.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "colossus/error.hpp"
+
+namespace colossus::transport::cuda_ipc {
+namespace {
+
+[[noreturn]] void fail(ErrorCode code, const std::string& what, cudaError_t err) {
+  throw Error(code, "cuda_ipc: " + what + ": " + cuda_error_text(err));
+}
+
+}  // namespace
+
+std::string cuda_error_text(int cuda_error) {
+  const auto err = static_cast<cudaError_t>(cuda_error);
+  return std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")";
+}
+
+Arena::Arena(ArenaKind kind, std::size_t slot_bytes, std::uint32_t depth, cudaStream_t stream)
+    : kind_(kind), bytes_(ArenaLayout::bytes(slot_bytes, depth)) {
+  if (kind_ == ArenaKind::Device) {
+    if (cudaError_t e = cudaMalloc(&device_, bytes_); e != cudaSuccess) {
+      fail(ErrorCode::CudaError, "cudaMalloc of " + std::to_string(bytes_) + " B", e);
+    }
+    // Only the counters need zeroes; the ring is written before it is read.
+    cudaError_t e = cudaMemsetAsync(device_, 0, ArenaLayout::ring_offset(depth), stream);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) {
+      cudaFree(device_);
+      fail(ErrorCode::CudaError, "cudaMemset", e);
+    }
+    return;
+  }
+  // Portable: mapped in every context of the process; Mapped: the GPU
+  // reaches it over PCIe (zero-copy), which the proxy protocol relies on.
+  if (cudaError_t e = cudaHostAlloc(&host_, bytes_, cudaHostAllocMapped | cudaHostAllocPortable);
+      e != cudaSuccess) {
+    fail(ErrorCode::CudaError, "cudaHostAlloc of " + std::to_string(bytes_) + " B", e);
+  }
+  std::memset(host_, 0, bytes_);
+  if (cudaError_t e = cudaHostGetDevicePointer(&device_, host_, 0); e != cudaSuccess) {
+    cudaFreeHost(host_);
+    fail(ErrorCode::CudaError, "cudaHostGetDevicePointer", e);
+  }
+}
+
+Arena::~Arena() {
+  if (kind_ == ArenaKind::Device) {
+    cudaFree(device_);
+  } else {
+    cudaFreeHost(host_);
+  }
+}
+
+ArenaHandle Arena::handle() const {
+  ArenaHandle h;
+  h.kind = static_cast<std::uint8_t>(kind_);
+  h.pointer = reinterpret_cast<std::uintptr_t>(device_);
+  h.bytes = bytes_;
+  h.pid = static_cast<std::int32_t>(getpid());
+  if (kind_ == ArenaKind::Device) {
+    cudaIpcMemHandle_t ipc;
+    if (cudaError_t e = cudaIpcGetMemHandle(&ipc, device_); e != cudaSuccess) {
+      fail(ErrorCode::CudaError, "cudaIpcGetMemHandle", e);
+    }
+    static_assert(sizeof ipc == sizeof h.ipc, "cudaIpcMemHandle_t is 64 bytes");
+    std::memcpy(h.ipc, &ipc, sizeof ipc);
+  }
+  return h;
+}
+
+RemoteArena::RemoteArena(const ArenaHandle& h) {
+  if (h.pid == static_cast<std::int32_t>(getpid())) {
+    // A thread of this process: the address is ours too.
+    mapped_ = reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.pointer));
+    return;
+  }
+  if (h.kind != static_cast<std::uint8_t>(ArenaKind::Device)) {
+    throw Error(ErrorCode::RemoteError,
+                "cuda_ipc: a peer process offered host memory, which cannot be mapped here");
+  }
+  cudaIpcMemHandle_t ipc;
+  std::memcpy(&ipc, h.ipc, sizeof ipc);
+  if (cudaError_t e = cudaIpcOpenMemHandle(&mapped_, ipc, cudaIpcMemLazyEnablePeerAccess);
+      e != cudaSuccess) {
+    fail(ErrorCode::RemoteError,
+         "cudaIpcOpenMemHandle of process " + std::to_string(h.pid) + "'s FIFO", e);
+  }
+  opened_ipc_ = true;
+}
+
+RemoteArena::~RemoteArena() {
+  if (opened_ipc_) cudaIpcCloseMemHandle(mapped_);
+}
+
+}  // namespace colossus::transport::cuda_ipc
