@@ -48,6 +48,9 @@ struct Collective {
   double (*busbw_factor)(int nranks);
   void (*run)(Communicator& comm, const void* send, void* recv, std::size_t count, DataType type,
               ReduceOp op, int root);
+  // The same on device buffers, enqueued on `stream` (--buffers device).
+  void (*run_stream)(Communicator& comm, const void* send, void* recv, std::size_t count,
+                     DataType type, ReduceOp op, int root, cudaStream_t stream);
   // Whether `rank` provides input (a broadcast's non-root ranks do not).
   bool (*has_input)(int rank, int root);
   // What rank `rank`'s receive buffer must hold after one call.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "perf/check.hpp"
+#include "perf/memory.hpp"
 #include "perf/report.hpp"
 
 namespace colossus::perf {
@@ -22,21 +23,6 @@ namespace colossus::perf {
 namespace {
 
 using Combine = GroupProvider::Combine;
-
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<unsigned char[], FreeDeleter>;
-
-// Page-aligned and touched by the thread that uses it, so its pages are
-// placed near that thread and no page fault lands in a timed call.
-Buffer allocate(std::size_t bytes) {
-  std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 4095) / 4096 * 4096;
-  auto* p = static_cast<unsigned char*>(std::aligned_alloc(4096, rounded));
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
-  return Buffer(p);
-}
 
 // A rank thread that fails cannot leave its peers waiting in a barrier or
 // a collective: report and end the process.
@@ -61,7 +47,7 @@ struct Shared {
 class RankRunner {
  public:
   RankRunner(const Collective& coll, const PerfOptions& o, Shared& shared, Communicator& comm,
-             int local, Report* report)
+             int local, Report* report, int device)
       : coll_(coll),
         o_(o),
         sh_(shared),
@@ -69,11 +55,21 @@ class RankRunner {
         local_(local),
         rank_(comm.rank()),
         nranks_(comm.size()),
-        report_(report) {}
+        report_(report),
+        mem_(device >= 0 ? make_device_memory(device) : make_host_memory()) {}
 
   void run() {
-    send_ = allocate(o_.max_bytes);
-    recv_ = allocate(o_.max_bytes);
+    send_ = mem_->allocate(o_.max_bytes);
+    recv_ = mem_->allocate(o_.max_bytes);
+    if (mem_->device()) {  // host mirrors: fills and checks happen here
+      mirror_send_ = make_host_memory();
+      mirror_recv_ = make_host_memory();
+      hsend_ = mirror_send_->allocate(o_.max_bytes);
+      hrecv_ = mirror_recv_->allocate(o_.max_bytes);
+    } else {
+      hsend_ = send_;
+      hrecv_ = recv_;
+    }
     for (DataType type : o_.types) {
       for (ReduceOp op : coll_.uses_op ? o_.ops : std::vector<ReduceOp>{ReduceOp::Sum}) {
         if (!coll_.uses_root) {
@@ -122,8 +118,8 @@ class RankRunner {
     std::size_t total = std::max(c.send, c.recv) * elem_;
     std::size_t steps = total ? o_.max_bytes / total : 1;
     std::size_t shift = steps ? total * (iter % steps) : 0;
-    unsigned char* send = send_.get() + shift;
-    unsigned char* recv = recv_.get() + shift;
+    unsigned char* send = send_ + shift;
+    unsigned char* recv = recv_ + shift;
     if (!in_place) return {send, recv, recv, c.recv * elem_};
     auto r = static_cast<std::size_t>(rank_);
     std::size_t extent =
@@ -132,10 +128,58 @@ class RankRunner {
             recv, extent * elem_};
   }
 
+  // The host mirror of a pointer into the (device) buffers.
+  unsigned char* mirror(const unsigned char* p) const {
+    if (p >= send_ && p < send_ + o_.max_bytes) return hsend_ + (p - send_);
+    return hrecv_ + (p - recv_);
+  }
+  CallBuffers mirrored(const CallBuffers& b) const {
+    return {mirror(b.send), mirror(b.recv), mirror(b.scratch), b.scratch_bytes};
+  }
+
+  // Fills the call's input and poisons its output, in the mirror, then uploads.
+  void prepare(RankCheck& check, const CallBuffers& b, const Counts& c, uint64_t seed) {
+    check.prepare(mirrored(b), c, seed);
+    if (!mem_->device()) return;
+    mem_->upload(const_cast<unsigned char*>(b.send), mirror(b.send), c.send * elem_);
+    mem_->upload(b.scratch, mirror(b.scratch), b.scratch_bytes);
+  }
+
+  void launch(const CallBuffers& b, const Counts& c) {
+    if (mem_->device()) {
+      coll_.run_stream(comm_, b.send, b.recv, c.param, type_, op_, root_, mem_->stream());
+    } else {
+      coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_);
+    }
+  }
+
   void call(const Counts& c, bool in_place, int iter) {
-    CallBuffers b = buffers(c, in_place, iter);
-    coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_);
-    if (o_.blocking) sh_.barrier.arrive_and_wait();
+    launch(buffers(c, in_place, iter), c);
+    if (o_.blocking) {
+      mem_->synchronize();
+      sh_.barrier.arrive_and_wait();
+    }
+  }
+
+  // The timed calls: enqueued back to back (or captured once into a graph
+  // and replayed, -G), then waited for. Returns seconds per call.
+  double timed_calls(const Counts& c, bool in_place) {
+    const int calls = o_.iters * o_.agg_iters;
+    if (o_.graph_launches > 0) {
+      mem_->begin_capture();
+      for (int i = 0; i < calls; ++i) call(c, in_place, i);
+      mem_->end_capture();
+    }
+    sh_.barrier.arrive_and_wait();  // everyone starts the clock together
+    auto t0 = std::chrono::steady_clock::now();
+    if (o_.graph_launches > 0) {
+      for (int g = 0; g < o_.graph_launches; ++g) mem_->launch_graph();
+    } else {
+      for (int i = 0; i < calls; ++i) call(c, in_place, i);
+    }
+    mem_->synchronize();
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - t0;
+    return elapsed.count() / (double(calls) * std::max(1, o_.graph_launches));
   }
 
   void time_test(DataType type, ReduceOp op, int root) {
@@ -149,6 +193,7 @@ class RankRunner {
       Counts c = coll_.counts(bytes / elem_, nranks_);
       for (int i = 0; i < o_.warmup_iters; ++i) call(c, false, i);
     }
+    mem_->synchronize();
     for (std::size_t bytes : size_steps(o_)) {
       Counts c = coll_.counts(bytes / elem_, nranks_);
       if (report_) {
@@ -168,16 +213,11 @@ class RankRunner {
     // The barrier: no peer still reads this rank's buffers in a warm-up call.
     if (o_.check) {
       sh_.barrier.arrive_and_wait();
-      check.prepare(buffers(c, in_place, 0), c, 99);
+      prepare(check, buffers(c, in_place, 0), c, 99);
     }
     call(c, in_place, 0);
-    sh_.barrier.arrive_and_wait();  // everyone starts the clock together
-    auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o_.iters; ++i) {
-      for (int a = 0; a < o_.agg_iters; ++a) call(c, in_place, i * o_.agg_iters + a);
-    }
-    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - t0;
-    double seconds = combine_time(elapsed.count() / (double(o_.iters) * o_.agg_iters));
+    mem_->synchronize();
+    double seconds = combine_time(timed_calls(c, in_place));
 
     auto bytes = static_cast<double>(std::max(c.send, c.recv) * elem_);
     double algbw = seconds > 0 ? bytes / 1e9 / seconds : 0;
@@ -186,10 +226,12 @@ class RankRunner {
     int64_t wrong = 0;
     for (int rep = 0; rep < o_.check; ++rep) {
       CallBuffers b = buffers(c, in_place, 0);
-      check.prepare(b, c, ++seed_);
+      prepare(check, b, c, ++seed_);
       sh_.barrier.arrive_and_wait();  // no peer still reads the previous data
-      coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_);
-      int64_t mine = check.verify(b, c, in_place);
+      launch(b, c);
+      mem_->synchronize();
+      if (mem_->device()) mem_->download(mirror(b.scratch), b.scratch, b.scratch_bytes);
+      int64_t mine = check.verify(mirrored(b), c, in_place);
       auto failed_ranks = static_cast<int64_t>(combine(mine ? 1 : 0, Combine::Sum));
       if (local_ == 0) sh_.error_count += failed_ranks;
       wrong = static_cast<int64_t>(combine(static_cast<double>(mine), Combine::Sum));
@@ -206,7 +248,12 @@ class RankRunner {
   int rank_;
   int nranks_;
   Report* report_;  // non-null on the printing thread only
-  Buffer send_, recv_;
+  std::unique_ptr<RankMemory> mem_;
+  std::unique_ptr<RankMemory> mirror_send_, mirror_recv_;  // device runs: host mirrors
+  unsigned char* send_ = nullptr;
+  unsigned char* recv_ = nullptr;
+  unsigned char* hsend_ = nullptr;  // == send_ for host buffers
+  unsigned char* hrecv_ = nullptr;
   DataType type_ = DataType::Float32;
   ReduceOp op_ = ReduceOp::Sum;
   int root_ = -1;
@@ -239,6 +286,18 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   // Connect first: a launched group learns its size and rank only here.
   Options lib_options;
   lib_options.timeout_s = o.timeout_s;
+  int device = -1;
+  std::string memory = "[cpu] host memory";
+  if (o.device_buffers) {
+    try {
+      device = process_device();
+      memory = make_device_memory(device)->describe();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
+    lib_options.cuda_device = device;
+  }
   std::vector<Communicator> comms;
   try {
     comms = group.connect(lib_options);
@@ -257,7 +316,8 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   std::vector<std::string> lines;
   lines.reserve(group.local_ranks());
   for (int i = 0; i < group.local_ranks(); ++i) {
-    lines.push_back(Report::device_line(group.first_rank() + i, group.group_color(), i));
+    lines.push_back(Report::device_line(group.first_rank() + i, group.group_color(),
+                                        device >= 0 ? device : i, memory));
   }
   lines = group.gather_lines(lines);
   Report report(o.report_cputime != 0);
@@ -274,7 +334,7 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
     Report* printer = (i == 0 && group.prints()) ? &report : nullptr;
     threads.emplace_back([&, i, printer] {
       try {
-        RankRunner(coll, o, shared, comms[i], i, printer).run();
+        RankRunner(coll, o, shared, comms[i], i, printer, device).run();
       } catch (const std::exception& e) {
         die(group.first_rank() + i, e.what());
       }

@@ -34,7 +34,8 @@ void print_usage(std::FILE* out, const char* prog) {
       "[-r,--root <root>] \n\t"
       "[-z,--blocking <0/1>] \n\t"
       "[-T,--timeout <time in seconds>] \n\t"
-      "[-G,--cudagraph <num graph launches>] (0 only)\n\t"
+      "[-G,--cudagraph <num graph launches>] (with --buffers device)\n\t"
+      "[--buffers <host/device>] (host: the default; device: the GPU, calls on a stream)\n\t"
       "[-C,--report_cputime <0/1>] \n\t"
       "[-a,--average <0/1/2/3> report average iteration time <0=RANK0/1=AVG/2=MIN/3=MAX>] \n\t"
       "[-h,--help]\n",
@@ -78,6 +79,8 @@ bool parse_size(const std::string& text, std::size_t* out) {
   return true;
 }
 
+constexpr int kBuffersFlag = 1000;  // --buffers: long only (nccl-tests has no such flag)
+
 std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code) {
   static const option kLong[] = {{"nthreads", required_argument, nullptr, 't'},
                                  {"ngpus", required_argument, nullptr, 'g'},
@@ -99,6 +102,7 @@ std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code) 
                                  {"report_cputime", required_argument, nullptr, 'C'},
                                  {"average", required_argument, nullptr, 'a'},
                                  {"help", no_argument, nullptr, 'h'},
+                                 {"buffers", required_argument, nullptr, kBuffersFlag},
                                  {nullptr, 0, nullptr, 0}};
   PerfOptions o;
   auto fail = [&](const char* what, const char* value) -> std::optional<PerfOptions> {
@@ -170,8 +174,13 @@ std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code) 
         o.timeout_s = int(v);
         break;
       case 'G':
-        if (!parse_int(optarg, 0, 0, &v))
-          return fail("-G (0 only: no CUDA graphs on host buffers)", optarg);
+        if (!parse_int(optarg, 0, kIntMax, &v)) return fail("-G (>= 0)", optarg);
+        o.graph_launches = int(v);
+        break;
+      case kBuffersFlag:
+        if (std::strcmp(optarg, "host") != 0 && std::strcmp(optarg, "device") != 0)
+          return fail("--buffers (host/device)", optarg);
+        o.device_buffers = std::strcmp(optarg, "device") == 0;
         break;
       case 'C':
         if (!parse_int(optarg, 0, 1, &v)) return fail("-C (0/1)", optarg);
@@ -236,6 +245,11 @@ std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code) 
   }
   if (o.step_factor > 1 && o.min_bytes == 0 && o.max_bytes > 0) {
     std::fprintf(stderr, "%s: -b 0 with -f > 1 never reaches maxbytes\n", argv[0]);
+    return fail(nullptr, nullptr);
+  }
+  if (o.graph_launches > 0 && !o.device_buffers) {
+    std::fprintf(stderr, "%s: -G %d needs --buffers device (CUDA graphs replay stream calls)\n",
+                 argv[0], o.graph_launches);
     return fail(nullptr, nullptr);
   }
   return o;

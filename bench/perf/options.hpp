@@ -3,7 +3,9 @@
 // Same flags, same defaults (one 32 MiB size, 5 warm-up and 20 timed
 // iterations, check on, average time across ranks), same size syntax
 // (K/M/G suffixes, powers of 1024). Flags that only make sense for GPUs
-// are accepted where a single value is meaningful here (-g 1, -G 0).
+// are accepted where a single value is meaningful here (-g 1). Buffers are
+// host memory unless --buffers device puts them on the GPU (nccl-tests'
+// only mode), where -G N replays the timed calls from a CUDA graph.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +39,8 @@ struct PerfOptions {
   int timeout_s = 0;                               // -T: per-wait deadline, 0 = library default
   int report_cputime = 0;                          // -C: calls are blocking, so cputime == time
   Average average = Average::Mean;                 // -a
+  bool device_buffers = false;                     // --buffers device: GPU buffers, stream calls
+  int graph_launches = 0;                          // -G: CUDA graph launches (device buffers only)
 };
 
 // Parses argv. On -h prints usage to stdout and returns 0 in *exit_code;

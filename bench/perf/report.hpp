@@ -30,7 +30,8 @@ class Report {
   bool summary(int64_t error_count) const;
 
   // "#  Rank  0 Group  0 Pid 123 on host device  0 [cpu] host memory"
-  static std::string device_line(int rank, int group, int local_index);
+  // `memory`: "[cpu] host memory" or the GPU's bus id and name.
+  static std::string device_line(int rank, int group, int device, const std::string& memory);
 
  private:
   const char* time_label_;
