@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "colossus/error.hpp"
 
@@ -39,6 +40,12 @@ LoopbackFabric::LoopbackFabric(int nranks, std::size_t slot_bytes, int depth)
 LoopbackFabric::~LoopbackFabric() = default;
 
 LoopbackFabric::Stream& LoopbackFabric::stream(int src, int dst, int channel) {
+  if (src < 0 || src >= nranks_ || dst < 0 || dst >= nranks_ || channel < 0) {
+    throw Error(ErrorCode::InvalidArgument,
+                "loopback: stream " + std::to_string(src) + " -> " + std::to_string(dst) +
+                    " channel " + std::to_string(channel) + " out of range (" +
+                    std::to_string(nranks_) + " ranks)");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto& s = streams_[{src, dst, channel}];
   if (!s) s = std::make_unique<Stream>(slot_bytes_, depth_, &doorbell(src), &doorbell(dst));
@@ -58,6 +65,7 @@ class LoopbackSend final : public SendEndpoint {
     return Status::Ok;
   }
   Status commit(std::size_t bytes) override {
+    if (bytes > s_.slot_bytes) return Status::Error;  // as tcp: a message never exceeds its slot
     const uint64_t head = s_.head.load(std::memory_order_relaxed);
     s_.sizes[head % s_.depth] = bytes;
     s_.head.store(head + 1, std::memory_order_release);
