@@ -49,19 +49,15 @@ class DeviceGuard {
   int previous_ = -1;
 };
 
-// While the caller's stream captures a graph, the allocations and copies a
-// first call needs are legal only in relaxed mode (NCCL does the same).
+// While any thread captures a graph in global mode (another rank's thread,
+// say), the allocations and copies a first call needs are legal only in
+// relaxed mode; so is this thread's own capture. NCCL does the same.
 class RelaxedCapture {
  public:
-  explicit RelaxedCapture(bool capturing) : active_(capturing) {
-    if (active_) cudaThreadExchangeStreamCaptureMode(&mode_);
-  }
-  ~RelaxedCapture() {
-    if (active_) cudaThreadExchangeStreamCaptureMode(&mode_);
-  }
+  RelaxedCapture() { cudaThreadExchangeStreamCaptureMode(&mode_); }
+  ~RelaxedCapture() { cudaThreadExchangeStreamCaptureMode(&mode_); }
 
  private:
-  bool active_;
   cudaStreamCaptureMode mode_ = cudaStreamCaptureModeRelaxed;
 };
 
@@ -102,6 +98,7 @@ class CudaStreamExecutor final : public StreamExecutor {
 
   ~CudaStreamExecutor() override {
     DeviceGuard guard(setup_.device);
+    RelaxedCapture relaxed;  // frees are legal while another thread captures
     drain();
     links_.reset();
     proxy_.reset();
@@ -145,7 +142,7 @@ class CudaStreamExecutor final : public StreamExecutor {
     DevicePlan* dp = nullptr;
     void* scratch = nullptr;
     {
-      RelaxedCapture relaxed(capturing);
+      RelaxedCapture relaxed;
       dp = &device_plan(plan);
       scratch = scratch_for(plan.scratch_count * dtype_size(plan.args.dtype));
     }
