@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "colossus/colossus.hpp"
@@ -143,6 +144,18 @@ JobDevices gather_devices(transport::OutOfBand& oob, const detail::Settings& s) 
                     " ranks set Options::cuda_device; all ranks bind a GPU, or none does");
   }
   job.bound = bound != 0;
+  if (job.bound && oob.rank() == 0) {
+    std::map<std::string, int> per_gpu;
+    for (std::size_t r = 0; r < job.hosts.size(); ++r) ++per_gpu[job.hosts[r] + " " + job.devices[r].bus_id];
+    for (const auto& [gpu, n] : per_gpu) {
+      if (n > 1) {
+        CLOG(Warn) << n << " processes share GPU " << gpu.substr(gpu.find(' ') + 1) << " on "
+                   << host_name(gpu.substr(0, gpu.find(' ')))
+                   << ": without MPS the driver time-slices their kernels (correct, but slow)";
+        break;
+      }
+    }
+  }
   return job;
 }
 

@@ -11,8 +11,6 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -22,27 +20,14 @@
 #include "catch.hpp"
 #include "exec/cuda/device_executor.hpp"
 #include "exec/cuda/device_plan.hpp"
+#include "gpu/gpu_skip.hpp"
 #include "plan/builder.hpp"
 #include "reduce/cuda/reduce_cuda.hpp"
 
 namespace colossus::exec::gpu {
 namespace {
 
-void require_gpu(const char* test) {
-  const char* why = "";
-  if (reduce::gpu::device_available(&why)) return;
-  (void)test;
-#if defined(SKIP)  // Catch2 >= 3.3: a skipped test case, which ctest reports as skipped
-  SKIP("no usable CUDA device here (" << why << "); run on a GPU machine (tests/gpu/README.md)");
-#else  // Catch2 v2: exit 77, the test's SKIP_RETURN_CODE
-  std::printf(
-      "SKIPPED: %s: no usable CUDA device here (%s); run on a GPU machine "
-      "(tests/gpu/README.md)\n",
-      test, why);
-  std::fflush(stdout);
-  std::_Exit(77);
-#endif
-}
+using test::require_gpu;  // gpu_skip.hpp
 
 #define CUDA_OK(call) REQUIRE((call) == cudaSuccess)
 

@@ -5,11 +5,22 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <random>
 
 #include "colossus/error.hpp"
 
 namespace colossus::transport::cuda_ipc {
 namespace {
+
+// A random number per process: two processes on one host may share a pid
+// (containers), never this.
+std::uint64_t process_token() {
+  static const std::uint64_t token = [] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(getpid());
+  }();
+  return token;
+}
 
 [[noreturn]] void fail(ErrorCode code, const std::string& what, cudaError_t err) {
   throw Error(code, "cuda_ipc: " + what + ": " + cuda_error_text(err));
@@ -64,6 +75,7 @@ ArenaHandle Arena::handle() const {
   h.pointer = reinterpret_cast<std::uintptr_t>(device_);
   h.bytes = bytes_;
   h.pid = static_cast<std::int32_t>(getpid());
+  h.process = process_token();
   if (kind_ == ArenaKind::Device) {
     cudaIpcMemHandle_t ipc;
     if (cudaError_t e = cudaIpcGetMemHandle(&ipc, device_); e != cudaSuccess) {
@@ -76,7 +88,7 @@ ArenaHandle Arena::handle() const {
 }
 
 RemoteArena::RemoteArena(const ArenaHandle& h) {
-  if (h.pid == static_cast<std::int32_t>(getpid())) {
+  if (h.process == process_token()) {
     // A thread of this process: the address is ours too.
     mapped_ = reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.pointer));
     return;

@@ -5,8 +5,10 @@
 // count, our head; the peer's received count of our messages, our tail).
 // The peer reaches it through an ArenaHandle:
 //
-//   same process   the pointer itself (threads of one process share the
-//                  address space; a rank on another GPU needs peer access)
+//   same process   the pointer itself: threads of one process (told apart
+//                  by a random process token, not the pid, which repeats
+//                  across PID namespaces) share the address space; a rank
+//                  on another GPU needs peer access
 //   same host      a CUDA IPC handle (cudaIpcGetMemHandle), which the peer
 //                  opens with cudaIpcOpenMemHandle: separate processes on
 //                  one GPU or on NVLink-connected GPUs
@@ -43,7 +45,8 @@ struct ArenaHandle {
   std::uint8_t kind = 0;         // ArenaKind
   std::uint64_t pointer = 0;     // in the owner's address space
   std::uint64_t bytes = 0;
-  std::int32_t pid = 0;          // owner's process
+  std::int32_t pid = 0;          // owner's process (for messages)
+  std::uint64_t process = 0;     // owner's random process token
   unsigned char ipc[64] = {};    // cudaIpcMemHandle_t, for Device arenas
 };
 

@@ -14,14 +14,13 @@ cudaError_t launch_typed(ReduceOp op, const WorkBatch& batch, int num_works, boo
   reduce::dispatch_op<T>(op, [&](auto, auto op_tag) {
     using Op = typename decltype(op_tag)::type;
     void (*kernel)(WorkBatch) = channel_kernel<T, Op>;
-    if (cooperative) {
-      void* args[] = {const_cast<WorkBatch*>(&batch)};
-      err = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), dim3(num_works),
-                                        dim3(kChannelThreads), args, 0, stream);
-    } else {
-      kernel<<<num_works, kChannelThreads, 0, stream>>>(batch);
-      err = cudaGetLastError();
-    }
+    // The launch's own status (not a pending error of an earlier call).
+    void* args[] = {const_cast<WorkBatch*>(&batch)};
+    const void* fn = reinterpret_cast<const void*>(kernel);
+    err = cooperative ? cudaLaunchCooperativeKernel(fn, dim3(num_works), dim3(kChannelThreads),
+                                                    args, 0, stream)
+                      : cudaLaunchKernel(fn, dim3(num_works), dim3(kChannelThreads), args, 0,
+                                         stream);
   });
   return err;
 }

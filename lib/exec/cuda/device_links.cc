@@ -4,6 +4,8 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -102,7 +104,12 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
     }
     links_[{peer, channel}] = std::move(link);
   }
-  if (!exchanged.empty()) exchange(exchanged);
+  try {
+    if (!exchanged.empty()) exchange(exchanged);
+  } catch (...) {
+    for (const auto& key : fresh) links_.erase(key);
+    throw;
+  }
   if (!fresh.empty()) {
     CLOG(Trace) << "device links: " << fresh.size() << " new (" << exchanged.size()
                 << " over cuda_ipc, " << fresh.size() - exchanged.size() << " over the proxy)";
@@ -114,14 +121,26 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
 void DeviceLinks::exchange(const std::vector<std::pair<int, int>>& fresh) {
   std::map<int, std::vector<int>> by_peer;
   for (const auto& [peer, channel] : fresh) by_peer[peer].push_back(channel);
+  // Every offer made and sized before the first goes out: a refusal here
+  // leaves no peer with half an exchange.
+  std::map<int, std::string> blobs;
   for (const auto& [peer, channels] : by_peer) {
-    std::string blob;
+    std::string& blob = blobs[peer];
     for (const int c : channels) {
-      Offer o{c, links_.at({peer, c})->mine->handle()};
+      Offer o{};
+      o.channel = c;
+      o.handle = links_.at({peer, c})->mine->handle();
       blob.append(reinterpret_cast<const char*>(&o), sizeof o);
     }
-    send_blob(peer, blob);
+    if (blob.size() > setup_.control->slot_bytes()) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "device links: connection offers of " + std::to_string(blob.size()) +
+                      " B exceed the transport slot of " +
+                      std::to_string(setup_.control->slot_bytes()) +
+                      " B; raise COLOSSUS_SLOT_BYTES or use fewer channels");
+    }
   }
+  for (const auto& [peer, blob] : blobs) send_blob(peer, blob);
   for (const auto& [peer, channels] : by_peer) {
     const std::string blob = recv_blob(peer);
     if (blob.size() != channels.size() * sizeof(Offer)) {
@@ -176,10 +195,7 @@ void DeviceLinks::send_blob(int peer, const std::string& blob) {
   auto& ep = control_send_[peer];
   if (!ep) ep = t.connect_send(peer, kControlChannel);
   if (blob.size() > ep->slot_bytes()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "device links: connection offers of " + std::to_string(blob.size()) +
-                    " B exceed the transport slot of " + std::to_string(ep->slot_bytes()) +
-                    " B; raise COLOSSUS_SLOT_BYTES or use fewer channels");
+    throw Error(ErrorCode::InternalError, "device links: offers larger than the endpoint's slot");
   }
   void* slot = nullptr;
   wait_for(t, setup_.timeout_s, peer, "sending connection offers to", [&] { return ep->try_acquire(&slot); });
@@ -200,6 +216,38 @@ std::string DeviceLinks::recv_blob(int peer) {
   std::string blob(static_cast<const char*>(data), bytes);
   ep->release();
   return blob;
+}
+
+bool DeviceLinks::quiesce(double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (const auto& [key, link] : links_) {
+    std::uint64_t sent = 0;
+    if (cudaMemcpyAsync(&sent, link->progress, sizeof sent, cudaMemcpyDeviceToHost, stream_) !=
+            cudaSuccess ||
+        cudaStreamSynchronize(stream_) != cudaSuccess) {
+      return false;  // a broken context: nothing to wait for
+    }
+    for (;;) {
+      std::uint64_t acked = 0;
+      if (link->proxy_side) {  // network: the proxy writes our tail in host memory
+        acked = std::atomic_ref<std::uint64_t>(*link->mine->host_view().tail())
+                    .load(std::memory_order_acquire);
+      } else if (cudaMemcpyAsync(&acked, link->mine->device_view().tail(), sizeof acked,
+                                 cudaMemcpyDeviceToHost, stream_) != cudaSuccess ||
+                 cudaStreamSynchronize(stream_) != cudaSuccess) {
+        return false;
+      }
+      if (acked >= sent) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        CLOG(Warn) << "device links: rank " << key.first << " channel " << key.second
+                   << " acknowledged " << acked << " of " << sent
+                   << " messages by the deadline; freeing the connection anyway";
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return true;
 }
 
 }  // namespace colossus::exec::gpu

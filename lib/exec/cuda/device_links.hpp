@@ -7,7 +7,8 @@
 // that the host proxy stands behind (host_proxy.hpp), so the kernel sees the
 // same DeviceConn either way.
 //
-// connect() makes the links a Plan needs that do not exist yet. For peers on
+// connect() makes the links a Plan needs that do not exist yet (all or none:
+// a failed exchange leaves no half-made link behind). For peers on
 // this host it exchanges ArenaHandles over the host transport's control
 // channel: one message to each new peer, then one from each, so two ranks
 // that connect the same call never wait on each other in a cycle (every
@@ -47,6 +48,11 @@ class DeviceLinks {
   void connect(const std::vector<std::pair<int, int>>& needed);
   // The DeviceConn to copy into a launch (pointers into device-visible memory).
   const DeviceConn& conn(int peer, int channel) const;
+  // After this rank's last kernel finished: waits (up to timeout_s) until
+  // every peer has acknowledged every message this rank sent, so that no
+  // peer (or the proxy) stores into this rank's arenas any more and they
+  // may be freed. False, with a warning, at the deadline.
+  bool quiesce(double timeout_s);
 
  private:
   struct Link;

@@ -100,8 +100,12 @@ class CudaStreamExecutor final : public StreamExecutor {
     DeviceGuard guard(setup_.device);
     RelaxedCapture relaxed;  // frees are legal while another thread captures
     drain();
-    links_.reset();
+    // Peers may still acknowledge our last messages (a store into our
+    // arenas); the proxy may still ship them. Wait for both, then stop the
+    // proxy before the rings it polls are freed.
+    if (failed_.empty() && links_) links_->quiesce(setup_.timeout_s);
     proxy_.reset();
+    links_.reset();
     plans_.clear();
     for (void* s : scratch_) cudaFree(s);
     cudaFreeHost(status_host_);
@@ -134,23 +138,35 @@ class CudaStreamExecutor final : public StreamExecutor {
   void run(const plan::Plan& plan, const void* send, void* recv, cudaStream_t stream) override {
     DeviceGuard guard(setup_.device);
     check_error();
-    check_pointer(send, "send");
+    check_pointer(send, "send");  // null where the rank does not use it: validate_call's job
     check_pointer(recv, "recv");
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
     check(cudaStreamIsCapturing(stream, &capture), "cudaStreamIsCapturing");
     const bool capturing = capture == cudaStreamCaptureStatusActive;
     DevicePlan* dp = nullptr;
     void* scratch = nullptr;
-    {
+    try {
       RelaxedCapture relaxed;
       dp = &device_plan(plan);
       scratch = scratch_for(plan.scratch_count * dtype_size(plan.args.dtype));
+    } catch (const Error& e) {
+      // A connection exchange that failed half way leaves the ranks out of
+      // step: nothing later can be trusted.
+      if (e.code() != ErrorCode::InvalidArgument) fail(e.code(), e.what());
+      throw;
     }
-    // One communicator's collectives run in call order whatever the streams:
-    // its connections' counters assume it.
-    if (!capturing && last_stream_set_ && last_stream_ != stream) {
+    // One communicator's collectives run in call order whatever the streams
+    // (its connections' counters assume it): each launch waits for the last
+    // one. In a graph, as external nodes: a replay waits for the eager call
+    // before it, and the next eager call waits for the replay.
+    if (capturing) {
+      check(cudaStreamWaitEvent(stream, last_, cudaEventWaitExternal), "cudaStreamWaitEvent");
+    } else if (last_stream_set_ && last_stream_ != stream) {
       check(cudaStreamWaitEvent(stream, last_, 0), "cudaStreamWaitEvent");
     }
+    // The proxy polls slowly when idle; wake it when the stream gets here
+    // (a host node: in a graph too, each replay wakes it).
+    if (proxy_) check(cudaLaunchHostFunc(stream, &kick_proxy, proxy_.get()), "cudaLaunchHostFunc");
     std::vector<DeviceWork> works = dp->works;
     for (DeviceWork& w : works) {
       w.buffers[static_cast<int>(plan::Buffer::Send)] = const_cast<void*>(send);
@@ -163,12 +179,14 @@ class CudaStreamExecutor final : public StreamExecutor {
                                             false, stream);
       if (e != cudaSuccess) fail_cuda("device collective: launch", e);
     }
-    if (!capturing) {
+    if (capturing) {
+      check(cudaEventRecordWithFlags(last_, stream, cudaEventRecordExternal), "cudaEventRecord");
+    } else {
       check(cudaEventRecord(last_, stream), "cudaEventRecord");
-      last_stream_ = stream;
-      last_stream_set_ = true;
     }
-    if (proxy_) proxy_->kick();
+    last_stream_ = stream;
+    last_stream_set_ = true;
+    if (proxy_) proxy_->kick();  // and now: the stream may be there already
   }
 
  private:
@@ -178,10 +196,14 @@ class CudaStreamExecutor final : public StreamExecutor {
     throw Error(code, what);
   }
 
+  static void CUDART_CB kick_proxy(void* proxy) { static_cast<HostProxy*>(proxy)->kick(); }
+
   void check_pointer(const void* p, const char* what) const {
+    if (p == nullptr) return;
     cudaPointerAttributes a{};
     const cudaError_t e = cudaPointerGetAttributes(&a, p);
     if (e != cudaSuccess) {
+      cudaGetLastError();  // do not leave it for the launch to report
       throw Error(ErrorCode::InvalidArgument,
                   std::string("device collective: ") + what + " is not a pointer CUDA knows (" +
                       cudaGetErrorString(e) + ")");
