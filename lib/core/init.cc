@@ -37,6 +37,16 @@ std::string host_identity() {
 
 std::string host_name(const std::string& identity) { return identity.substr(0, identity.find('/')); }
 
+transport::TcpOptions tcp_options(const detail::Settings& s) {
+  transport::TcpOptions o;
+  o.slot_bytes = s.slot_bytes;
+  o.depth = s.fifo_depth;
+  o.timeout_s = s.timeout_s;
+  o.sockets_per_peer = core::env_config().socket_nsocks;
+  o.ifname = core::env_config().socket_ifname;
+  return o;
+}
+
 // The rank's transport to every peer. Collective: every rank decides the
 // same layout from the same allgathered host identities, so every rank
 // constructs the same member transports (their constructors are collective).
@@ -77,13 +87,7 @@ std::unique_ptr<transport::Transport> connect_peers(transport::OutOfBand& oob,
     bell = own_bell.get();
   }
   if (use_tcp) {
-    transport::TcpOptions o;
-    o.slot_bytes = s.slot_bytes;
-    o.depth = s.fifo_depth;
-    o.timeout_s = s.timeout_s;
-    o.sockets_per_peer = core::env_config().socket_nsocks;
-    o.ifname = core::env_config().socket_ifname;
-    members.push_back(transport::make_tcp_transport(oob, *bell, o));
+    members.push_back(transport::make_tcp_transport(oob, *bell, tcp_options(s)));
     tcp_index = static_cast<int>(members.size()) - 1;
   }
   std::vector<int> route(static_cast<std::size_t>(n), 0);
@@ -179,14 +183,8 @@ exec::gpu::StreamSetup device_setup(transport::OutOfBand& oob, const detail::Set
     }
   }
   if (any_network) {
-    transport::TcpOptions o;
-    o.slot_bytes = s.slot_bytes;
-    o.depth = s.fifo_depth;
-    o.timeout_s = s.timeout_s;
-    o.sockets_per_peer = core::env_config().socket_nsocks;
-    o.ifname = core::env_config().socket_ifname;
     setup.net_bell = std::make_unique<transport::Doorbell>();
-    setup.net = transport::make_tcp_transport(oob, *setup.net_bell, o);
+    setup.net = transport::make_tcp_transport(oob, *setup.net_bell, tcp_options(s));
   }
   return setup;
 }

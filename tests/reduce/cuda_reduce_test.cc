@@ -26,6 +26,7 @@
 #include "reduce/cuda/reduce_cuda.hpp"
 #include "reduce/fold_reference.hpp"
 #include "reduce/reduce.hpp"
+#include "tests/gpu/gpu_skip.hpp"
 
 namespace colossus::reduce::gpu {
 namespace {
@@ -34,21 +35,7 @@ using testing::first_difference;
 using testing::fold_reference;
 using testing::random_elements;
 
-void require_gpu(const char* test) {
-  const char* why = "";
-  if (device_available(&why)) return;
-  (void)test;
-#if defined(SKIP)  // Catch2 >= 3.3: a skipped test case, which ctest reports as skipped
-  SKIP("no usable CUDA device here (" << why << "); run on a GPU machine (tests/gpu/README.md)");
-#else  // Catch2 v2: exit 77, the test's SKIP_RETURN_CODE
-  std::printf(
-      "SKIPPED: %s: no usable CUDA device here (%s); run on a GPU machine "
-      "(tests/gpu/README.md)\n",
-      test, why);
-  std::fflush(stdout);
-  std::_Exit(77);
-#endif
-}
+using test::require_gpu;
 
 #define CUDA_OK(call) REQUIRE((call) == cudaSuccess)
 
