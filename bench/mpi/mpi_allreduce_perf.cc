@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   o.nthreads = 1;
 
   // Every rank's device line, gathered to rank 0 in rank order.
-  const std::string mine = Report::device_line(rank, 0, 0);
+  const std::string mine = Report::device_line(rank, 0, 0, "[cpu] host memory");
   char line[256] = {};
   std::snprintf(line, sizeof line, "%s", mine.c_str());
   std::vector<char> all(static_cast<std::size_t>(nranks) * sizeof line);

@@ -45,7 +45,9 @@ Settings resolve_settings(const Options& o, const core::Config& env) {
   s.algo = o.algorithm.empty() ? env.algo : o.algorithm;
   (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
   s.topology = o.topology.empty() ? env.topo : o.topology;
-  s.slot_bytes = o.slot_bytes ? o.slot_bytes : env.slot_bytes;
+  // A multiple of 16: the device path places slot k at k * slot_bytes and
+  // runs its 16-byte vector loads (and 8-byte scalars) on aligned slots.
+  s.slot_bytes = (o.slot_bytes ? o.slot_bytes : env.slot_bytes) / 16 * 16;
   if (o.cuda_device < -1) {
     throw Error(ErrorCode::InvalidArgument,
                 "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");

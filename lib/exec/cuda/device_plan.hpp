@@ -34,7 +34,9 @@
 
 namespace colossus::exec::gpu {
 
-inline constexpr int kMaxConns = 8;  // distinct peers one channel talks to
+// Distinct peers one channel talks to: recursive doubling over up to 2^15
+// ranks needs log2(n) + 1 (and a core rank of 257..511 already 9).
+inline constexpr int kMaxConns = 16;
 
 // One Step. Offsets and counts in elements of the call's dtype.
 struct DeviceStep {
