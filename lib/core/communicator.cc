@@ -248,6 +248,7 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
       exec::gpu::StreamSetup setup;
       setup.device = settings.cuda_device;
       setup.reach.assign(static_cast<std::size_t>(n), exec::gpu::PeerReach::SameProcess);
+      setup.threads_sharing_gpu = n;
       impl->bind_device(std::move(setup));
     }
     comms.emplace_back(std::move(impl));

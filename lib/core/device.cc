@@ -20,9 +20,16 @@ int device_channel_limit(const std::vector<std::string>& hosts,
   int limit = exec::gpu::kMaxWorksPerLaunch;
   for (std::size_t r = 0; r < info.size(); ++r) {
     const int n = sharing[{hosts[r], info[r].bus_id}];
+    // The tree needs two channels (one per tree) whatever it is given.
+    if (2 * n > info[r].resident_blocks) {
+      throw Error(ErrorCode::InvalidUsage,
+                  std::to_string(n) + " ranks share GPU " + info[r].bus_id + ", which holds " +
+                      std::to_string(info[r].resident_blocks) +
+                      " channel blocks at once: at most half as many ranks may share it");
+    }
     limit = std::min(limit, exec::gpu::max_resident_channels(info[r].resident_blocks, n));
   }
-  return limit;
+  return limit / 2 * 2;  // even: the tree rounds an odd channel count up
 }
 
 void CommImpl::bind_device(exec::gpu::StreamSetup setup) {

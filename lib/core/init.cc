@@ -153,9 +153,10 @@ JobDevices gather_devices(transport::OutOfBand& oob, const detail::Settings& s) 
     for (std::size_t r = 0; r < job.hosts.size(); ++r) ++per_gpu[job.hosts[r] + " " + job.devices[r].bus_id];
     for (const auto& [gpu, n] : per_gpu) {
       if (n > 1) {
-        CLOG(Warn) << n << " processes share GPU " << gpu.substr(gpu.find(' ') + 1) << " on "
+        CLOG(Warn) << n << " ranks share GPU " << gpu.substr(gpu.find(' ') + 1) << " on "
                    << host_name(gpu.substr(0, gpu.find(' ')))
-                   << ": without MPS the driver time-slices their kernels (correct, but slow)";
+                   << ": ranks in separate processes are time-sliced by the driver without MPS "
+                      "(correct, but slow)";
         break;
       }
     }

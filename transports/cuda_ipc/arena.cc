@@ -76,6 +76,7 @@ ArenaHandle Arena::handle() const {
   h.bytes = bytes_;
   h.pid = static_cast<std::int32_t>(getpid());
   h.process = process_token();
+  if (kind_ == ArenaKind::Device) cudaGetDevice(&h.device);
   if (kind_ == ArenaKind::Device) {
     cudaIpcMemHandle_t ipc;
     if (cudaError_t e = cudaIpcGetMemHandle(&ipc, device_); e != cudaSuccess) {
@@ -89,7 +90,25 @@ ArenaHandle Arena::handle() const {
 
 RemoteArena::RemoteArena(const ArenaHandle& h) {
   if (h.process == process_token()) {
-    // A thread of this process: the address is ours too.
+    // A thread of this process: the address is ours too, but another GPU's
+    // memory is reachable from this one only with peer access.
+    int here = -1;
+    cudaGetDevice(&here);
+    if (h.kind == static_cast<std::uint8_t>(ArenaKind::Device) && h.device >= 0 && h.device != here) {
+      int can = 0;
+      cudaDeviceCanAccessPeer(&can, here, h.device);
+      if (!can) {
+        throw Error(ErrorCode::RemoteError, "cuda_ipc: device " + std::to_string(here) +
+                                                " cannot access device " + std::to_string(h.device) +
+                                                " (no peer-to-peer path)");
+      }
+      const cudaError_t e = cudaDeviceEnablePeerAccess(h.device, 0);
+      if (e == cudaErrorPeerAccessAlreadyEnabled) {
+        cudaGetLastError();
+      } else if (e != cudaSuccess) {
+        fail(ErrorCode::RemoteError, "cudaDeviceEnablePeerAccess", e);
+      }
+    }
     mapped_ = reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.pointer));
     return;
   }

@@ -47,6 +47,7 @@ struct ArenaHandle {
   std::uint64_t bytes = 0;
   std::int32_t pid = 0;          // owner's process (for messages)
   std::uint64_t process = 0;     // owner's random process token
+  std::int32_t device = -1;      // the owner's device (Device arenas)
   unsigned char ipc[64] = {};    // cudaIpcMemHandle_t, for Device arenas
 };
 
@@ -84,12 +85,14 @@ class Arena {
 // A peer's arena, opened in this process (and closed at destruction).
 class RemoteArena {
  public:
-  // Throws Error(RemoteError) when the handle cannot be opened here.
+  // Throws Error(RemoteError) when the handle cannot be opened here. A
+  // same-process arena on another GPU needs peer access, enabled here.
   explicit RemoteArena(const ArenaHandle& handle);
   ~RemoteArena();
   RemoteArena(const RemoteArena&) = delete;
   RemoteArena& operator=(const RemoteArena&) = delete;
   ArenaView view() const { return {static_cast<std::byte*>(mapped_)}; }
+  bool ipc() const { return opened_ipc_; }  // opened from another process's handle
 
  private:
   void* mapped_ = nullptr;

@@ -72,7 +72,9 @@ __global__ void __launch_bounds__(kChannelThreads, 1) channel_kernel(const WorkB
   const unsigned tid = threadIdx.x, nthreads = blockDim.x;
   __shared__ std::uint64_t sent[kMaxConns], received[kMaxConns];
   __shared__ int stop;
-  if (tid == 0) stop = 0;
+  if (tid == 0) stop = (w.abort != nullptr && *w.abort != 0) ? 1 : 0;
+  __syncthreads();
+  if (stop) return;  // this rank's device work is dead (an earlier failure, or destroy)
   if (tid < static_cast<unsigned>(w.num_conns)) {
     sent[tid] = w.conns[tid].progress[0];
     received[tid] = w.conns[tid].progress[1];
@@ -102,6 +104,7 @@ __global__ void __launch_bounds__(kChannelThreads, 1) channel_kernel(const WorkB
           w.status->error = static_cast<int>(err);
           w.status->step = s;
           w.status->peer_conn = conn;
+          if (w.abort != nullptr) *w.abort = 1;  // sticky: see DeviceWork::abort
           stop = 1;
         }
       }

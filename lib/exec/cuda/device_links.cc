@@ -95,9 +95,6 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
       link->mine = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
       link->proxy_side = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
       fill(link->conn, link->mine->device_view(), link->proxy_side->device_view(), setup_.depth, true);
-      const ArenaView in = link->mine->host_view(), out = link->proxy_side->host_view();
-      proxy_->add_send(peer, channel, ProxyRing{out.ring(setup_.depth), out.sizes(), out.head(), in.tail()});
-      proxy_->add_recv(peer, channel, ProxyRing{in.ring(setup_.depth), in.sizes(), in.head(), out.tail()});
     } else {
       link->mine = std::make_unique<Arena>(ArenaKind::Device, setup_.slot_bytes, setup_.depth, stream_);
       exchanged.emplace_back(peer, channel);
@@ -107,8 +104,21 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
   try {
     if (!exchanged.empty()) exchange(exchanged);
   } catch (...) {
-    for (const auto& key : fresh) links_.erase(key);
+    // Offers may be out: peers may write into these arenas. Keep them.
+    for (const auto& key : fresh) {
+      graveyard_.push_back(std::move(links_.at(key)));
+      links_.erase(key);
+    }
     throw;
+  }
+  // The proxy polls only rings of links that exist for good.
+  for (const auto& [peer, channel] : fresh) {
+    const Link& link = *links_.at({peer, channel});
+    if (!link.proxy_side) continue;
+    const ArenaView in = link.mine->host_view(), out = link.proxy_side->host_view();
+    const std::uint32_t d = setup_.depth;
+    proxy_->add_send(peer, channel, ProxyRing{out.ring(d), out.sizes(), out.head(), in.tail()});
+    proxy_->add_recv(peer, channel, ProxyRing{in.ring(d), in.sizes(), in.head(), out.tail()});
   }
   if (!fresh.empty()) {
     CLOG(Trace) << "device links: " << fresh.size() << " new (" << exchanged.size()
@@ -191,6 +201,7 @@ void wait_for(transport::Transport& t, double timeout_s, int peer, const char* w
 }  // namespace
 
 void DeviceLinks::send_blob(int peer, const std::string& blob) {
+  // (wait_for is defined above; the control endpoints are made on first use.)
   transport::Transport& t = *setup_.control;
   auto& ep = control_send_[peer];
   if (!ep) ep = t.connect_send(peer, kControlChannel);
@@ -248,6 +259,26 @@ bool DeviceLinks::quiesce(double timeout_s) {
     }
   }
   return true;
+}
+
+void DeviceLinks::close(double timeout_s) {
+  std::vector<int> ipc_peers;
+  for (auto& [key, link] : links_) {
+    if (link->theirs && link->theirs->ipc()) ipc_peers.push_back(key.first);
+    link->theirs.reset();
+  }
+  std::sort(ipc_peers.begin(), ipc_peers.end());
+  ipc_peers.erase(std::unique(ipc_peers.begin(), ipc_peers.end()), ipc_peers.end());
+  if (timeout_s > 0 && !ipc_peers.empty()) {
+    try {
+      for (const int peer : ipc_peers) send_blob(peer, "unmapped");
+      for (const int peer : ipc_peers) (void)recv_blob(peer);
+    } catch (const Error& e) {
+      CLOG(Warn) << "device links: closing: " << e.what() << "; freeing the connections anyway";
+    }
+  }
+  links_.clear();
+  graveyard_.clear();
 }
 
 }  // namespace colossus::exec::gpu

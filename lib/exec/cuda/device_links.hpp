@@ -53,6 +53,10 @@ class DeviceLinks {
   // peer (or the proxy) stores into this rank's arenas any more and they
   // may be freed. False, with a warning, at the deadline.
   bool quiesce(double timeout_s);
+  // Unmaps the peers' arenas, tells each CUDA IPC peer so, and waits (up to
+  // timeout_s; 0: not at all) for theirs: an exported allocation must not be
+  // freed while another process still has it mapped. Then frees ours.
+  void close(double timeout_s);
 
  private:
   struct Link;
@@ -64,6 +68,9 @@ class DeviceLinks {
   HostProxy* proxy_;
   cudaStream_t stream_;
   std::map<std::pair<int, int>, std::unique_ptr<Link>> links_;
+  // Links of a failed exchange: peers may hold (and write) them, so they
+  // live until close().
+  std::vector<std::unique_ptr<Link>> graveyard_;
   std::map<int, std::unique_ptr<transport::SendEndpoint>> control_send_;
   std::map<int, std::unique_ptr<transport::RecvEndpoint>> control_recv_;
 };

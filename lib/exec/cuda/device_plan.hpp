@@ -86,7 +86,10 @@ struct DeviceWork {
   std::uint32_t depth = 0;              // slots per ring, >= 1
   int divisor = 1;                      // for finalize steps: nranks with Avg, else 1
   std::uint64_t timeout_ns = 0;         // per wait; 0: no deadline
-  const volatile int* abort = nullptr;  // nonzero stops every wait (host-mapped); may be null
+  // Host-mapped, may be null. Nonzero stops every wait and every block at
+  // entry. A block that fails sets it: later launches of this rank then stop
+  // at once instead of running on counters the failed block never saved.
+  volatile int* abort = nullptr;
   DeviceStatus* status = nullptr;       // device memory
 };
 

@@ -75,6 +75,7 @@ class CudaStreamExecutor final : public StreamExecutor {
     DeviceGuard guard(setup_.device);
     check(cudaStreamCreateWithFlags(&setup_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     check(cudaEventCreateWithFlags(&last_, cudaEventDisableTiming), "cudaEventCreate");
+    check(cudaEventCreateWithFlags(&capture_last_, cudaEventDisableTiming), "cudaEventCreate");
     void* flag = nullptr;
     check(cudaHostAlloc(&flag, sizeof(int), cudaHostAllocMapped | cudaHostAllocPortable),
           "cudaHostAlloc");
@@ -82,7 +83,7 @@ class CudaStreamExecutor final : public StreamExecutor {
     *abort_host_ = 0;
     void* flag_dev = nullptr;
     check(cudaHostGetDevicePointer(&flag_dev, flag, 0), "cudaHostGetDevicePointer");
-    abort_dev_ = static_cast<const volatile int*>(flag_dev);
+    abort_dev_ = static_cast<volatile int*>(flag_dev);
     check(cudaHostAlloc(reinterpret_cast<void**>(&status_host_), sizeof(DeviceStatus) * kMaxStatus,
                         cudaHostAllocMapped | cudaHostAllocPortable),
           "cudaHostAlloc");
@@ -99,17 +100,22 @@ class CudaStreamExecutor final : public StreamExecutor {
   ~CudaStreamExecutor() override {
     DeviceGuard guard(setup_.device);
     RelaxedCapture relaxed;  // frees are legal while another thread captures
-    drain();
+    const bool drained = drain();
     // Peers may still acknowledge our last messages (a store into our
     // arenas); the proxy may still ship them. Wait for both, then stop the
-    // proxy before the rings it polls are freed.
-    if (failed_.empty() && links_) links_->quiesce(setup_.timeout_s);
+    // proxy before the rings it polls are freed, and let IPC peers unmap
+    // our arenas before we free them.
+    if (drained && failed_.empty() && *abort_host_ == 0 && links_) {
+      links_->quiesce(setup_.timeout_s);
+    }
     proxy_.reset();
+    if (links_) links_->close(drained && failed_.empty() ? setup_.timeout_s : 0);
     links_.reset();
     plans_.clear();
     for (void* s : scratch_) cudaFree(s);
     cudaFreeHost(status_host_);
     cudaFreeHost(const_cast<int*>(abort_host_));
+    cudaEventDestroy(capture_last_);
     cudaEventDestroy(last_);
     cudaStreamDestroy(setup_stream_);
   }
@@ -138,6 +144,7 @@ class CudaStreamExecutor final : public StreamExecutor {
   void run(const plan::Plan& plan, const void* send, void* recv, cudaStream_t stream) override {
     DeviceGuard guard(setup_.device);
     check_error();
+    check_stream(stream);
     check_pointer(send, "send");  // null where the rank does not use it: validate_call's job
     check_pointer(recv, "recv");
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
@@ -159,9 +166,16 @@ class CudaStreamExecutor final : public StreamExecutor {
     // (its connections' counters assume it): each launch waits for the last
     // one. In a graph, as external nodes: a replay waits for the eager call
     // before it, and the next eager call waits for the replay.
+    unsigned long long capture_id = 0;
     if (capturing) {
+      check(cudaStreamGetCaptureInfo(stream, &capture, &capture_id), "cudaStreamGetCaptureInfo");
+      // Inside one capture (streams forked from one origin), an internal
+      // edge from this communicator's previous captured call.
+      if (capture_seen_ && capture_id == last_capture_id_)
+        check(cudaStreamWaitEvent(stream, capture_last_, 0), "cudaStreamWaitEvent");
       check(cudaStreamWaitEvent(stream, last_, cudaEventWaitExternal), "cudaStreamWaitEvent");
-    } else if (last_stream_set_ && last_stream_ != stream) {
+    } else if (last_stream_set_) {
+      // Also on the same stream: a graph replayed elsewhere recorded it since.
       check(cudaStreamWaitEvent(stream, last_, 0), "cudaStreamWaitEvent");
     }
     // The proxy polls slowly when idle; wake it when the stream gets here
@@ -173,16 +187,26 @@ class CudaStreamExecutor final : public StreamExecutor {
       w.buffers[static_cast<int>(plan::Buffer::Recv)] = recv;
       w.buffers[static_cast<int>(plan::Buffer::Scratch)] = scratch;
     }
+    // From here on the peers may be running this call: a failure leaves the
+    // connections out of step, so it makes the communicator unusable.
+    auto enqueued = [&](cudaError_t e, const char* what) {
+      if (e != cudaSuccess) {
+        fail(ErrorCode::CudaError, std::string("device collective: ") + what + ": " +
+                                       cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+      }
+    };
     for (std::size_t first = 0; first < works.size(); first += kMaxWorksPerLaunch) {
       const int n = static_cast<int>(std::min<std::size_t>(kMaxWorksPerLaunch, works.size() - first));
-      const cudaError_t e = launch_channels(plan.args.dtype, plan.args.op, works.data() + first, n,
-                                            false, stream);
-      if (e != cudaSuccess) fail_cuda("device collective: launch", e);
+      enqueued(launch_channels(plan.args.dtype, plan.args.op, works.data() + first, n, false, stream),
+               "launch");
     }
     if (capturing) {
-      check(cudaEventRecordWithFlags(last_, stream, cudaEventRecordExternal), "cudaEventRecord");
+      enqueued(cudaEventRecord(capture_last_, stream), "cudaEventRecord");
+      last_capture_id_ = capture_id;
+      capture_seen_ = true;
+      enqueued(cudaEventRecordWithFlags(last_, stream, cudaEventRecordExternal), "cudaEventRecord");
     } else {
-      check(cudaEventRecord(last_, stream), "cudaEventRecord");
+      enqueued(cudaEventRecord(last_, stream), "cudaEventRecord");
     }
     last_stream_ = stream;
     last_stream_set_ = true;
@@ -197,6 +221,29 @@ class CudaStreamExecutor final : public StreamExecutor {
   }
 
   static void CUDART_CB kick_proxy(void* proxy) { static_cast<HostProxy*>(proxy)->kick(); }
+
+  // Ranks on threads sharing one GPU wait on each other's kernels: those must
+  // run at the same time, so no rank may use the legacy default stream,
+  // which serializes against every blocking stream.
+  void check_stream(cudaStream_t stream) {
+    if (setup_.threads_sharing_gpu <= 1) return;
+    if (stream == nullptr || stream == cudaStreamLegacy) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "device collective: " + std::to_string(setup_.threads_sharing_gpu) +
+                      " ranks of this process share the GPU; each needs a stream of its own "
+                      "(cudaStreamCreateWithFlags(..., cudaStreamNonBlocking)), not the legacy "
+                      "default stream");
+    }
+    unsigned flags = 0;
+    if (!warned_blocking_ && cudaStreamGetFlags(stream, &flags) == cudaSuccess &&
+        (flags & cudaStreamNonBlocking) == 0) {
+      warned_blocking_ = true;
+      CLOG(Warn) << "device collective on a blocking stream while " << setup_.threads_sharing_gpu
+                 << " ranks share the GPU: any work on the legacy default stream meanwhile "
+                    "serializes their kernels into a deadlock (until COLOSSUS_TIMEOUT_S); "
+                    "prefer cudaStreamNonBlocking";
+    }
+  }
 
   void check_pointer(const void* p, const char* what) const {
     if (p == nullptr) return;
@@ -266,7 +313,7 @@ class CudaStreamExecutor final : public StreamExecutor {
       w.slot_bytes = setup_.slot_bytes;
       w.depth = setup_.depth;
       w.divisor = divisor;
-      w.timeout_ns = static_cast<std::uint64_t>(setup_.timeout_s * 1e9);
+      w.timeout_ns = static_cast<std::uint64_t>(std::min(setup_.timeout_s, 1e9) * 1e9);
       w.abort = abort_dev_;
       w.status = status_dev_ + c;
       dp->works.push_back(w);
@@ -298,8 +345,8 @@ class CudaStreamExecutor final : public StreamExecutor {
 
   // Waits (with the deadline) for the last enqueued collective; past it,
   // raises the abort flag so that no kernel outlives the memory it uses.
-  void drain() {
-    if (!last_stream_set_) return;
+  bool drain() {
+    if (!last_stream_set_) return true;
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration<double>(setup_.timeout_s);
     while (cudaEventQuery(last_) == cudaErrorNotReady) {
@@ -308,19 +355,24 @@ class CudaStreamExecutor final : public StreamExecutor {
                    << setup_.timeout_s << " s: aborting it";
         *abort_host_ = 1;
         cudaEventSynchronize(last_);
-        break;
+        return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    return true;
   }
 
   StreamSetup setup_;
   cudaStream_t setup_stream_ = nullptr;
-  cudaEvent_t last_ = nullptr;
+  cudaEvent_t last_ = nullptr;          // this communicator's last call, wherever it ran
+  cudaEvent_t capture_last_ = nullptr;  // its last call in the capture last_capture_id_
+  unsigned long long last_capture_id_ = 0;
+  bool capture_seen_ = false;
+  bool warned_blocking_ = false;
   cudaStream_t last_stream_ = nullptr;
   bool last_stream_set_ = false;
   volatile int* abort_host_ = nullptr;
-  const volatile int* abort_dev_ = nullptr;
+  volatile int* abort_dev_ = nullptr;
   DeviceStatus* status_host_ = nullptr;
   DeviceStatus* status_dev_ = nullptr;
   std::unique_ptr<HostProxy> proxy_;

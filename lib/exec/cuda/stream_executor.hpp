@@ -64,6 +64,9 @@ struct StreamSetup {
   std::uint32_t depth = 4;
   transport::Transport* control = nullptr;  // host transport to every peer: handle exchange
   std::vector<PeerReach> reach;             // by rank (own entry ignored)
+  // Ranks of this process on this GPU (a loopback group): their kernels must
+  // run concurrently, which the legacy default stream would prevent.
+  int threads_sharing_gpu = 1;
   // Carries the Network peers (constructed collectively by init()); null
   // when there are none. The doorbell it was built with travels with it.
   std::unique_ptr<transport::Doorbell> net_bell;
