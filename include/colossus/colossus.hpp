@@ -95,6 +95,10 @@ class Communicator {
   // and every replay of the graph runs them again. An error on the device (a
   // peer that stopped, COLOSSUS_TIMEOUT_S passed) is thrown by the next call
   // or by check_async_error(); the communicator is unusable after it.
+  // Ranks sharing one GPU wait on each other's kernels, so those must run
+  // at once: ranks on threads of one process each need a stream of their
+  // own (non-blocking; the legacy default stream is refused). Destroy a
+  // device communicator once the streams that run its calls are done.
   void allreduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
                  cudaStream_t stream);
   void allgather(const void* send, void* recv, std::size_t sendcount, DataType type,
