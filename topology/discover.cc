@@ -10,8 +10,8 @@
 #include <set>
 
 #include "colossus/error.hpp"
-#include "core/config.hpp"
-#include "core/logging.hpp"
+#include "base/config.hpp"
+#include "base/logging.hpp"
 #include "topology/discover_parts.hpp"
 #include "topology/xml.hpp"
 
@@ -137,7 +137,7 @@ Topology discover_host() {
 }
 
 Topology local_view() {
-  const core::Config& cfg = core::env_config();
+  const base::Config& cfg = base::env_config();
   Topology t;
   if (!cfg.topo_file.empty()) {
     Topology f = load_xml(cfg.topo_file);

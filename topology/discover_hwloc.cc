@@ -7,7 +7,7 @@
 #include <map>
 #include <mutex>
 
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "topology/discover_parts.hpp"
 
 namespace colossus::topology::detail {

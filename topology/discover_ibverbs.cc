@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "topology/discover_parts.hpp"
 
 #ifdef COLOSSUS_TOPO_IBVERBS

@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "topology/discover_parts.hpp"
 
 namespace colossus::topology::detail {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "topology/discover_parts.hpp"
 
 namespace colossus::topology::detail {

@@ -1,12 +1,12 @@
 // Which GroupProvider a run uses: mpirun (with MPI built in) > another
 // launcher's environment > -t threads in this process.
-#include "core/launch_env.hpp"
+#include "bootstrap/launch_env.hpp"
 #include "perf/group.hpp"
 
 namespace colossus::perf {
 
 std::unique_ptr<GroupProvider> make_group(const PerfOptions& options) {
-  const auto launch = core::detect_launch(core::process_environment());
+  const auto launch = bootstrap::detect_launch(bootstrap::process_environment());
   if (!launch) return make_thread_group(options.nthreads);
   if (options.nthreads != 1) {
     throw Error(ErrorCode::InvalidArgument,

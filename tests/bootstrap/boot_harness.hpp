@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "colossus/error.hpp"
-#include "core/bootstrap/bootstrap.hpp"
-#include "core/bootstrap/frame.hpp"
-#include "core/bootstrap/unique_id.hpp"
+#include "bootstrap/bootstrap.hpp"
+#include "bootstrap/frame.hpp"
+#include "bootstrap/unique_id.hpp"
 
 namespace colossus::test {
 

@@ -9,7 +9,7 @@
 
 #include "boot_harness.hpp"
 #include "catch.hpp"
-#include "core/bootstrap/address.hpp"
+#include "bootstrap/address.hpp"
 
 using namespace colossus;
 using namespace colossus::test;

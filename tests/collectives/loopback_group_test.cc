@@ -10,7 +10,7 @@ using namespace colossus;
 TEST_CASE("make_group builds working communicators from a transport factory", "[harness]") {
   const int n = 4;
   auto fabric = std::make_shared<transport::LoopbackFabric>(n, 4096, 4);
-  auto comms = test::make_group(n, [&](transport::OutOfBand& oob) {
+  auto comms = test::make_group(n, [&](bootstrap::OutOfBand& oob) {
     return std::make_unique<transport::LoopbackTransport>(fabric, oob.rank());
   });
   test::Group group(std::move(comms));

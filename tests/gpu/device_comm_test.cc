@@ -30,7 +30,7 @@
 
 #include "catch.hpp"
 #include "colossus/colossus.hpp"
-#include "core/bootstrap/unique_id.hpp"
+#include "bootstrap/unique_id.hpp"
 #include "gpu/device_cases.hpp"
 #include "gpu/gpu_skip.hpp"
 

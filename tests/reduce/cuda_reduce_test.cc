@@ -26,7 +26,7 @@
 #include "reduce/cuda/reduce_cuda.hpp"
 #include "reduce/fold_reference.hpp"
 #include "reduce/reduce.hpp"
-#include "tests/gpu/gpu_skip.hpp"
+#include "gpu/gpu_skip.hpp"
 
 namespace colossus::reduce::gpu {
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "colossus/error.hpp"
-#include "transports/oob.hpp"
+#include "bootstrap/oob.hpp"
 
 namespace colossus::test {
 
@@ -24,10 +24,10 @@ class ThreadOobGroup {
         slots_(static_cast<std::size_t>(n)) {
     for (int r = 0; r < n; ++r) endpoints_.push_back(std::make_unique<Endpoint>(this, r));
   }
-  transport::OutOfBand& oob(int rank) { return *endpoints_[static_cast<std::size_t>(rank)]; }
+  bootstrap::OutOfBand& oob(int rank) { return *endpoints_[static_cast<std::size_t>(rank)]; }
 
  private:
-  class Endpoint final : public transport::OutOfBand {
+  class Endpoint final : public bootstrap::OutOfBand {
    public:
     Endpoint(ThreadOobGroup* g, int r) : g_(g), r_(r) {}
     int rank() const override { return r_; }

@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "colossus/colossus.hpp"
-#include "core/comm_impl.hpp"
-#include "core/config.hpp"
+#include "comm/comm_impl.hpp"
+#include "base/config.hpp"
 #include "support/thread_oob.hpp"
 
 namespace colossus::test {
 
 using TransportFactory =
-    std::function<std::unique_ptr<transport::Transport>(transport::OutOfBand& oob)>;
+    std::function<std::unique_ptr<transport::Transport>(bootstrap::OutOfBand& oob)>;
 
 inline std::vector<Communicator> make_group(int n, const TransportFactory& factory,
                                             const Options& options = {}) {
@@ -44,7 +44,7 @@ inline std::vector<Communicator> make_group(int n, const TransportFactory& facto
                                errors[static_cast<std::size_t>(r)]);
     }
   }
-  const detail::Settings settings = detail::resolve_settings(options, core::env_config());
+  const detail::Settings settings = detail::resolve_settings(options, base::env_config());
   std::vector<Communicator> comms;
   for (auto& t : transports) {
     comms.emplace_back(std::make_shared<detail::CommImpl>(std::move(t), settings));

@@ -5,7 +5,7 @@
 
 #include "catch.hpp"
 #include "colossus/error.hpp"
-#include "core/config.hpp"
+#include "base/config.hpp"
 #include "topology/mapping.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"
@@ -40,7 +40,7 @@ TEST_CASE("COLOSSUS_TOPO_FILE and COLOSSUS_TOPO_DUMP_FILE are read by the config
           "[topology][discover]") {
   setenv("COLOSSUS_TOPO_FILE", "/x/topo.xml", 1);
   setenv("COLOSSUS_TOPO_DUMP_FILE", "/tmp/%h.xml", 1);
-  const colossus::core::Config c = colossus::core::Config::from_env();
+  const colossus::base::Config c = colossus::base::Config::from_env();
   CHECK(c.topo_file == "/x/topo.xml");
   CHECK(c.topo_dump_file == "/tmp/%h.xml");
   for (const std::string& w : c.warnings) CHECK(w.find("TOPO") == std::string::npos);

@@ -32,11 +32,11 @@
 #include <vector>
 
 #include "colossus/error.hpp"
-#include "transports/oob.hpp"
+#include "bootstrap/oob.hpp"
 
 namespace colossus::test {
 
-class ForkOob final : public transport::OutOfBand {
+class ForkOob final : public bootstrap::OutOfBand {
  public:
   ForkOob(int rank, std::vector<int> fds, uint64_t secret, double timeout_s)
       : rank_(rank), fds_(std::move(fds)), secret_(secret), timeout_s_(timeout_s) {}
@@ -131,7 +131,7 @@ class ForkOobMesh {
   ~ForkOobMesh() { close_all(); }
   uint64_t secret() const { return secret_; }
   // In child `rank`: its OutOfBand; every other end is closed.
-  std::unique_ptr<transport::OutOfBand> take(int rank) {
+  std::unique_ptr<bootstrap::OutOfBand> take(int rank) {
     std::vector<int> mine(static_cast<std::size_t>(n_), -1);
     for (int p = 0; p < n_; ++p) std::swap(mine[static_cast<std::size_t>(p)], end(rank, p));
     close_all();
@@ -157,7 +157,7 @@ struct ChildOutcome {
   int status = -1;     // waitpid status; -1 if never reaped
 };
 
-using ChildBody = std::function<std::string(int rank, transport::OutOfBand& oob)>;
+using ChildBody = std::function<std::string(int rank, bootstrap::OutOfBand& oob)>;
 
 // Forks one child per rank of `mesh`; on_started(pids) runs in the parent
 // once all exist (to kill one, say). Returns each child's report and status.

@@ -51,7 +51,7 @@ struct Args {
 };
 
 // Rank 0 prints; every rank runs the same calls.
-std::string bench(const Args& a, int rank, transport::OutOfBand& oob, Communicator* given) {
+std::string bench(const Args& a, int rank, bootstrap::OutOfBand& oob, Communicator* given) {
   Options o;
   o.timeout_s = 120;
   Communicator own = given ? Communicator() : test::shm_communicator(oob, o);
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   test::ForkOobMesh mesh(a.nprocs, 120);
   auto out = test::run_children(
       mesh, a.nprocs,
-      [&](int rank, transport::OutOfBand& oob) { return bench(a, rank, oob, nullptr); }, nullptr,
+      [&](int rank, bootstrap::OutOfBand& oob) { return bench(a, rank, oob, nullptr); }, nullptr,
       3600);
   int rc = 0;
   for (std::size_t r = 0; r < out.size(); ++r) {

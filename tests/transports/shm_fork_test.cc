@@ -64,7 +64,7 @@ TEST_CASE("shm between processes: allreduce and allgather with real data", "[shm
     test::ForkOobMesh mesh(n);
     auto out = test::run_children(
         mesh, n,
-        [](int, transport::OutOfBand& oob) -> std::string {
+        [](int, bootstrap::OutOfBand& oob) -> std::string {
           Options wide;  // default 512 KiB slots
           wide.timeout_s = 30;
           Communicator comm = test::shm_communicator(oob, wide);
@@ -98,7 +98,7 @@ TEST_CASE("shm: a process SIGKILLed mid-allreduce fails its peers fast, leaving 
   test::ForkOobMesh mesh(n);
   auto out = test::run_children(
       mesh, n,
-      [](int rank, transport::OutOfBand& oob) -> std::string {
+      [](int rank, bootstrap::OutOfBand& oob) -> std::string {
         Options o;
         o.timeout_s = 60;  // a Timeout would come far too late: only peer detection passes
         Communicator comm = test::shm_communicator(oob, o);
@@ -145,7 +145,7 @@ TEST_CASE("shm: what a job killed during setup leaves, the sweep removes", "[shm
   test::ForkOobMesh mesh(2);
   auto out = test::run_children(
       mesh, 2,
-      [](int rank, transport::OutOfBand& oob) -> std::string {
+      [](int rank, bootstrap::OutOfBand& oob) -> std::string {
         auto t = make_shm_transport(oob, transport::ShmOptions{4096, 4, 10});
         if (rank == 1) {
           auto rx = t->connect_recv(0, 0);  // created; its sender never comes

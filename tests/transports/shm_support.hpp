@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "colossus/colossus.hpp"
-#include "core/comm_impl.hpp"
-#include "core/config.hpp"
+#include "comm/comm_impl.hpp"
+#include "base/config.hpp"
 #include "transports/shm/shm.hpp"
 
 namespace colossus::test {
@@ -27,11 +27,11 @@ inline transport::ShmOptions shm_options_for(const detail::Settings& s) {
 }
 
 inline detail::Settings settings_for(const Options& options) {
-  return detail::resolve_settings(options, core::env_config());
+  return detail::resolve_settings(options, base::env_config());
 }
 
 // One rank's communicator over shm (collective over `oob`).
-inline Communicator shm_communicator(transport::OutOfBand& oob, const Options& options) {
+inline Communicator shm_communicator(bootstrap::OutOfBand& oob, const Options& options) {
   const detail::Settings s = settings_for(options);
   return Communicator(
       std::make_shared<detail::CommImpl>(make_shm_transport(oob, shm_options_for(s)), s));

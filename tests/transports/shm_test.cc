@@ -161,7 +161,7 @@ TEST_CASE("every collective over shm, ranks as threads", "[shm][collectives]") {
         const detail::Settings s = test::settings_for(opt);
         auto comms = test::make_group(
             n,
-            [&](transport::OutOfBand& oob) {
+            [&](bootstrap::OutOfBand& oob) {
               secret = oob.job_secret();
               return make_shm_transport(oob, test::shm_options_for(s));
             },

@@ -20,7 +20,7 @@ namespace {
 // A rank's communicator over tcp and the doorbell it rings, which must
 // outlive it (members are destroyed last to first).
 struct TcpRank {
-  TcpRank(transport::OutOfBand& oob, const Options& options) {
+  TcpRank(bootstrap::OutOfBand& oob, const Options& options) {
     const detail::Settings s = test::tcp_settings_for(options);
     comm = Communicator(std::make_shared<detail::CommImpl>(
         std::make_unique<transport::TcpTransport>(oob, bell, test::tcp_options_for(s)), s));
@@ -69,7 +69,7 @@ TEST_CASE("tcp between processes: allreduce and allgather with real data", "[tcp
     test::ForkOobMesh mesh(n);
     auto out = test::run_children(
         mesh, n,
-        [](int, transport::OutOfBand& oob) -> std::string {
+        [](int, bootstrap::OutOfBand& oob) -> std::string {
           Options o;
           o.timeout_s = 30;
           TcpRank rank(oob, o);
@@ -93,7 +93,7 @@ TEST_CASE("tcp: a process SIGKILLed mid-allreduce fails its peers fast", "[tcp][
   test::ForkOobMesh mesh(n);
   auto out = test::run_children(
       mesh, n,
-      [](int rank, transport::OutOfBand& oob) -> std::string {
+      [](int rank, bootstrap::OutOfBand& oob) -> std::string {
         Options o;
         o.timeout_s = 60;  // a Timeout would come far too late: only peer detection passes
         TcpRank me(oob, o);

@@ -12,15 +12,15 @@
 
 #include "collectives/harness.hpp"
 #include "colossus/colossus.hpp"
-#include "core/comm_impl.hpp"
-#include "core/config.hpp"
+#include "comm/comm_impl.hpp"
+#include "base/config.hpp"
 #include "support/transport_group.hpp"
 #include "transports/tcp/tcp.hpp"
 
 namespace colossus::test {
 
 inline detail::Settings tcp_settings_for(const Options& options) {
-  return detail::resolve_settings(options, core::env_config());
+  return detail::resolve_settings(options, base::env_config());
 }
 
 // The communicator cuts steps into slot-sized pieces and clamps chunks to
@@ -43,7 +43,7 @@ struct TcpJob {
     const transport::TcpOptions o = tcp_options_for(s, sockets);
     comms = make_group(
         n,
-        [&](transport::OutOfBand& oob) {
+        [&](bootstrap::OutOfBand& oob) {
           auto t = std::make_unique<transport::TcpTransport>(
               oob, bells[static_cast<std::size_t>(oob.rank())], o);
           tcp[static_cast<std::size_t>(oob.rank())] = t.get();

@@ -191,14 +191,14 @@ TEST_CASE("tcp striping: pieces tile the message, small ones stay whole", "[tcp]
 TEST_CASE("tcp options come from the environment", "[tcp][config]") {
   setenv("COLOSSUS_SOCKET_IFNAME", "^docker,lo", 1);
   setenv("COLOSSUS_SOCKET_NSOCKS", "4", 1);
-  core::Config c = core::Config::from_env();
+  base::Config c = base::Config::from_env();
   TcpOptions o = TcpOptions::from_config(c);
   CHECK(o.ifname == "^docker,lo");
   CHECK(o.sockets_per_peer == 4);
   CHECK(o.slot_bytes == c.slot_bytes);
   setenv("COLOSSUS_SOCKET_NSOCKS", "0", 1);
-  c = core::Config::from_env();
-  CHECK(c.socket_nsocks == core::Config{}.socket_nsocks);
+  c = base::Config::from_env();
+  CHECK(c.socket_nsocks == base::Config{}.socket_nsocks);
   std::string all;
   for (const auto& w : c.warnings) all += w + "\n";
   CHECK(all.find("COLOSSUS_SOCKET_NSOCKS=0 ignored") != std::string::npos);

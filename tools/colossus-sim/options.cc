@@ -5,7 +5,7 @@
 #include <map>
 
 #include "colossus/error.hpp"
-#include "core/config.hpp"
+#include "base/config.hpp"
 #include "tune/algo_filter.hpp"
 
 namespace colossus::sim_tool {
@@ -70,7 +70,7 @@ plan::Collective parse_collective(const std::string& name) {
 
 std::size_t parse_size(const std::string& flag, const std::string& text) {
   std::size_t bytes = 0;
-  if (!core::parse_bytes(text, &bytes) || bytes == 0) {
+  if (!base::parse_bytes(text, &bytes) || bytes == 0) {
     throw UsageError(flag + " expects a positive size (8, 4K, 1M, 1G), got '" + text + "'");
   }
   return bytes;

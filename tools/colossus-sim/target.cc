@@ -4,7 +4,7 @@
 
 #include "colossus-sim/options.hpp"
 #include "colossus/error.hpp"
-#include "core/config.hpp"
+#include "base/config.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"
 #include "tune/from_topology.hpp"
@@ -15,7 +15,7 @@ using algorithms::Algo;
 
 namespace {
 
-// The rule core::place_local applies to Options::topology: --loopback hands
+// The rule comm::place_local applies to Options::topology: --loopback hands
 // SPEC to the communicator, so both must read it the same way.
 bool is_file(const std::string& spec) {
   return spec.find('/') != std::string::npos ||
@@ -35,7 +35,7 @@ topology::Topology load(const std::string& spec) {
 // which is what the communicator's own tuner allows on a loopback group.
 // --nch / --chunk fix the candidates' channels and chunk (0: the tuner's lists).
 tune::TunerLimits explain_limits(int nch, std::size_t chunk) {
-  const core::Config& env = core::env_config();
+  const base::Config& env = base::env_config();
   tune::TunerLimits limits;
   limits.max_chunk_bytes =
       env.slot_bytes * static_cast<std::size_t>(std::max(2, env.fifo_depth) - 1);

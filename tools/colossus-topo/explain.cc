@@ -1,7 +1,7 @@
 #include "colossus-topo/explain.hpp"
 
 #include "colossus/error.hpp"
-#include "core/config.hpp"
+#include "base/config.hpp"
 #include "tune/from_topology.hpp"
 #include "tune/tuner.hpp"
 
@@ -28,7 +28,7 @@ void print_explain(std::FILE* out, const topology::PathModel& paths, const std::
   args.coll = parse_collective(coll);
   args.nranks = paths.map().nranks();
   std::size_t bytes = 0;
-  if (!core::parse_bytes(size, &bytes)) {
+  if (!base::parse_bytes(size, &bytes)) {
     throw Error(ErrorCode::InvalidArgument, "--explain: size '" + size + "' is not a size (8, 1M, 4G)");
   }
   // SIZE is the whole vector, as nccl-tests' -b/-e: allgather and
@@ -37,7 +37,7 @@ void print_explain(std::FILE* out, const topology::PathModel& paths, const std::
                         args.coll == plan::Collective::ReduceScatter;
   args.count = bytes / 4 / (per_rank ? static_cast<std::size_t>(args.nranks) : 1);
 
-  const core::Config& env = core::env_config();
+  const base::Config& env = base::env_config();
   tune::TunerLimits limits;
   limits.max_chunk_bytes = env.slot_bytes * static_cast<std::size_t>(std::max(2, env.fifo_depth) - 1);
   tune::Tuner tuner(tune::cost_model(paths, "colossus-topo"),

@@ -6,7 +6,7 @@
 #include <new>
 
 #include "colossus/error.hpp"
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 
 namespace colossus::transport::shm {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "colossus/error.hpp"
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "transports/shm/fifo.hpp"
 #include "transports/shm/segment.hpp"
 
@@ -60,7 +60,7 @@ std::string bell_name(uint64_t secret, const Identity& id, int rank) {
 
 }  // namespace
 
-ShmTransport::ShmTransport(OutOfBand& oob, const ShmOptions& o)
+ShmTransport::ShmTransport(bootstrap::OutOfBand& oob, const ShmOptions& o)
     : rank_(oob.rank()), nranks_(oob.nranks()), options_(o), secret_(oob.job_secret()) {
   if (o.slot_bytes < 1 || o.slot_bytes > (std::size_t{1} << 30) || o.depth < 2 ||
       o.depth > shm::kMaxDepth || !(o.timeout_s > 0)) {
@@ -205,7 +205,7 @@ std::unique_ptr<RecvEndpoint> ShmTransport::connect_recv(int peer_rank, int chan
   return shm::make_recv_endpoint(std::move(c));
 }
 
-std::unique_ptr<Transport> make_shm_transport(OutOfBand& oob, const ShmOptions& options) {
+std::unique_ptr<Transport> make_shm_transport(bootstrap::OutOfBand& oob, const ShmOptions& options) {
   return std::make_unique<ShmTransport>(oob, options);
 }
 

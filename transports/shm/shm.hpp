@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "transports/oob.hpp"
+#include "bootstrap/oob.hpp"
 #include "transports/transport.hpp"
 
 namespace colossus::transport {
@@ -49,7 +49,7 @@ struct ShmOptions {
 class ShmTransport final : public Transport {
  public:
   // Collective: every rank of `oob` constructs its ShmTransport at once.
-  ShmTransport(OutOfBand& oob, const ShmOptions& options);
+  ShmTransport(bootstrap::OutOfBand& oob, const ShmOptions& options);
   ~ShmTransport() override;
 
   const char* name() const override { return "shm"; }
@@ -81,7 +81,7 @@ class ShmTransport final : public Transport {
   std::vector<std::shared_ptr<shm::Peer>> peers_;  // null for ranks on other hosts
 };
 
-std::unique_ptr<Transport> make_shm_transport(OutOfBand& oob, const ShmOptions& options);
+std::unique_ptr<Transport> make_shm_transport(bootstrap::OutOfBand& oob, const ShmOptions& options);
 
 // "colossus-<8 hex>": the /dev/shm name prefix of every segment of the job
 // with this OutOfBand::job_secret() (for tests and tools that check cleanup).

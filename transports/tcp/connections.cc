@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "transports/tcp/progress.hpp"
 
 namespace colossus::transport {

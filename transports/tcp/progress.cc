@@ -8,7 +8,7 @@
 #include <cerrno>
 
 #include "colossus/error.hpp"
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 
 namespace colossus::transport {
 

@@ -25,8 +25,8 @@
 #include <memory>
 #include <string>
 
-#include "core/config.hpp"
-#include "transports/oob.hpp"
+#include "base/config.hpp"
+#include "bootstrap/oob.hpp"
 #include "transports/transport.hpp"
 
 namespace colossus::transport {
@@ -41,7 +41,7 @@ struct TcpOptions {
   // The socket fields from the environment (COLOSSUS_SOCKET_IFNAME,
   // COLOSSUS_SOCKET_NSOCKS, COLOSSUS_TIMEOUT_S, ...); callers override the
   // slot size and depth with the communicator's resolved settings.
-  static TcpOptions from_config(const core::Config& c);
+  static TcpOptions from_config(const base::Config& c);
 };
 
 // Counters for tests and diagnostics; updated by the progress thread.
@@ -60,7 +60,7 @@ class TcpTransport final : public Transport {
   // Collective over `oob`: opens the listener, allgathers the addresses,
   // starts the progress thread. Throws colossus::Error (SystemError when no
   // interface matches or a socket call fails, on every rank alike).
-  TcpTransport(OutOfBand& oob, Doorbell& bell, TcpOptions options);
+  TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions options);
   // Writes out what was committed (a collective may return before its last
   // sends left), giving up once peers take nothing for min(timeout_s, 2 s);
   // then stops the progress thread and closes every socket. Never hangs.
@@ -91,7 +91,7 @@ class TcpTransport final : public Transport {
   std::unique_ptr<TcpProgress> progress_;
 };
 
-std::unique_ptr<Transport> make_tcp_transport(OutOfBand& oob, Doorbell& bell,
+std::unique_ptr<Transport> make_tcp_transport(bootstrap::OutOfBand& oob, Doorbell& bell,
                                               const TcpOptions& options);
 
 }  // namespace colossus::transport

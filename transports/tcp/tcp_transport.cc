@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "colossus/error.hpp"
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "transports/tcp/interfaces.hpp"
 #include "transports/tcp/progress.hpp"
 #include "transports/tcp/tcp.hpp"
@@ -13,7 +13,7 @@ namespace colossus::transport {
 using tcp::RecvStream;
 using tcp::SendStream;
 
-TcpOptions TcpOptions::from_config(const core::Config& c) {
+TcpOptions TcpOptions::from_config(const base::Config& c) {
   TcpOptions o;
   o.slot_bytes = c.slot_bytes;
   o.depth = c.fifo_depth;
@@ -101,7 +101,7 @@ void validate(const TcpOptions& o) {
 
 }  // namespace
 
-TcpTransport::TcpTransport(OutOfBand& oob, Doorbell& bell, TcpOptions options)
+TcpTransport::TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions options)
     : rank_(oob.rank()), nranks_(oob.nranks()), bell_(bell), options_(std::move(options)) {
   // Every rank takes part in the allgather even when its own setup failed,
   // so a failure on one rank is an error on all of them, not a hang.
@@ -170,7 +170,7 @@ std::unique_ptr<RecvEndpoint> TcpTransport::connect_recv(int peer, int channel) 
   return std::make_unique<TcpRecv>(progress_->recv_stream(peer, channel), *progress_);
 }
 
-std::unique_ptr<Transport> make_tcp_transport(OutOfBand& oob, Doorbell& bell,
+std::unique_ptr<Transport> make_tcp_transport(bootstrap::OutOfBand& oob, Doorbell& bell,
                                               const TcpOptions& options) {
   return std::make_unique<TcpTransport>(oob, bell, options);
 }

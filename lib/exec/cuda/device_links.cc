@@ -11,7 +11,7 @@
 #include <string>
 
 #include "colossus/error.hpp"
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 
 namespace colossus::exec::gpu {
 

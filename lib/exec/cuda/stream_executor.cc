@@ -13,7 +13,7 @@
 #include <tuple>
 
 #include "colossus/error.hpp"
-#include "core/logging.hpp"
+#include "base/logging.hpp"
 #include "exec/cuda/device_executor.hpp"
 #include "exec/cuda/device_links.hpp"
 #include "exec/cuda/host_proxy.hpp"

@@ -1,0 +1,135 @@
+#include "bootstrap/launch_env.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <vector>
+
+#include "colossus/error.hpp"
+
+extern char** environ;
+
+namespace colossus::bootstrap {
+
+namespace {
+
+const std::string* find(const Environment& env, const char* name) {
+  auto it = env.find(name);
+  return it == env.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+int to_int(const std::string& launcher, const char* name, const std::string& text, long lo,
+           long hi) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (errno || end == text.c_str() || *end != '\0' || v < lo || v > hi) {
+    throw Error(ErrorCode::InvalidArgument, launcher + " environment: " + name + "=" + text +
+                                                " is not an integer in [" + std::to_string(lo) +
+                                                ", " + std::to_string(hi) + "]");
+  }
+  return static_cast<int>(v);
+}
+
+// FNV-1a: a stable 64-bit digest of the launcher's job identity.
+uint64_t digest(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+struct Launcher {
+  const char* name;
+  const char* rank;
+  const char* size;
+  const char* local_rank;
+  std::vector<const char*> job_ids;  // concatenated into the job key
+};
+
+const std::vector<Launcher>& launchers() {
+  static const std::vector<Launcher> all = {
+      {"colossus-run", "COLOSSUS_RANK", "COLOSSUS_WORLD_SIZE", "COLOSSUS_LOCAL_RANK",
+       {"COLOSSUS_JOB_ID"}},
+      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK",
+       {"TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT"}},
+      {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+       {"OMPI_MCA_ess_base_jobid", "OMPI_MCA_orte_hnp_uri", "PMIX_NAMESPACE"}},
+      {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
+       {"SLURM_JOB_ID", "SLURM_STEP_ID"}},
+  };
+  return all;
+}
+
+}  // namespace
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+bool split_host_port(const std::string& text, std::string* host, int* port) {
+  std::string h, p;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return false;
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return false;
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  char* end = nullptr;
+  const long v = std::strtol(p.c_str(), &end, 10);
+  if (h.empty() || p.empty() || *end != '\0' || v < 0 || v > 65535) return false;
+  *host = h;
+  *port = static_cast<int>(v);
+  return true;
+}
+
+std::optional<LaunchInfo> detect_launch(const Environment& env) {
+  for (const Launcher& l : launchers()) {
+    const std::string* rank = find(env, l.rank);
+    const std::string* size = find(env, l.size);
+    if (!rank || !size) continue;
+    LaunchInfo info;
+    info.launcher = l.name;
+    info.world_size = to_int(l.name, l.size, *size, 1, 1 << 24);
+    info.rank = to_int(l.name, l.rank, *rank, 0, info.world_size - 1);
+    if (const std::string* lr = find(env, l.local_rank)) {
+      info.local_rank = to_int(l.name, l.local_rank, *lr, 0, info.world_size - 1);
+    }
+    std::string identity = l.name;
+    for (const char* id : l.job_ids) {
+      if (const std::string* v = find(env, id)) identity += std::string("|") + id + "=" + *v;
+    }
+    if (const std::string* addr = find(env, "COLOSSUS_BOOTSTRAP_ADDR")) {
+      if (!split_host_port(*addr, &info.bootstrap_host, &info.bootstrap_port) ||
+          info.bootstrap_port == 0) {
+        throw Error(ErrorCode::InvalidArgument,
+                    "COLOSSUS_BOOTSTRAP_ADDR=" + *addr + " is not host:port with a nonzero port");
+      }
+    } else if (l.name == std::string("torchrun")) {
+      const std::string* host = find(env, "MASTER_ADDR");
+      const std::string* port = find(env, "MASTER_PORT");
+      if (host && port) {
+        info.bootstrap_host = *host;
+        // torchrun's store owns MASTER_PORT; rendezvous one port above it.
+        info.bootstrap_port = to_int(l.name, "MASTER_PORT", *port, 1, 65534) + 1;
+      }
+    }
+    identity += "|" + info.bootstrap_host + ":" + std::to_string(info.bootstrap_port);
+    info.job_key = digest(identity);
+    return info;
+  }
+  return std::nullopt;
+}
+
+}  // namespace colossus::bootstrap

@@ -1,0 +1,259 @@
+#include <algorithm>
+#include <new>
+#include <string>
+
+#include "colossus/colossus.hpp"
+#include "comm/comm_impl.hpp"
+#include "base/logging.hpp"
+#include "comm/placement.hpp"
+#include "comm/validate.hpp"
+#include "topology/host.hpp"
+#include "transports/loopback/loopback.hpp"
+
+namespace colossus {
+
+namespace detail {
+
+constexpr std::size_t kMaxCachedPlans = 256;
+constexpr int kMaxLoopbackRanks = 4096;
+
+Settings resolve_settings(const Options& o, const base::Config& env) {
+  if (o.nchannels < 0 || o.nchannels > 64) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Options::nchannels " + std::to_string(o.nchannels) + " out of range [0, 64]");
+  }
+  if (o.chunk_bytes != 0 && o.chunk_bytes < 16) {
+    throw Error(ErrorCode::InvalidArgument, "Options::chunk_bytes must be 0 or at least 16");
+  }
+  if (o.slot_bytes != 0 && o.slot_bytes < 64) {
+    throw Error(ErrorCode::InvalidArgument, "Options::slot_bytes must be 0 or at least 64");
+  }
+  if (!(o.timeout_s >= 0)) {
+    throw Error(ErrorCode::InvalidArgument, "Options::timeout_s must be >= 0");
+  }
+  Settings s;
+  s.nchannels = o.nchannels ? o.nchannels : env.nchannels;
+  s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
+  s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
+  s.nchannels_fixed = o.nchannels != 0 || env.nchannels_set;
+  s.chunk_fixed = o.chunk_bytes != 0 || env.chunk_set;
+  if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp") {
+    throw Error(ErrorCode::InvalidArgument,
+                "Options::transport \"" + o.transport + "\" is not \"shm\", \"tcp\" or empty");
+  }
+  s.transport = o.transport.empty() ? env.transport : o.transport;
+  s.algo = o.algorithm.empty() ? env.algo : o.algorithm;
+  (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
+  s.topology = o.topology.empty() ? env.topo : o.topology;
+  // A multiple of 16: the device path places slot k at k * slot_bytes and
+  // runs its 16-byte vector loads (and 8-byte scalars) on aligned slots.
+  s.slot_bytes = (o.slot_bytes ? o.slot_bytes : env.slot_bytes) / 16 * 16;
+  if (o.cuda_device < -1) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");
+  }
+  s.cuda_device = o.cuda_device;
+  s.fifo_depth = std::max(2, env.fifo_depth);
+  // A step moves in slot-sized pieces, and a ring step that receives and
+  // sends needs a free slot while its own first send still occupies the
+  // stream: a chunk of k pieces needs k+1 slots or the ring deadlocks (the
+  // verifier proves this with VerifyOptions::slot_elements). Clamp the chunk.
+  const std::size_t max_chunk = s.slot_bytes * static_cast<std::size_t>(s.fifo_depth - 1);
+  if (s.chunk_bytes > max_chunk) {
+    CLOG(Info) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk << " B = slot "
+               << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth << " - 1)";
+    s.chunk_bytes = max_chunk;
+  }
+  return s;
+}
+
+namespace {
+
+// The transport's own slot bounds the chunk (a test may build one with
+// smaller slots than the settings say): a step of more than slot x (depth-1)
+// bytes can deadlock two ranks that send to each other first.
+tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
+  tune::TunerLimits l;
+  l.max_chunk_bytes = std::min(s.slot_bytes, transport_slot) * static_cast<std::size_t>(s.fifo_depth - 1);
+  if (s.nchannels_fixed) l.nchannels = {std::min(s.nchannels, s.max_channels)};
+  std::erase_if(l.nchannels, [&](int n) { return n > s.max_channels; });
+  if (l.nchannels.empty()) l.nchannels = {s.max_channels};
+  if (s.chunk_fixed) l.chunk_bytes = {s.chunk_bytes};
+  return l;
+}
+
+}  // namespace
+
+CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+                   algorithms::Layout layout, tune::CostModel model,
+                   std::unique_ptr<bootstrap::OutOfBand> oob)
+    : rank_(transport->rank()),
+      nranks_(transport->nranks()),
+      settings_(settings),
+      oob_(std::move(oob)),
+      transport_(std::move(transport)),
+      executor_(*transport_, settings.timeout_s),
+      layout_(layout.nranks() == nranks_ ? layout : algorithms::Layout::single_node(nranks_)),
+      tuner_(layout.nranks() == nranks_ ? std::move(model) : tune::host_memory_model(topology::local_host().cores),
+             layout_, tune::AlgoFilter::parse(settings.algo),
+             tuner_limits(settings, transport_->slot_bytes())) {
+  const tune::CostModel& m = tuner_.model();
+  const bool oversubscribed = m.cores_per_node > 0 && layout_.max_per_node() > m.cores_per_node;
+  if (oversubscribed) {
+    executor_.set_spin_for(std::chrono::microseconds(0));
+    executor_.set_yield_for(std::chrono::microseconds(0));
+  }
+  if (rank_ == 0) {
+    CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
+               << transport_->name() << " transport, slot " << transport_->slot_bytes()
+               << " B; " << layout_.describe() << "; timeout " << settings_.timeout_s << " s";
+    CLOG(Info) << tuner_.model().describe();
+    if (!settings_.algo.empty()) {
+      CLOG(Info) << "algorithms restricted to \"" << settings_.algo << "\"";
+    }
+  }
+}
+
+CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
+                   std::unique_ptr<bootstrap::OutOfBand> oob)
+    : CommImpl(std::move(transport), settings, algorithms::Layout(), tune::CostModel(),
+               std::move(oob)) {}
+
+CommImpl::~CommImpl() = default;
+
+const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
+  const PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(a.dtype),
+                    static_cast<int>(a.op), a.root};
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+  if (plans_.size() >= kMaxCachedPlans) plans_.clear();
+  const tune::Choice choice = tuner_.choose(a);
+  const algorithms::AlgoParams params{choice.best.nchannels, choice.best.chunk_bytes, &layout_};
+  plan::Plan p = algorithms::make_plan(choice.best.algo, a, rank_, params);
+  if (rank_ == 0) {
+    CLOG(Info) << tune::summary(a, choice) << "; " << p.num_steps() << " steps on rank 0";
+    CLOG(Trace) << "candidates:\n" << tune::explain(a, choice);
+  }
+  CLOG(Trace) << describe(p);
+  return plans_.emplace(key, std::move(p)).first->second;
+}
+
+void CommImpl::collective(const plan::CollArgs& args, const void* send, void* recv) {
+  comm::validate_call(args, rank_, send, recv);
+  if (device_) check_host_buffers(args, send, recv);
+  if (args.count == 0) return;
+  try {
+    const plan::Plan& p = plan_for(args);
+    const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
+    if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
+    executor_.run(p, exec::Buffers{send, recv, scratch_.data()});
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) + ": out of memory (count " +
+                                            std::to_string(args.count) + ")");
+  }
+}
+
+}  // namespace detail
+
+Communicator::Communicator(std::shared_ptr<detail::CommImpl> impl) : impl_(std::move(impl)) {}
+Communicator::~Communicator() = default;
+Communicator::Communicator(Communicator&&) noexcept = default;
+Communicator& Communicator::operator=(Communicator&&) noexcept = default;
+
+detail::CommImpl& Communicator::impl(const char* call) const {
+  if (!impl_) {
+    throw Error(ErrorCode::InvalidUsage,
+                std::string(call) + ": communicator is destroyed or was never initialized");
+  }
+  return *impl_;
+}
+
+bool Communicator::valid() const { return impl_ != nullptr; }
+int Communicator::rank() const { return impl("rank").rank(); }
+int Communicator::size() const { return impl("size").nranks(); }
+void Communicator::destroy() { impl_.reset(); }
+
+namespace detail {
+plan::CollArgs make_args(plan::Collective coll, std::size_t count, DataType type, ReduceOp op,
+                         int root, int nranks) {
+  plan::CollArgs a;
+  a.coll = coll;
+  a.count = count;
+  a.dtype = type;
+  a.op = op;
+  a.root = root;
+  a.nranks = nranks;
+  return a;
+}
+}  // namespace detail
+using detail::make_args;
+
+void Communicator::allreduce(const void* send, void* recv, std::size_t count, DataType type,
+                             ReduceOp op) {
+  auto& c = impl("allreduce");
+  c.collective(make_args(plan::Collective::AllReduce, count, type, op, 0, c.nranks()), send, recv);
+}
+
+void Communicator::allgather(const void* send, void* recv, std::size_t sendcount, DataType type) {
+  auto& c = impl("allgather");
+  c.collective(make_args(plan::Collective::AllGather, sendcount, type, ReduceOp::Sum, 0,
+                         c.nranks()),
+               send, recv);
+}
+
+void Communicator::reduce_scatter(const void* send, void* recv, std::size_t recvcount,
+                                  DataType type, ReduceOp op) {
+  auto& c = impl("reduce_scatter");
+  c.collective(make_args(plan::Collective::ReduceScatter, recvcount, type, op, 0, c.nranks()),
+               send, recv);
+}
+
+void Communicator::broadcast(const void* send, void* recv, std::size_t count, DataType type,
+                             int root) {
+  auto& c = impl("broadcast");
+  c.collective(make_args(plan::Collective::Broadcast, count, type, ReduceOp::Sum, root,
+                         c.nranks()),
+               send, recv);
+}
+
+void Communicator::reduce(const void* send, void* recv, std::size_t count, DataType type,
+                          ReduceOp op, int root) {
+  auto& c = impl("reduce");
+  c.collective(make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()), send,
+               recv);
+}
+
+std::vector<Communicator> loopback_group(int n, const Options& options) {
+  if (n < 1 || n > detail::kMaxLoopbackRanks) {
+    throw Error(ErrorCode::InvalidArgument, "loopback_group: n = " + std::to_string(n) +
+                                                " out of range [1, " +
+                                                std::to_string(detail::kMaxLoopbackRanks) + "]");
+  }
+  const base::Config& env = base::env_config();
+  detail::Settings settings = detail::resolve_settings(options, env);
+  if (settings.cuda_device >= 0) {
+    // Every thread's rank shares the one GPU.
+    const auto info = exec::gpu::describe_device(settings.cuda_device);
+    settings.max_channels = detail::device_channel_limit(
+        std::vector<std::string>(static_cast<std::size_t>(n), "this process"),
+        std::vector<exec::gpu::DeviceInfo>(static_cast<std::size_t>(n), info));
+  }
+  const comm::Placement place = comm::place_local(n, settings.topology);
+  CLOG(Info) << "loopback group: " << place.description;
+  auto transports = transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
+  std::vector<Communicator> comms;
+  comms.reserve(static_cast<std::size_t>(n));
+  for (auto& t : transports) {
+    auto impl = std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model);
+    if (settings.cuda_device >= 0) {
+      exec::gpu::StreamSetup setup;
+      setup.device = settings.cuda_device;
+      setup.reach.assign(static_cast<std::size_t>(n), exec::gpu::PeerReach::SameProcess);
+      setup.threads_sharing_gpu = n;
+      impl->bind_device(std::move(setup));
+    }
+    comms.emplace_back(std::move(impl));
+  }
+  return comms;
+}
+
+}  // namespace colossus
