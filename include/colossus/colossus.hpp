@@ -39,6 +39,7 @@ namespace colossus {
 
 namespace detail {
 class CommImpl;
+struct CommAccess;
 }
 
 // Knobs a caller may set programmatically. A field left at its default is
@@ -67,7 +68,6 @@ struct Options {
 class Communicator {
  public:
   Communicator() = default;  // an empty handle: every call throws InvalidUsage
-  explicit Communicator(std::shared_ptr<detail::CommImpl> impl);
   ~Communicator();
   Communicator(Communicator&&) noexcept;
   Communicator& operator=(Communicator&&) noexcept;
@@ -120,6 +120,8 @@ class Communicator {
   bool valid() const;
 
  private:
+  friend struct detail::CommAccess;  // the library's own way to make one (comm_impl.hpp)
+  explicit Communicator(std::shared_ptr<detail::CommImpl> impl);
   detail::CommImpl& impl(const char* call) const;
   std::shared_ptr<detail::CommImpl> impl_;
 };

@@ -2,7 +2,7 @@
 //
 // Transports exchange small connection blobs (addresses, segment names)
 // out of band at setup. The bootstrap implements this over a TCP star
-// through rank 0 (lib/core/bootstrap/);
+// through rank 0 (lib/bootstrap/);
 // tests implement it over threads of one process (tests/support/thread_oob.hpp).
 //
 // Every call is collective unless noted: all ranks call it, in the same

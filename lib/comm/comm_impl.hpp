@@ -92,4 +92,11 @@ class CommImpl {
   std::unique_ptr<exec::gpu::StreamExecutor> device_;  // after transport_: uses it
 };
 
+// The one way to wrap a CommImpl into a public Communicator handle, whose
+// constructor from an implementation is private: init, loopback_group and
+// tests that assemble a rank from a transport of their own use it.
+struct CommAccess {
+  static Communicator wrap(std::shared_ptr<CommImpl> impl) { return Communicator(std::move(impl)); }
+};
+
 }  // namespace colossus::detail

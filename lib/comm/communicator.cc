@@ -251,7 +251,7 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
       setup.threads_sharing_gpu = n;
       impl->bind_device(std::move(setup));
     }
-    comms.emplace_back(std::move(impl));
+    comms.push_back(detail::CommAccess::wrap(std::move(impl)));
   }
   return comms;
 }

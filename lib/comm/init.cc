@@ -240,7 +240,7 @@ Communicator init(const UniqueId& id, int rank, int nranks, const Options& optio
                                                  std::move(place.layout), std::move(place.model),
                                                  std::move(oob));
   if (job.bound) impl->bind_device(std::move(device));
-  return Communicator(std::move(impl));
+  return detail::CommAccess::wrap(std::move(impl));
 }
 
 Communicator init_from_env(const Options& options) {

@@ -47,7 +47,7 @@ inline std::vector<Communicator> make_group(int n, const TransportFactory& facto
   const detail::Settings settings = detail::resolve_settings(options, base::env_config());
   std::vector<Communicator> comms;
   for (auto& t : transports) {
-    comms.emplace_back(std::make_shared<detail::CommImpl>(std::move(t), settings));
+    comms.push_back(detail::CommAccess::wrap(std::make_shared<detail::CommImpl>(std::move(t), settings)));
   }
   return comms;
 }

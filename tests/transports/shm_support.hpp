@@ -33,7 +33,7 @@ inline detail::Settings settings_for(const Options& options) {
 // One rank's communicator over shm (collective over `oob`).
 inline Communicator shm_communicator(bootstrap::OutOfBand& oob, const Options& options) {
   const detail::Settings s = settings_for(options);
-  return Communicator(
+  return detail::CommAccess::wrap(
       std::make_shared<detail::CommImpl>(make_shm_transport(oob, shm_options_for(s)), s));
 }
 

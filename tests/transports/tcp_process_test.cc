@@ -22,7 +22,7 @@ namespace {
 struct TcpRank {
   TcpRank(bootstrap::OutOfBand& oob, const Options& options) {
     const detail::Settings s = test::tcp_settings_for(options);
-    comm = Communicator(std::make_shared<detail::CommImpl>(
+    comm = detail::CommAccess::wrap(std::make_shared<detail::CommImpl>(
         std::make_unique<transport::TcpTransport>(oob, bell, test::tcp_options_for(s)), s));
   }
   transport::Doorbell bell;
