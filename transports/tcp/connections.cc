@@ -158,7 +158,20 @@ void TcpProgress::service_send(SendStream& s, Conn& c, short revents) {
 
 void TcpProgress::service_recv(RecvStream& r, Conn& c) {
   const IoResult io = r.read(c);
-  if (!io.closed) return;
+  if (!io.closed) {
+    if (r.header_closed) finish_if_sender_done(r);
+    return;
+  }
+  if (io.err == 0 && !io.mid_message) {
+    // Socket 0 closed between frames: the sender announced its last
+    // message. Sockets k > 0 may still carry pieces of the messages it
+    // announced (the sender wrote them before closing, but they travel on
+    // other connections and may arrive later): close this one only, and end
+    // the stream once the others have delivered their last pieces.
+    c.fd.reset();
+    r.header_closed = true;
+    return finish_if_sender_done(r);
+  }
   const std::string why = io.err == EPROTO ? r.protocol_error
                           : io.err         ? tcp::errno_text(io.err)
                                            : "the sender closed the connection";
@@ -166,6 +179,11 @@ void TcpProgress::service_recv(RecvStream& r, Conn& c) {
        describe(r) + " socket " + std::to_string(c.index) + ": " + why +
            (io.mid_message ? " in the middle of a message" : ""),
        !io.mid_message && io.err == 0);
+}
+
+void TcpProgress::finish_if_sender_done(RecvStream& r) {
+  if (!r.sender_done()) return;
+  fail(r.ring, r.conns, describe(r) + ": the sender closed the connection", true);
 }
 
 void TcpProgress::service_all() {

@@ -91,6 +91,9 @@ class TcpProgress {
   void reject(Pending& p, const std::string& why);
   void service_send(tcp::SendStream& s, tcp::Conn& c, short revents);
   void service_recv(tcp::RecvStream& r, tcp::Conn& c);
+  // After socket 0's orderly close: ends the stream (quietly) once every
+  // announced message is in.
+  void finish_if_sender_done(tcp::RecvStream& r);
   void service_all();
   // Closes the stream's sockets and marks it failed (after publishing
   // whatever arrived whole); logs at WARN, or INFO for an orderly close.

@@ -235,6 +235,14 @@ IoResult RecvStream::read(Conn& c) {
   return r;
 }
 
+bool RecvStream::sender_done() const {
+  if (!header_closed) return false;
+  for (const Conn& c : conns) {
+    if (c.msg < headers) return false;
+  }
+  return true;
+}
+
 bool RecvStream::advance_head(TcpStats& stats) {
   if (nsockets == 0) return false;
   uint64_t done = conns[0].msg;

@@ -92,6 +92,9 @@ struct RecvStream {
   IoResult read(Conn& c);
   // Publishes messages that every socket has finished; true if any was.
   bool advance_head(TcpStats& stats);
+  // Socket 0 closed in order (between frames) and every socket has finished
+  // its pieces of the messages announced: nothing more can arrive.
+  bool sender_done() const;
   // The problem with a frame header just read, or "" when it is sound.
   std::string protocol_error;
 
@@ -99,6 +102,7 @@ struct RecvStream {
   const int channel;
   int nsockets = 0;      // from the first hello; 0 = nothing connected yet
   uint64_t headers = 0;  // messages whose header socket 0 has read
+  bool header_closed = false;  // socket 0 closed in order: no more headers
   SlotRing ring;
   std::vector<Conn> conns;  // nsockets entries once known
 
