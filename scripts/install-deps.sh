@@ -15,6 +15,7 @@ packages=(
   iproute2                # network-namespace testbed (ip netns, veth, tc)
   python3 time            # colossus-sim's JSON/trace test; bench scripts' tables and peak RSS
   clang-format clang-tidy
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
 )
 
 missing=()

@@ -17,6 +17,8 @@ run_suite "$root/build"
 if [ "${SANITIZE:-1}" != 0 ]; then
   echo "=== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
   # Same suites, sanitized: the *_perf tests exercise the tools under ASan too.
+  # The fuzz targets are sanitized builds of their own: the first suite ran them.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    BUILD_TYPE=RelWithDebInfo run_suite "$root/build-asan" -DCOLOSSUS_SANITIZE=ON
+    BUILD_TYPE=RelWithDebInfo run_suite "$root/build-asan" -DCOLOSSUS_SANITIZE=ON \
+    -DCOLOSSUS_BUILD_FUZZ=OFF
 fi
