@@ -188,8 +188,9 @@ bool Engine::begin_step(Agent& a, int id, const Step& s, double now) {
   replay_->take(id);
   if (opt_.trace && !opt_.trace->full()) {
     const int channel = replay_->lane(id).channel;
-    opt_.trace->flows.push_back(TraceFlow{slot_rank_[static_cast<std::size_t>(slot_of(s.recv_peer))], channel,
-                                          m->sent, replay_->rank_of(id), channel, now});
+    opt_.trace->flows.push_back(
+        TraceFlow{slot_rank_[static_cast<std::size_t>(slot_of(s.recv_peer))], channel, m->sent,
+                  replay_->rank_of(id), channel, now});
   }
   return true;
 }
@@ -231,9 +232,9 @@ void Engine::end_move(Agent& a, int id, const Step& s, double now) {
     replay_->send(id, m, [this](int waiter, const Message& sent) { wake(waiter, sent.arrival); });
   }
   if (opt_.trace && !opt_.trace->full()) {
-    opt_.trace->steps.push_back(TraceStep{slot_rank_[static_cast<std::size_t>(lane.slot)], lane.channel,
-                                          lane.pc, s.kind, a.began, now, s.count() * esize_,
-                                          s.send_peer, s.recv_peer});
+    opt_.trace->steps.push_back(TraceStep{slot_rank_[static_cast<std::size_t>(lane.slot)],
+                                          lane.channel, lane.pc, s.kind, a.began, now,
+                                          s.count() * esize_, s.send_peer, s.recv_peer});
   } else if (opt_.trace) {
     ++opt_.trace->dropped;
   }
@@ -260,9 +261,7 @@ void Engine::advance(int id, double now) {
         start_move(a, id, s, now);
         if (a.phase == Phase::Moving) return;
         break;
-      case Phase::Moving:
-        end_move(a, id, s, now);
-        break;
+      case Phase::Moving: end_move(a, id, s, now); break;
       case Phase::Done: return;
     }
   }
@@ -321,7 +320,8 @@ SimResult Engine::run() {
     }
   }
   // Busy time of each class's busiest resource against the call's time.
-  r.bound = tune::bound_of(end_us_, {r.nic_util * end_us_, r.intra_util * end_us_, r.memory_util * end_us_});
+  r.bound = tune::bound_of(end_us_,
+                           {r.nic_util * end_us_, r.intra_util * end_us_, r.memory_util * end_us_});
   return r;
 }
 

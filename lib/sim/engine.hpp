@@ -57,7 +57,8 @@ struct SimResult {
   Folding folding;               // how ranks were folded (or not)
   // Busiest resource of each class: bytes it carried / (rate x time_us).
   double nic_util = 0, intra_util = 0, memory_util = 0;  // memory: engines and shared cores
-  std::string bound;             // tune::bound_of: "NIC", "intra-node", "memory" (busy > half the time) or "latency"
+  // tune::bound_of: "NIC", "intra-node", "memory" (busy > half the time) or "latency".
+  std::string bound;
 };
 
 // The call's Plans under `algo` and `params` (params.layout is set to the

@@ -48,22 +48,24 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
     return plan::StreamSource{sym.rep(peer), sym.unapply(peer, me)};
   });
   std::vector<Cursor> cur(static_cast<std::size_t>(replay.num_lanes()));
-  const std::size_t left = plan::run_in_order(replay, [&](int id, const plan::Step& s, const Msg* in) {
-    Cursor& k = cur[static_cast<std::size_t>(id)];
-    const int r = replay.rank_of(id);
-    double start = k.time;
-    int hops = k.hops;
-    if (in != nullptr) {
-      const int from = s.recv_peer;
-      const int here = static_cast<int>(layout.members(layout.node_of(r)).size());
-      const bool same = layout.node_of(from) == layout.node_of(r);
-      const double arrive = in->at + (same ? model.intra_latency_us(here) : model.inter.latency_us);
-      if (arrive > start) start = arrive, hops = in->hops + 1;
-    }
-    k.time = start + model.step_us;
-    k.hops = hops;
-    return Msg{k.time, k.hops};
-  });
+  const std::size_t left =
+      plan::run_in_order(replay, [&](int id, const plan::Step& s, const Msg* in) {
+        Cursor& k = cur[static_cast<std::size_t>(id)];
+        const int r = replay.rank_of(id);
+        double start = k.time;
+        int hops = k.hops;
+        if (in != nullptr) {
+          const int from = s.recv_peer;
+          const int here = static_cast<int>(layout.members(layout.node_of(r)).size());
+          const bool same = layout.node_of(from) == layout.node_of(r);
+          const double arrive =
+              in->at + (same ? model.intra_latency_us(here) : model.inter.latency_us);
+          if (arrive > start) start = arrive, hops = in->hops + 1;
+        }
+        k.time = start + model.step_us;
+        k.hops = hops;
+        return Msg{k.time, k.hops};
+      });
   if (left > 0) {
     throw Error(ErrorCode::InternalError, "tuner: latency replay stalled: " + std::to_string(left) +
                                               " channel(s) wait for a message never sent");
