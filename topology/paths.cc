@@ -127,6 +127,10 @@ int PathModel::climb_tiers(Id la, Id lb) const {
   return topo_.tiers() + 1;  // disconnected in the model: say "beyond the top"
 }
 
+// The simulator charges this per pair (sim::Fabric::latency_us); the tuner
+// takes it once, for rank 0 and its nearest other host
+// (tune::cost_model), so its latency is this at one tier
+// (tune/cost_model.hpp explains the difference).
 double PathModel::network_latency_us(int rank_a, int rank_b) const {
   const int tiers = switch_tiers(rank_a, rank_b);
   if (tiers == 0) return 0;

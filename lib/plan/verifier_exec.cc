@@ -6,6 +6,23 @@
 // served first come, first served, so the run is a fair interleaving and
 // costs O(steps), and when no lane is ready but some are unfinished, the
 // plans deadlock under this FIFO depth.
+//
+// Why this is not the shared replay walker (plan/replay.hpp) that the
+// tuner's critical path and the simulator use: that walker replays Plans
+// assumed well-formed over unbounded streams, and its policies attach
+// times to messages. This scheduler exists to find what the walker assumes
+// away, so its matching is itself under test:
+//   - streams are bounded (VerifyOptions::fifo_depth): a send waits for a
+//     free slot and a receive wakes the sender, which is the deadlock the
+//     Plan rules forbid (plan.hpp) and the walker cannot have;
+//   - with slot_elements a step moves as several messages, one piece at a
+//     time, so a lane parks in the middle of a step;
+//   - a mismatch is an error to report with where it is (a receive whose
+//     size differs from the next message, a peer without that channel,
+//     messages left in a stream at the end), not a stall to throw on.
+// Folding the walker's streams into a dense (from, to, channel) array with
+// depth checks and piece cursors would make it this file; keeping the two
+// apart keeps the walker small for the callers that run at 100k ranks.
 #include <algorithm>
 #include <cstdint>
 #include <deque>

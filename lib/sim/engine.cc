@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <queue>
 #include <unordered_map>
 
 #include "colossus/error.hpp"
+#include "plan/replay.hpp"
 #include "sim/flows.hpp"
+#include "tune/bound.hpp"
 #include "tune/traffic.hpp"
 
 namespace colossus::sim {
@@ -21,29 +24,17 @@ constexpr double kGBps = 1e3;  // 1 GB/s = 1e9 B/s = 1e3 B/us
 enum class Phase : uint8_t { Start, Overhead, Moving, Done };
 enum ResKind : uint8_t { kIntra, kNic, kMemory, kCores };
 
-// One stream (sender slot, receiver rank in the sender's frame, channel):
-// when each message was sent (the middle of its step, for the trace) and
-// when it arrives.
-struct Stream {
-  std::vector<double> sent, arrival;
-  std::vector<std::pair<int, std::size_t>> waiters;  // (agent, message index)
+// One message of a stream (sender slot, receiver rank in the sender's
+// frame, channel), matched in order by the walker (plan/replay.hpp): when it
+// was sent (the middle of its step, for the trace) and when it arrives.
+struct Message {
+  double sent, arrival;
 };
 
+// The timing of one lane of the walker (same id): where its current step is.
 struct Agent {
-  const plan::Step* steps = nullptr;  // its channel's steps (the Plan outlives the run)
-  std::size_t nsteps = 0;
-  int slot = 0, channel = 0;
-  std::size_t step = 0;
   Phase phase = Phase::Start;
   double began = 0;  // current step's start, for the trace
-  struct Read {
-    int peer;
-    std::size_t consumed;  // messages taken from the stream
-    Stream* stream;
-  };
-  std::vector<Read> read;  // one per peer it receives from
-  int sent_to = -1;        // the stream it last sent on
-  Stream* sent = nullptr;
 };
 
 struct Wake {
@@ -74,7 +65,7 @@ class Engine {
   void advance(int agent, double now);
   bool begin_step(Agent& a, int id, const Step& s, double now);
   void start_move(Agent& a, int id, const Step& s, double now);
-  void end_move(Agent& a, const Step& s, double now);
+  void end_move(Agent& a, int id, const Step& s, double now);
 
   const Fabric& fab_;
   plan::CollArgs args_;
@@ -88,7 +79,8 @@ class Engine {
   std::vector<int> slot_rank_;  // real rank of each slot
   std::vector<int> slot_of_;    // rank -> slot (representatives only), -1 otherwise
   std::vector<plan::Plan> plans_;
-  std::vector<Agent> agents_;
+  std::unique_ptr<plan::Replay<Message>> replay_;  // lanes, streams, in-order matching
+  std::vector<Agent> agents_;                      // by lane
   std::size_t total_steps_ = 0, done_steps_ = 0;
 
   FlowSet flows_;
@@ -96,7 +88,6 @@ class Engine {
   std::vector<int> nic_tx_, nic_rx_;  // by node * nics + nic index, -1 until used
   std::vector<int> cores_;            // by node, -1 when its ranks each have a core
   int nics_per_node_ = 1;
-  std::unordered_map<std::uint64_t, Stream> streams_;
   std::unordered_map<std::uint64_t, double> latency_;
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> wakes_;
   std::uint64_t seq_ = 0, events_ = 0;
@@ -183,38 +174,32 @@ double Engine::latency(int slot, int to) {
   return it->second;
 }
 
-// Start phase: waits for the message a receiving step needs. False: parked.
+// Start phase: waits for the message a receiving step needs (parked in the
+// walker until it is sent, then until it arrives). False: parked.
 bool Engine::begin_step(Agent& a, int id, const Step& s, double now) {
   a.began = now;
   if (!plan::receives(s.kind)) return true;
-  const int me = slot_rank_[static_cast<std::size_t>(a.slot)], p = s.recv_peer;
-  auto it = std::find_if(a.read.begin(), a.read.end(), [&](const Agent::Read& e) { return e.peer == p; });
-  if (it == a.read.end()) {
-    Stream* st = &streams_[key(slot_of(p), fold_.unapply(p, me), a.channel)];  // stable: node-based map
-    it = a.read.insert(a.read.end(), Agent::Read{p, 0, st});
-  }
-  Stream& st = *it->stream;
-  const std::size_t k = it->consumed;
-  if (k >= st.arrival.size()) {
-    st.waiters.emplace_back(id, k);
+  const Message* m = replay_->incoming(id);
+  if (m == nullptr) return false;  // end_move of its sender wakes this lane
+  if (m->arrival > now) {
+    wake(id, m->arrival);
     return false;
   }
-  if (st.arrival[k] > now) {
-    wake(id, st.arrival[k]);
-    return false;
-  }
-  ++it->consumed;
+  replay_->take(id);
   if (opt_.trace && !opt_.trace->full()) {
-    opt_.trace->flows.push_back(TraceFlow{slot_rank_[static_cast<std::size_t>(slot_of(p))], a.channel,
-                                          st.sent[k], me, a.channel, now});
+    const int channel = replay_->lane(id).channel;
+    opt_.trace->flows.push_back(
+        TraceFlow{slot_rank_[static_cast<std::size_t>(slot_of(s.recv_peer))], channel, m->sent,
+                  replay_->rank_of(id), channel, now});
   }
   return true;
 }
 
 void Engine::start_move(Agent& a, int id, const Step& s, double now) {
   const double bytes = static_cast<double>(s.count() * esize_);
-  const int me = slot_rank_[static_cast<std::size_t>(a.slot)];
-  const int base = 3 * a.slot;
+  const int slot = replay_->lane(id).slot;
+  const int me = slot_rank_[static_cast<std::size_t>(slot)];
+  const int base = 3 * slot;
   FlowSet::Use use[FlowSet::kMaxUses];
   int n = 0;
   if (plan::sends(s.kind)) {
@@ -232,40 +217,28 @@ void Engine::start_move(Agent& a, int id, const Step& s, double now) {
   if (const int cores = cores_[static_cast<std::size_t>(fab_.layout().node_of(me))]; cores >= 0)
     use[n++] = {cores, tune::memory_passes(s.kind)};
   if (bytes <= 0) {
-    end_move(a, s, now);
+    end_move(a, id, s, now);
     return;
   }
   a.phase = Phase::Moving;
   flows_.start(now, bytes, use, n, id);
 }
 
-void Engine::end_move(Agent& a, const Step& s, double now) {
+void Engine::end_move(Agent& a, int id, const Step& s, double now) {
+  const auto& lane = replay_->lane(id);
   if (plan::sends(s.kind)) {
-    const int to = s.send_peer;
-    if (a.sent_to != to) a.sent_to = to, a.sent = &streams_[key(a.slot, to, a.channel)];
-    Stream& st = *a.sent;
-    const double at = now + latency(a.slot, to);
-    st.sent.push_back((a.began + now) / 2);  // inside the sending step: viewers bind the arrow to it
-    st.arrival.push_back(at);
-    const std::size_t k = st.arrival.size() - 1;
-    for (std::size_t w = 0; w < st.waiters.size();) {
-      if (st.waiters[w].second == k) {
-        wake(st.waiters[w].first, at);
-        st.waiters[w] = st.waiters.back();
-        st.waiters.pop_back();
-      } else {
-        ++w;
-      }
-    }
+    // Sent at the middle of the step (viewers bind the trace's arrow to it).
+    const Message m{(a.began + now) / 2, now + latency(lane.slot, s.send_peer)};
+    replay_->send(id, m, [this](int waiter, const Message& sent) { wake(waiter, sent.arrival); });
   }
   if (opt_.trace && !opt_.trace->full()) {
-    opt_.trace->steps.push_back(TraceStep{slot_rank_[static_cast<std::size_t>(a.slot)], a.channel, a.step,
-                                          s.kind, a.began, now, s.count() * esize_, s.send_peer,
-                                          s.recv_peer});
+    opt_.trace->steps.push_back(TraceStep{slot_rank_[static_cast<std::size_t>(lane.slot)],
+                                          lane.channel, lane.pc, s.kind, a.began, now,
+                                          s.count() * esize_, s.send_peer, s.recv_peer});
   } else if (opt_.trace) {
     ++opt_.trace->dropped;
   }
-  ++a.step;
+  replay_->next(id);
   a.phase = Phase::Start;
   if (++done_steps_ % 65536 == 0 && opt_.progress)
     opt_.progress(static_cast<double>(done_steps_) / static_cast<double>(total_steps_));
@@ -273,8 +246,8 @@ void Engine::end_move(Agent& a, const Step& s, double now) {
 
 void Engine::advance(int id, double now) {
   Agent& a = agents_[static_cast<std::size_t>(id)];
-  while (a.step < a.nsteps) {
-    const Step& s = a.steps[a.step];
+  while (!replay_->lane(id).done()) {
+    const Step& s = replay_->lane(id).step();
     switch (a.phase) {
       case Phase::Start:
         if (!begin_step(a, id, s, now)) return;
@@ -288,9 +261,7 @@ void Engine::advance(int id, double now) {
         start_move(a, id, s, now);
         if (a.phase == Phase::Moving) return;
         break;
-      case Phase::Moving:
-        end_move(a, s, now);
-        break;
+      case Phase::Moving: end_move(a, id, s, now); break;
       case Phase::Done: return;
     }
   }
@@ -301,18 +272,12 @@ void Engine::advance(int id, double now) {
 SimResult Engine::run() {
   hold_plans();
   build_resources();
-  for (std::size_t s = 0; s < plans_.size(); ++s) {
-    for (std::size_t c = 0; c < plans_[s].channels.size(); ++c) {
-      Agent a;
-      a.steps = plans_[s].channels[c].steps.data();
-      a.nsteps = plans_[s].channels[c].steps.size();
-      a.slot = static_cast<int>(s);
-      a.channel = static_cast<int>(c);
-      agents_.push_back(std::move(a));
-      wake(static_cast<int>(agents_.size()) - 1, 0.0);
-    }
-  }
-  streams_.reserve(agents_.size() * 2);
+  // Folded, a receive from p reads what rep(p) sends to p's image of this rank.
+  replay_ = std::make_unique<plan::Replay<Message>>(plans_, [this](int me, int p) {
+    return plan::StreamSource{slot_of(p), fold_.unapply(p, me)};
+  });
+  agents_.resize(static_cast<std::size_t>(replay_->num_lanes()));
+  for (int id = 0; id < replay_->num_lanes(); ++id) wake(id, 0.0);
   const double inf = std::numeric_limits<double>::infinity();
   for (;;) {
     double flow_at = inf;
@@ -332,13 +297,13 @@ SimResult Engine::run() {
       advance(w.agent, w.at);
     }
   }
-  for (const Agent& a : agents_) {
-    if (a.phase == Phase::Done) continue;
-    const Step& s = plans_[static_cast<std::size_t>(a.slot)].channels[static_cast<std::size_t>(a.channel)].steps[a.step];
+  for (int id = 0; id < replay_->num_lanes(); ++id) {
+    const auto& l = replay_->lane(id);
+    if (l.done()) continue;
     throw Error(ErrorCode::InternalError,
-                "simulator: stalled: rank " + std::to_string(slot_rank_[static_cast<std::size_t>(a.slot)]) +
-                    " channel " + std::to_string(a.channel) + " waits at step " +
-                    std::to_string(a.step) + " (" + plan::describe(s) + ") for a message never sent");
+                "simulator: stalled: rank " + std::to_string(replay_->rank_of(id)) + " channel " +
+                    std::to_string(l.channel) + " waits at step " + std::to_string(l.pc) + " (" +
+                    plan::describe(l.step()) + ") for a message never sent");
   }
   SimResult r;
   r.time_us = end_us_;
@@ -354,11 +319,9 @@ SimResult Engine::run() {
       slot = std::max(slot, u);
     }
   }
-  r.bound = "latency";
-  double best = 0.5;
-  for (const auto& [u, name] : {std::pair{r.nic_util, "NIC"}, {r.intra_util, "intra-node"}, {r.memory_util, "memory"}}) {
-    if (u >= best) best = u, r.bound = name;
-  }
+  // Busy time of each class's busiest resource against the call's time.
+  r.bound = tune::bound_of(end_us_,
+                           {r.nic_util * end_us_, r.intra_util * end_us_, r.memory_util * end_us_});
   return r;
 }
 

@@ -5,7 +5,8 @@
 //
 //   - each (rank, channel) walks its steps in order; a step that receives
 //     waits for its message (matched in order per stream, as the executor
-//     does), then pays the CostModel's step_us, then moves its bytes;
+//     does: the walker of plan/replay.hpp, shared with the tuner's critical
+//     path), then pays the CostModel's step_us, then moves its bytes;
 //   - a sending step is a flow from its rank to the peer over the Fabric's
 //     resources (the sender's port or NIC, the receiver's, the sender's
 //     memory engine x the step's memory passes, and its node's shared cores
@@ -17,7 +18,9 @@
 //     flow ends (store-and-forward per message; FIFOs unbounded, which a
 //     verified Plan tolerates).
 //
-// The result is the time of the last step of any rank. The engine holds
+// With every rate infinite this is the tuner's latency-only replay
+// (tune/traffic.cc) exactly, up to the off-node latency per pair
+// (tune/cost_model.hpp). The result is the time of the last step of any rank. The engine holds
 // every simulated rank's Plan: calls whose Plans exceed kMaxSimSteps are
 // refused with InvalidArgument, never simulated partially.
 #pragma once
@@ -54,7 +57,8 @@ struct SimResult {
   Folding folding;               // how ranks were folded (or not)
   // Busiest resource of each class: bytes it carried / (rate x time_us).
   double nic_util = 0, intra_util = 0, memory_util = 0;  // memory: engines and shared cores
-  std::string bound;             // "NIC", "intra-node", "memory" (utilisation >= 0.5) or "latency"
+  // tune::bound_of: "NIC", "intra-node", "memory" (busy > half the time) or "latency".
+  std::string bound;
 };
 
 // The call's Plans under `algo` and `params` (params.layout is set to the

@@ -65,7 +65,11 @@ class Fabric {
   double memory_gbytes_per_s() const { return model_.local_gbytes_per_s; }
   // A node's cores together, in memory traffic; 0 when its ranks each have a core.
   double cores_gbytes_per_s() const;
-  // One message from `from` to `to`, end to end, excluding the step cost.
+  // One message from `from` to `to`, end to end, excluding the step cost:
+  // on-node the CostModel's intra_latency_us (as the tuner); off-node the
+  // PathModel's per pair and switch tier, where the tuner uses one figure
+  // (tune/cost_model.hpp, "Latency, tuner against simulator", says why);
+  // uniform: the CostModel's inter latency, exactly the tuner's.
   double latency_us(int from, int to) const;
   double step_us() const { return model_.step_us; }
 

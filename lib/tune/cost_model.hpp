@@ -22,6 +22,27 @@ struct LinkCost {
   double latency_us = 1;    // one message, end to end, excluding step_us
 };
 
+// Latency, tuner against simulator. Both charge a message its link class's
+// latency after the sending step (plan/replay.hpp walks the Plans for
+// both; the tuner's replay is the simulator's at infinite rates). On-node
+// they use the same figure, intra_latency_us(). Off-node they differ:
+//   - the tuner: inter.latency_us, one figure for every pair of nodes. From
+//     a topology (from_topology.cc) it is PathModel::network_latency_us of
+//     rank 0 and the first rank of another host: the nearest node, usually
+//     under the same leaf switch (1 tier: both NICs plus one switch);
+//   - the simulator (sim::Fabric::latency_us): network_latency_us per pair,
+//     so a hop that climbs to a spine or a core pays 2 * tiers - 1 switch
+//     traversals; folded, averaged over the orbit of each class of ranks.
+// So on a multi-tier fabric the tuner's critical path is a lower bound of
+// the simulator's at infinite rates, equal on one leaf (and on
+// Fabric::uniform). Why the tuner keeps one figure: it needs only a Layout
+// and a CostModel (the communicator keeps those, comm/placement.cc drops
+// the PathModel after building them, and host_memory_model() has no
+// topology at all), its picks compare
+// algorithms whose hops mostly stay on the rail's leaf (ring neighbours,
+// hierarchical's rail phase), and per-hop switch latencies of ~1 us matter
+// only for latency-bound calls, where the simulator is the finer check.
+
 struct CostModel {
   LinkCost intra;              // rank <-> rank on one node
   LinkCost inter;              // one NIC

@@ -1,13 +1,12 @@
 #include "tune/traffic.hpp"
 
 #include <algorithm>
-#include <map>
-#include <tuple>
 #include <vector>
 
 #include "algorithms/partition.hpp"
 #include "algorithms/symmetry.hpp"
 #include "colossus/error.hpp"
+#include "plan/replay.hpp"
 
 namespace colossus::tune {
 
@@ -22,65 +21,57 @@ double memory_passes(plan::StepKind k) {
 
 namespace {
 
-// Latency-only replay: every (rank, channel) runs its steps in order; a
-// receiving step starts when its message has arrived (the sender's step end
-// plus the link latency). Unbounded FIFOs: a verified Plan cannot deadlock
-// with more slots than it was verified with. Sweeps until nothing moves.
+// Latency-only replay on the shared walker (plan/replay.hpp): a receiving
+// step starts when its message has arrived (the sender's step end plus the
+// link latency), every step costs step_us. This is the simulator
+// (sim/engine.hpp) with every rate infinite, exactly: there a step starts
+// when its message has arrived, pays step_us, moves its bytes (no time at
+// an infinite rate) and its message arrives the route's latency later
+// (tests/sim/latency_only_test.cc checks the two agree on Fabric::uniform).
+// The one difference is the latency itself on a topology: this replay uses
+// the CostModel's one inter-node figure, the simulator the PathModel's per
+// pair (cost_model.hpp says why). Unbounded FIFOs: a verified Plan cannot
+// deadlock with more slots than it was verified with.
 // Folded (sym active): plans[r] is representative r's, and a message from
 // peer p to rank r is the one rep(p) sends to sym.unapply(p, r).
 void critical_path(const CostModel& model, const algorithms::Layout& layout,
                    const algorithms::Symmetry& sym, const std::vector<plan::Plan>& plans, Traffic* t) {
   struct Msg {
-    double at;
+    double at;  // the sending step's end
     int hops;
   };
   struct Cursor {
-    std::size_t step = 0;
     double time = 0;
     int hops = 0;
   };
-  const int n = static_cast<int>(plans.size());
-  std::map<std::tuple<int, int, int>, std::vector<Msg>> streams;  // (from, to, channel)
-  std::map<std::tuple<int, int, int>, std::size_t> taken;        // (rank, peer, channel)
-  std::vector<std::vector<Cursor>> cur(static_cast<std::size_t>(n));
-  for (int r = 0; r < n; ++r) cur[static_cast<std::size_t>(r)].resize(plans[static_cast<std::size_t>(r)].channels.size());
-  bool moved = true;
-  while (moved) {
-    moved = false;
-    for (int r = 0; r < n; ++r) {
-      const plan::Plan& p = plans[static_cast<std::size_t>(r)];
-      const int here = static_cast<int>(layout.members(layout.node_of(r)).size());
-      for (std::size_t c = 0; c < p.channels.size(); ++c) {
-        Cursor& k = cur[static_cast<std::size_t>(r)][c];
-        const auto& steps = p.channels[c].steps;
-        const int ch = static_cast<int>(c);
-        while (k.step < steps.size()) {
-          const plan::Step& s = steps[k.step];
-          double start = k.time;
-          int hops = k.hops;
-          if (plan::receives(s.kind)) {
-            const int from = s.recv_peer;
-            const auto& q = streams[{sym.rep(from), sym.unapply(from, r), ch}];
-            std::size_t& next = taken[{r, from, ch}];
-            if (next >= q.size()) break;
-            const bool same = layout.node_of(from) == layout.node_of(r);
-            const double arrive = q[next].at + (same ? model.intra_latency_us(here) : model.inter.latency_us);
-            if (arrive > start) start = arrive, hops = q[next].hops + 1;
-            ++next;
-          }
-          k.time = start + model.step_us;
-          k.hops = hops;
-          if (plan::sends(s.kind)) streams[{r, s.send_peer, ch}].push_back({k.time, k.hops});
-          ++k.step;
-          moved = true;
+  plan::Replay<Msg> replay(plans, [&sym](int me, int peer) {
+    return plan::StreamSource{sym.rep(peer), sym.unapply(peer, me)};
+  });
+  std::vector<Cursor> cur(static_cast<std::size_t>(replay.num_lanes()));
+  const std::size_t left =
+      plan::run_in_order(replay, [&](int id, const plan::Step& s, const Msg* in) {
+        Cursor& k = cur[static_cast<std::size_t>(id)];
+        const int r = replay.rank_of(id);
+        double start = k.time;
+        int hops = k.hops;
+        if (in != nullptr) {
+          const int from = s.recv_peer;
+          const int here = static_cast<int>(layout.members(layout.node_of(r)).size());
+          const bool same = layout.node_of(from) == layout.node_of(r);
+          const double arrive =
+              in->at + (same ? model.intra_latency_us(here) : model.inter.latency_us);
+          if (arrive > start) start = arrive, hops = in->hops + 1;
         }
-      }
-    }
+        k.time = start + model.step_us;
+        k.hops = hops;
+        return Msg{k.time, k.hops};
+      });
+  if (left > 0) {
+    throw Error(ErrorCode::InternalError, "tuner: latency replay stalled: " + std::to_string(left) +
+                                              " channel(s) wait for a message never sent");
   }
-  for (const auto& per_rank : cur) {
-    for (const Cursor& k : per_rank) {
-      if (k.time > t->critical_us) t->critical_us = k.time, t->hops = k.hops;
-    }
+  for (const Cursor& k : cur) {
+    if (k.time > t->critical_us) t->critical_us = k.time, t->hops = k.hops;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "colossus/error.hpp"
+#include "tune/bound.hpp"
 
 namespace colossus::tune {
 
@@ -51,10 +52,7 @@ Candidate Tuner::predict(const plan::CollArgs& args, Algo algo, int nchannels,
   const double work_us = t.work_bytes * vbytes / (model_.local_rate(per_node) * 1e3);
   c.bandwidth_us = std::max({nic_us, intra_us, work_us});
   c.predicted_us = c.latency_us + c.bandwidth_us;
-  c.bottleneck = c.latency_us >= c.bandwidth_us ? "latency"
-                 : nic_us >= std::max(intra_us, work_us) ? "NIC"
-                 : intra_us >= work_us                   ? "intra-node"
-                                                         : "memory";
+  c.bottleneck = bound_of(c.predicted_us, {nic_us, intra_us, work_us});
   return c;
 }
 
