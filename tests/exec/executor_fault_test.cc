@@ -37,7 +37,9 @@ namespace tp = colossus::transport;
 
 constexpr int kRanks = 4;
 constexpr std::size_t kSlot = 256;  // 32 float64 elements a message
-constexpr int kDepth = 2;
+constexpr int kDepth = 4;
+// A step moves at most kSlot * (kDepth - 1) bytes (plan.hpp), here in 3 messages.
+constexpr std::size_t kChunk = kSlot * (kDepth - 1);
 constexpr double kStallTimeoutS = 0.5;  // for runs a fault stalls: every rank gives up soon
 constexpr double kTimeoutS = 60;        // for runs that must not stall
 
@@ -67,13 +69,17 @@ plan::CollArgs args_of(const test::Case& c) {
   return a;
 }
 
+plan::Plan plan_of(Algo algo, const test::Case& c, int rank) {
+  return algorithms::make_plan(algo, args_of(c), rank, {1, kChunk, nullptr});
+}
+
 // Runs the case on kRanks loopback ranks wrapped with `rules`.
 Run run_group(Algo algo, const test::Case& c, const std::vector<tp::FaultRule>& rules,
               double timeout_s) {
   Run run;
   run.c = c;
   const plan::CollArgs args = args_of(c);
-  for (int r = 0; r < kRanks; ++r) run.plans.push_back(algorithms::make_plan(algo, args, r, {}));
+  for (int r = 0; r < kRanks; ++r) run.plans.push_back(plan_of(algo, c, r));
   run.inputs = test::make_inputs(c, kRanks);
   run.outcomes.resize(kRanks);
   run.outputs.resize(kRanks);
@@ -267,7 +273,7 @@ TEST_CASE("a dropped message: the receiver times out naming the step and the pee
   for (const Algo algo : {Algo::Ring, Algo::Tree, Algo::RecursiveDoubling}) {
     const test::Case c = allreduce_f64(1000);
     const int dst = 2;
-    const int src = first_recv_peer(algorithms::make_plan(algo, args_of(c), dst, {}));
+    const int src = first_recv_peer(plan_of(algo, c, dst));
     REQUIRE(src >= 0);
     for (const std::uint64_t first : {0u, 3u}) {
       const Run run =
@@ -295,7 +301,7 @@ TEST_CASE("a short message: the receiver fails with a size error naming the step
   for (const Algo algo : {Algo::Ring, Algo::Tree, Algo::RecursiveDoubling}) {
     const test::Case c = allreduce_f64(1000);
     const int dst = 2;
-    const int src = first_recv_peer(algorithms::make_plan(algo, args_of(c), dst, {}));
+    const int src = first_recv_peer(plan_of(algo, c, dst));
     REQUIRE(src >= 0);
     for (const std::uint64_t m : {0u, 2u}) {
       const Run run = run_group(algo, c, {tp::truncate_message(src, dst, m, 8, 0)}, kStallTimeoutS);
@@ -325,7 +331,7 @@ TEST_CASE("a peer that fails after N bytes: an error naming it, and every rank e
       const bool sending = way == tp::FaultWay::Send;
       const test::Case c = allreduce_f64(1000);
       const int hit = 1;
-      const plan::Plan p = algorithms::make_plan(algo, args_of(c), hit, {});
+      const plan::Plan p = plan_of(algo, c, hit);
       REQUIRE(p.channels.size() == 1);
       int peer = -1;
       for (const plan::Step& s : p.channels[0].steps) {
@@ -368,7 +374,7 @@ TEST_CASE("fault rules that cannot apply are refused with a clear error", "[exec
   };
   refused(tp::drop_messages(kRanks, 0, 0), "rank out of range");
   refused(tp::drop_messages(0, -1, 0), "peer out of range");
-  refused(tp::drop_messages(0, 1, 0, 0), "drops no message");
+  refused(tp::drop_messages(0, 1, 0, 0), "affects no message");
   refused(tp::drop_messages(0, 1, 0, 1, -2), "channel out of range");
   refused(tp::truncate_message(0, 1, 0, 0), "removes no bytes");
   refused(tp::fail_after(0, kRanks + 3, tp::FaultWay::Recv, 10), "peer out of range");

@@ -30,7 +30,9 @@ std::string FaultRule::describe() const {
          << " from rank " << peer;
       break;
     case FaultKind::Truncate:
-      os << "truncate message " << first << " to rank " << peer << " by " << short_by << " B";
+      os << "truncate messages " << first << ".."
+         << (count == kAll ? std::string("end") : std::to_string(first + count - 1)) << " to rank "
+         << peer << " by " << short_by << " B";
       break;
     case FaultKind::FailAfter:
       os << "fail rank " << peer << " after " << bytes << " B "
@@ -62,6 +64,7 @@ FaultRule truncate_message(int rank, int to_peer, std::uint64_t message, std::si
   r.rank = rank;
   r.peer = to_peer;
   r.first = message;
+  r.count = 1;
   r.short_by = short_by;
   r.channel = channel;
   return r;
@@ -76,6 +79,18 @@ FaultRule fail_after(int rank, int peer, FaultWay way, std::size_t bytes) {
   r.bytes = bytes;
   return r;
 }
+
+namespace {
+// What makes a rule impossible for n ranks, or null.
+const char* problem(const FaultRule& r, int n) {
+  if (r.rank < 0 || r.rank >= n) return "rank out of range";
+  if (r.peer < 0 || r.peer >= n) return "peer out of range";
+  if (r.channel < -1) return "channel out of range (-1 means every channel)";
+  if (r.kind == FaultKind::Truncate && r.short_by == 0) return "it removes no bytes";
+  if (r.kind != FaultKind::FailAfter && r.count == 0) return "it affects no message";
+  return nullptr;
+}
+}  // namespace
 
 struct FaultTransport::State {
   struct Peer {
@@ -199,17 +214,7 @@ FaultTransport::FaultTransport(std::unique_ptr<Transport> inner, std::vector<Fau
   name_ = std::string("fault+") + inner_->name();
   const int n = inner_->nranks();
   for (const FaultRule& r : rules) {
-    const char* bad = nullptr;
-    if (r.rank < 0 || r.rank >= n)
-      bad = "rank out of range";
-    else if (r.peer < 0 || r.peer >= n)
-      bad = "peer out of range";
-    else if (r.channel < -1)
-      bad = "channel out of range (-1 means every channel)";
-    else if (r.kind == FaultKind::Truncate && r.short_by == 0)
-      bad = "it removes no bytes";
-    else if (r.kind == FaultKind::Drop && r.count == 0)
-      bad = "it drops no message";
+    const char* bad = problem(r, n);
     if (bad) {
       throw Error(ErrorCode::InvalidArgument, "fault transport: rule \"" + r.describe() +
                                                   "\" for " + std::to_string(n) + " ranks: " + bad);

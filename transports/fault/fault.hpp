@@ -7,9 +7,10 @@
 //              `peer` on a channel are taken off the inner transport and
 //              discarded unseen, so the receiver waits for them forever (its
 //              deadline turns that into a timeout naming the step and peer).
-//   truncate   on the sending rank: message `first` towards `peer` on a
-//              channel is committed `short_by` bytes shorter than the sender
-//              announced (the receiver sees a size it did not expect).
+//   truncate   on the sending rank: messages [first, first + count) towards
+//              `peer` on a channel are committed `short_by` bytes shorter
+//              than the sender announced (the receiver sees a size it did not
+//              expect); truncate_message() makes a rule for one message.
 //   fail_after on one rank: once `bytes` bytes have gone the rule's way
 //              (sent to or received from `peer`, all channels together), the
 //              message that would go past them does not move and every
@@ -48,12 +49,13 @@ const char* to_string(FaultKind k);
 
 struct FaultRule {
   FaultKind kind = FaultKind::Drop;
-  int rank = 0;             // the rank whose transport injects the fault
-  int peer = 0;             // the other end of the affected connections
-  int channel = -1;         // -1: every channel (Drop, Truncate)
-  std::uint64_t first = 0;  // Drop, Truncate: message index
-  std::uint64_t count = std::numeric_limits<std::uint64_t>::max();  // Drop: how many (default: all)
-  std::size_t short_by = 1;                                         // Truncate: bytes missing
+  int rank = 0;      // the rank whose transport injects the fault
+  int peer = 0;      // the other end of the affected connections
+  int channel = -1;  // -1: every channel (Drop, Truncate)
+  // Drop, Truncate: messages [first, first + count) of each affected connection.
+  std::uint64_t first = 0;
+  std::uint64_t count = std::numeric_limits<std::uint64_t>::max();
+  std::size_t short_by = 1;       // Truncate: bytes missing from each
   FaultWay way = FaultWay::Send;  // FailAfter: which traffic counts
   std::size_t bytes = 0;          // FailAfter: bytes that get through
   std::string describe() const;
