@@ -39,12 +39,14 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
 // Runs simulate(), expects InvalidArgument; returns the lowercased message.
-std::string refusal(const Fabric& f, const CollArgs& a, Algo algo, const AlgoParams& p, bool fold = true) {
+std::string refusal(const Fabric& f, const CollArgs& a, Algo algo, const AlgoParams& p,
+                    bool fold = true) {
   try {
     (void)run(f, a, algo, p, fold);
   } catch (const Error& e) {
@@ -62,7 +64,8 @@ long peak_rss_kib() {
 }
 
 bool mentions_limit(const std::string& msg) {
-  for (const char* form : {"16000000", "16,000,000", "16'000'000", "16 000 000", "1.6e+07", "16m", "16 million"}) {
+  for (const char* form :
+       {"16000000", "16,000,000", "16'000'000", "16 000 000", "1.6e+07", "16m", "16 million"}) {
     if (msg.find(form) != std::string::npos) return true;
   }
   return msg.find("limit") != std::string::npos || msg.find("kmaxsimsteps") != std::string::npos;
@@ -73,7 +76,8 @@ bool mentions_limit(const std::string& msg) {
 TEST_CASE("a call for another number of ranks than the fabric's is refused") {
   const Fabric f = Fabric::uniform(Layout::blocks(2, 4), model_of(Rates{}));
   for (const int n : {7, 9, 16}) {
-    const std::string msg = refusal(f, args_of(Collective::AllReduce, 1024, n), Algo::Ring, params_of(1));
+    const std::string msg =
+        refusal(f, args_of(Collective::AllReduce, 1024, n), Algo::Ring, params_of(1));
     INFO(msg);
     CHECK(msg.find(std::to_string(n)) != std::string::npos);
     CHECK(msg.find("8") != std::string::npos);
@@ -106,8 +110,8 @@ TEST_CASE("an unfoldable call too big to hold is refused before building its Pla
   const Fabric f = Fabric::uniform(Layout::blocks(12500, 8), model_of(Rates{}));
   const long rss0 = peak_rss_kib();
   const std::uint64_t allocs0 = g_allocations;
-  const std::string msg =
-      refusal(f, args_of(Collective::AllReduce, std::size_t{1} << 28, 100000), Algo::Tree, params_of(1));
+  const std::string msg = refusal(f, args_of(Collective::AllReduce, std::size_t{1} << 28, 100000),
+                                  Algo::Tree, params_of(1));
   const std::uint64_t allocs = g_allocations - allocs0;
   INFO(msg);
   INFO("allocations while refusing: " << allocs);
@@ -121,7 +125,8 @@ TEST_CASE("an unfoldable call too big to hold is refused before building its Pla
   // Folding switched off: the same for a ring, which could otherwise fold.
   const std::uint64_t allocs1 = g_allocations;
   const std::string ring_msg =
-      refusal(f, args_of(Collective::AllReduce, std::size_t{100000} * 64, 100000), Algo::Ring, params_of(1), false);
+      refusal(f, args_of(Collective::AllReduce, std::size_t{100000} * 64, 100000), Algo::Ring,
+              params_of(1), false);
   const std::uint64_t ring_allocs = g_allocations - allocs1;
   INFO(ring_msg);
   INFO("allocations while refusing the ring: " << ring_allocs);

