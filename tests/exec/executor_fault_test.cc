@@ -9,175 +9,22 @@
 // executor sends them: pieces of one slot, at least one per step. A control
 // run through the same decorator with no rules matches the float64
 // reference for every algorithm, collective and a few dtypes.
-#include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "algorithms/algorithm.hpp"
 #include "catch.hpp"
-#include "collectives/harness.hpp"
-#include "collectives/reference.hpp"
 #include "colossus/error.hpp"
-#include "exec/executor.hpp"
-#include "support/values.hpp"
+#include "fault_group.hpp"
 #include "transports/fault/fault.hpp"
 #include "transports/loopback/loopback.hpp"
 
 namespace {
 
 using namespace colossus;
-using algorithms::Algo;
+using namespace colossus::test::fault;
 using plan::Collective;
 namespace tp = colossus::transport;
-
-constexpr int kRanks = 4;
-constexpr std::size_t kSlot = 256;  // 32 float64 elements a message
-constexpr int kDepth = 4;
-// A step moves at most kSlot * (kDepth - 1) bytes (plan.hpp), here in 3 messages.
-constexpr std::size_t kChunk = kSlot * (kDepth - 1);
-constexpr double kStallTimeoutS = 0.5;  // for runs a fault stalls: every rank gives up soon
-constexpr double kTimeoutS = 60;        // for runs that must not stall
-
-struct Outcome {
-  bool ok = false;
-  ErrorCode code = ErrorCode::Success;
-  std::string message;
-};
-
-struct Run {
-  test::Case c;
-  std::vector<plan::Plan> plans;
-  std::vector<Outcome> outcomes;
-  test::Inputs inputs;                       // each rank's, as stored
-  std::vector<std::vector<double>> outputs;  // each rank's recv buffer
-  std::vector<std::shared_ptr<const tp::FaultCounts>> counts;
-};
-
-plan::CollArgs args_of(const test::Case& c) {
-  plan::CollArgs a;
-  a.coll = c.coll;
-  a.count = c.count;
-  a.dtype = c.dtype;
-  a.op = c.op;
-  a.root = c.root;
-  a.nranks = kRanks;
-  return a;
-}
-
-plan::Plan plan_of(Algo algo, const test::Case& c, int rank) {
-  return algorithms::make_plan(algo, args_of(c), rank, {1, kChunk, nullptr});
-}
-
-// Runs the case on kRanks loopback ranks wrapped with `rules`.
-Run run_group(Algo algo, const test::Case& c, const std::vector<tp::FaultRule>& rules,
-              double timeout_s) {
-  Run run;
-  run.c = c;
-  const plan::CollArgs args = args_of(c);
-  for (int r = 0; r < kRanks; ++r) run.plans.push_back(plan_of(algo, c, r));
-  run.inputs = test::make_inputs(c, kRanks);
-  run.outcomes.resize(kRanks);
-  run.outputs.resize(kRanks);
-  auto nets = tp::wrap_with_faults(tp::make_loopback_transports(kRanks, kSlot, kDepth), rules);
-  for (auto& t : nets) run.counts.push_back(dynamic_cast<tp::FaultTransport&>(*t).counts());
-
-  std::vector<std::thread> threads;
-  for (int r = 0; r < kRanks; ++r) {
-    threads.emplace_back([&, r] {
-      const auto ur = static_cast<std::size_t>(r);
-      const plan::Plan& p = run.plans[ur];
-      const std::size_t es = dtype_size(c.dtype);
-      std::vector<unsigned char> send(plan::send_count(args) * es);
-      std::vector<unsigned char> recv(plan::recv_count(args) * es);
-      std::vector<unsigned char> scratch(p.scratch_count * es);
-      for (std::size_t i = 0; i < plan::send_count(args); ++i) {
-        test::store(c.dtype, send.data(), i, run.inputs[ur][i]);
-      }
-      Outcome& o = run.outcomes[ur];
-      try {
-        exec::Executor ex(*nets[ur], timeout_s);
-        ex.run(p, {send.data(), recv.data(), scratch.data()});
-        o.ok = true;
-      } catch (const Error& e) {
-        o.code = e.code();
-        o.message = e.what();
-      } catch (const std::exception& e) {
-        o.message = std::string("not a colossus::Error: ") + e.what();
-      }
-      for (std::size_t i = 0; i < plan::recv_count(args); ++i) {
-        run.outputs[ur].push_back(test::load(c.dtype, recv.data(), i));
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  return run;
-}
-
-// One message of a channel between a rank and a peer, as the executor cuts it.
-struct Message {
-  std::size_t step;
-  std::size_t bytes;
-};
-
-// The messages rank `p.rank` sends to (or receives from) `peer` on `channel`.
-std::vector<Message> messages(const plan::Plan& p, int channel, int peer, bool sending) {
-  const std::size_t es = dtype_size(p.args.dtype);
-  const std::size_t piece = std::max<std::size_t>(1, kSlot / es);
-  std::vector<Message> out;
-  const auto& steps = p.channels[static_cast<std::size_t>(channel)].steps;
-  for (std::size_t s = 0; s < steps.size(); ++s) {
-    const plan::Step& st = steps[s];
-    const bool talks = sending ? plan::sends(st.kind) && st.send_peer == peer
-                               : plan::receives(st.kind) && st.recv_peer == peer;
-    if (!talks) continue;
-    std::size_t done = 0;
-    do {
-      const std::size_t k = std::min(piece, st.count() - done);
-      out.push_back({s, k * es});
-      done += k;
-    } while (done < st.count());
-  }
-  return out;
-}
-
-// The first peer rank r receives from on channel 0.
-int first_recv_peer(const plan::Plan& p) {
-  for (const plan::Step& s : p.channels[0].steps) {
-    if (plan::receives(s.kind)) return s.recv_peer;
-  }
-  return -1;
-}
-
-// "channel C step S (" in the executor's messages: where() names the step.
-std::string step_name(int channel, std::size_t step) {
-  return "channel " + std::to_string(channel) + " step " + std::to_string(step) + " (";
-}
-
-// The line of a timeout report about `channel` (one line per stuck channel).
-std::string line_of(const std::string& message, int channel) {
-  std::istringstream in(message);
-  const std::string key = "channel " + std::to_string(channel) + " step ";
-  for (std::string line; std::getline(in, line);) {
-    if (line.find(key) != std::string::npos) return line;
-  }
-  return "";
-}
-
-std::string describe(const Run& run) {
-  std::ostringstream os;
-  os << run.c.describe() << ", " << run.plans[0].algorithm;
-  for (int r = 0; r < kRanks; ++r) {
-    const Outcome& o = run.outcomes[static_cast<std::size_t>(r)];
-    os << "\n  rank " << r << ": "
-       << (o.ok ? std::string("done") : to_string(o.code) + std::string(": ") + o.message);
-  }
-  return os.str();
-}
 
 // Every rank but `hit` ended: done, or timed out waiting.
 void check_others_ended(const Run& run, int hit) {
@@ -187,44 +34,6 @@ void check_others_ended(const Run& run, int hit) {
     INFO("rank " << r);
     CHECK((o.ok || o.code == ErrorCode::Timeout));
   }
-}
-
-test::Case allreduce_f64(std::size_t count) {
-  test::Case c;
-  c.coll = Collective::AllReduce;
-  c.dtype = DataType::Float64;
-  c.op = ReduceOp::Sum;
-  c.count = count;
-  return c;
-}
-
-// Rank r's output against the float64 reference.
-std::vector<std::string> check_outputs(const Run& run, int r) {
-  const test::Case& c = run.c;
-  const auto ur = static_cast<std::size_t>(r);
-  std::vector<std::string> bad;
-  std::vector<double> column(kRanks);
-  auto reduced = [&](std::size_t k) {
-    for (std::size_t q = 0; q < column.size(); ++q) column[q] = run.inputs[q][k];
-    return test::reduce_reference(c.dtype, c.op, column.data(), kRanks);
-  };
-  if (c.coll == Collective::Reduce && r != c.root) return bad;
-  for (std::size_t i = 0; i < run.outputs[ur].size() && bad.size() < 3; ++i) {
-    test::Expected e;
-    switch (c.coll) {
-      case Collective::AllReduce:
-      case Collective::Reduce: e = reduced(i); break;
-      case Collective::ReduceScatter: e = reduced(ur * c.count + i); break;
-      case Collective::AllGather: e = {run.inputs[i / c.count][i % c.count], 0}; break;
-      case Collective::Broadcast: e = {run.inputs[static_cast<std::size_t>(c.root)][i], 0}; break;
-    }
-    const double got = run.outputs[ur][i];
-    if (!(std::fabs(got - e.value) <= e.tolerance)) {
-      bad.push_back("recv[" + std::to_string(i) + "] = " + std::to_string(got) + ", expected " +
-                    std::to_string(e.value));
-    }
-  }
-  return bad;
 }
 
 }  // namespace
