@@ -5,8 +5,10 @@
 //
 //   drop       on the receiving rank: messages [first, first + count) from
 //              `peer` on a channel are taken off the inner transport and
-//              discarded unseen, so the receiver waits for them forever (its
-//              deadline turns that into a timeout naming the step and peer).
+//              discarded unseen. With the default count (all from `first`
+//              on) the receiver waits forever, and its deadline turns that
+//              into a timeout naming the step and peer; with a finite one,
+//              later messages arrive in the place of the lost ones.
 //   truncate   on the sending rank: messages [first, first + count) towards
 //              `peer` on a channel are committed `short_by` bytes shorter
 //              than the sender announced (the receiver sees a size it did not
