@@ -184,7 +184,7 @@ TEST_CASE("hellos that claim no rank of this job are refused", "[bootstrap][reje
   }
 }
 
-TEST_CASE("a duplicate rank is refused; the first to claim a rank keeps it",
+TEST_CASE("a duplicate rank is refused, and the first to claim a rank keeps it",
           "[bootstrap][reject]") {
   const UniqueId id = make_unique_id("127.0.0.1:0");
   // Real rank 1 connects and says hello while rank 0 is not yet accepting.

@@ -8,8 +8,9 @@
 #include <cstring>
 
 #include "boot_harness.hpp"
-#include "catch.hpp"
 #include "bootstrap/address.hpp"
+#include "catch.hpp"
+#include "skip_case.hpp"  // after catch.hpp
 
 using namespace colossus;
 using namespace colossus::test;
@@ -149,8 +150,9 @@ TEST_CASE("IPv6 loopback works like IPv4", "[bootstrap]") {
   try {
     id = make_unique_id("[::1]:0");
   } catch (const Error& e) {
-    WARN("skipped: no IPv6 loopback here (" << e.what() << ")");
-    return;
+    skip_case("IPv6 loopback works like IPv4",
+              std::string("no IPv6 loopback here (") + e.what() + ")");
+    return;  // Catch2 v3 throws; v2 exits 77
   }
   CHECK(id.root.family == 6);
   std::atomic<int> arrivals{0};

@@ -1,8 +1,6 @@
 // Preset sizes, scaling, and a network consistent with k-port switches at 1:1.
 #include "topology/presets.hpp"
 
-#include <chrono>
-#include <cstdio>
 #include <vector>
 
 #include "catch.hpp"
@@ -49,14 +47,9 @@ void check_non_blocking(const Topology& t) {
 
 }  // namespace
 
-TEST_CASE("colossus: 100,000 GPUs in 12,500 hosts, built in well under a second",
-          "[topology][preset]") {
-  const auto t0 = std::chrono::steady_clock::now();
+// How long it takes to build is measured by bench/scale_bench, not asserted.
+TEST_CASE("colossus: 100,000 GPUs in 12,500 hosts", "[topology][preset]") {
   const Topology t = make_preset("colossus");
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("colossus preset: %zu hosts, %zu GPUs, %zu switches, %zu links built in %.3f s\n",
-              t.hosts.size(), t.gpus.size(), t.switches.size(), t.links.size(), s);
-  CHECK(s < 1.0);
   CHECK(t.hosts.size() == 12500);
   CHECK(t.gpus.size() == 100000);
   CHECK(t.nics.size() == 100000);
