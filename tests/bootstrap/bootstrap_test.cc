@@ -10,7 +10,7 @@
 #include "boot_harness.hpp"
 #include "bootstrap/address.hpp"
 #include "catch.hpp"
-#include "skip_case.hpp"  // after catch.hpp
+#include "support/skip_case.hpp"  // after catch.hpp
 
 using namespace colossus;
 using namespace colossus::test;

@@ -87,7 +87,7 @@ TEST_CASE("testbed, 64 MiB: hierarchical is picked, network-bound, ~1.75x ahead 
   CHECK(choice.best.predicted_us < 640e3);
 }
 
-TEST_CASE("COLOSSUS_ALGO narrows the candidates; a filter that leaves none is an error") {
+TEST_CASE("COLOSSUS_ALGO narrows the candidates, and a filter that leaves none is an error") {
   Tuner forced(tune::host_memory_model(2), Layout::single_node(8), AlgoFilter::parse("tree"), {});
   const auto c = forced.choose(allreduce(1 << 20, 8));
   CHECK(c.best.algo == Algo::Tree);

@@ -3,11 +3,11 @@
 // rather than passed.
 //
 // Catch2 >= 3.3: SKIP. Catch2 v2 has no skip: the case prints one line,
-// "SKIPPED: <case>: <why>", and the process exits with code 77, which this
-// directory registers as the SKIP_RETURN_CODE of its discovered tests
-// (skip_codes.cmake). Exiting ends the whole binary, which is harmless under
-// catch_discover_tests (one process per case); running the binary by hand,
-// the cases after it do not run.
+// "SKIPPED: <case>: <why>", and the process exits with code 77, the
+// SKIP_RETURN_CODE of every discovered test (colossus_add_test in
+// tests/CMakeLists.txt). Exiting ends the whole binary, which is harmless
+// under catch_discover_tests (one process per case); running the binary by
+// hand, the cases after it do not run.
 // Include after catch.hpp (SKIP is looked for).
 #pragma once
 
