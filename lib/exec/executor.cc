@@ -6,13 +6,12 @@
 #include <sstream>
 
 #include "colossus/error.hpp"
-#include "reduce/reduce.hpp"
+#include "exec/piece.hpp"
 
 namespace colossus::exec {
 
 using plan::Buffer;
 using plan::Step;
-using plan::StepKind;
 using transport::Clock;
 using transport::Status;
 
@@ -156,23 +155,13 @@ bool Executor::advance(ChannelRun& ch) {
     check(st, s.send_peer);
   }
 
-  reduce::ReduceCopyArgs r;
-  r.dtype = p.args.dtype;
-  r.op = p.args.op;  // Avg reduces as Sum; `divisor` finalizes
-  r.count = k;
-  r.divisor = divisor;
-  switch (s.kind) {
-    case StepKind::Send: r.in0 = src; r.out0 = slot; break;
-    case StepKind::Recv: r.in0 = msg; r.out0 = dst; break;
-    case StepKind::RecvReduce: r.in0 = msg; r.in1 = src; r.out0 = dst; break;
-    case StepKind::RecvReduceSend: r.in0 = msg; r.in1 = src; r.out0 = slot; break;
-    case StepKind::RecvCopySend: r.in0 = msg; r.out0 = dst; r.out1 = slot; break;
-    case StepKind::RecvReduceCopySend: r.in0 = msg; r.in1 = src; r.out0 = dst; r.out1 = slot; break;
-    case StepKind::Copy: r.in0 = src; r.out0 = dst; break;
-    case StepKind::Reduce: r.in0 = dst; r.in1 = src; r.out0 = dst; break;
-  }
-  // An in-place Copy with nothing to finalize has nothing to do.
-  if (!(s.kind == StepKind::Copy && r.in0 == r.out0 && divisor == 1)) reduce::reduce_copy(r);
+  plan::PiecePointers at;
+  at.msg = msg;
+  at.src = src;
+  at.dst = dst;
+  at.slot = slot;
+  // Avg reduces as Sum; `divisor` finalizes.
+  reduce_copy_piece(plan::bind(s.kind, at), p.args.dtype, p.args.op, k, divisor);
 
   if (out) check(out->commit(k * es), s.send_peer);
   if (in) check(in->release(), s.recv_peer);
