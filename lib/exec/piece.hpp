@@ -18,7 +18,7 @@ namespace colossus::exec {
 // being `op` (Avg reduces as Sum), divided by `divisor` when > 1 (a finalize).
 inline void reduce_copy_piece(const plan::PieceOperands& ops, DataType dtype, ReduceOp op,
                               std::size_t count, int divisor) {
-  if (ops.num_outputs == 0 || ops.nothing_to_do(divisor)) return;
+  if (ops.out[0] == nullptr || ops.nothing_to_do(divisor)) return;  // (no such kind)
   reduce::ReduceCopyArgs r;
   r.dtype = dtype;
   r.op = op;

@@ -36,7 +36,7 @@
 
 namespace colossus::plan {
 
-enum class StepKind : uint8_t {
+enum class StepKind : std::uint8_t {
   Send,
   Recv,
   RecvReduce,
@@ -48,19 +48,19 @@ enum class StepKind : uint8_t {
 };
 
 // One operand of a step's reduce-copy.
-enum class Operand : uint8_t { None, Msg, Src, Dst, Slot };
+enum class StepOperand : std::uint8_t { None, Msg, Src, Dst, Slot };
 
 // A step's reduce-copy: in[1] != None reduces in[0] (+) in[1].
 struct StepIO {
-  Operand in[2];
-  Operand out[2];
-  COLOSSUS_STEP_HD constexpr bool reads(Operand o) const { return in[0] == o || in[1] == o; }
-  COLOSSUS_STEP_HD constexpr bool writes(Operand o) const { return out[0] == o || out[1] == o; }
+  StepOperand in[2];
+  StepOperand out[2];
+  COLOSSUS_STEP_HD constexpr bool reads(StepOperand o) const { return in[0] == o || in[1] == o; }
+  COLOSSUS_STEP_HD constexpr bool writes(StepOperand o) const { return out[0] == o || out[1] == o; }
 };
 
 // The table above. A value outside StepKind reads and writes nothing.
 COLOSSUS_STEP_HD constexpr StepIO step_io(StepKind k) {
-  using O = Operand;
+  using O = StepOperand;
   switch (k) {
     case StepKind::Send: return {{O::Src, O::None}, {O::Slot, O::None}};
     case StepKind::Recv: return {{O::Msg, O::None}, {O::Dst, O::None}};
@@ -74,11 +74,15 @@ COLOSSUS_STEP_HD constexpr StepIO step_io(StepKind k) {
   return {{O::None, O::None}, {O::None, O::None}};
 }
 
-COLOSSUS_STEP_HD constexpr bool receives(StepKind k) { return step_io(k).reads(Operand::Msg); }
-COLOSSUS_STEP_HD constexpr bool sends(StepKind k) { return step_io(k).writes(Operand::Slot); }
-COLOSSUS_STEP_HD constexpr bool reads_src(StepKind k) { return step_io(k).reads(Operand::Src); }
-COLOSSUS_STEP_HD constexpr bool writes_dst(StepKind k) { return step_io(k).writes(Operand::Dst); }
-COLOSSUS_STEP_HD constexpr bool reduces(StepKind k) { return step_io(k).in[1] != Operand::None; }
+COLOSSUS_STEP_HD constexpr bool receives(StepKind k) { return step_io(k).reads(StepOperand::Msg); }
+COLOSSUS_STEP_HD constexpr bool sends(StepKind k) { return step_io(k).writes(StepOperand::Slot); }
+COLOSSUS_STEP_HD constexpr bool reads_src(StepKind k) { return step_io(k).reads(StepOperand::Src); }
+COLOSSUS_STEP_HD constexpr bool writes_dst(StepKind k) {
+  return step_io(k).writes(StepOperand::Dst);
+}
+COLOSSUS_STEP_HD constexpr bool reduces(StepKind k) {
+  return step_io(k).in[1] != StepOperand::None;
+}
 
 // The addresses of one piece's operands; null where the step has none.
 struct PiecePointers {
@@ -101,27 +105,49 @@ struct PieceOperands {
   }
 };
 
-COLOSSUS_STEP_HD constexpr const void* input(Operand o, const PiecePointers& p) {
-  return o == Operand::Msg   ? p.msg
-         : o == Operand::Src ? p.src
-         : o == Operand::Dst ? p.dst
-                             : nullptr;
+COLOSSUS_STEP_HD constexpr const void* input(StepOperand o, const PiecePointers& p) {
+  return o == StepOperand::Msg   ? p.msg
+         : o == StepOperand::Src ? p.src
+         : o == StepOperand::Dst ? p.dst
+                                 : nullptr;
 }
-COLOSSUS_STEP_HD constexpr void* output(Operand o, const PiecePointers& p) {
-  return o == Operand::Dst ? p.dst : o == Operand::Slot ? p.slot : nullptr;
+COLOSSUS_STEP_HD constexpr void* output(StepOperand o, const PiecePointers& p) {
+  return o == StepOperand::Dst ? p.dst : o == StepOperand::Slot ? p.slot : nullptr;
 }
 
-// (Constant indices only: device code keeps the operands in registers. A row
-// of the table never has in[1] or out[1] without in[0] or out[0].)
-COLOSSUS_STEP_HD constexpr PieceOperands bind(StepKind k, const PiecePointers& p) {
-  const StepIO io = step_io(k);
-  PieceOperands ops;
+// One kind's binding, its row a constant.
+template <StepKind K>
+COLOSSUS_STEP_HD constexpr void bind_row(const PiecePointers& p, PieceOperands& ops) {
+  constexpr StepIO io = step_io(K);
   ops.in[0] = input(io.in[0], p);
-  ops.in[1] = input(io.in[1], p);
+  if constexpr (io.in[1] != StepOperand::None) {
+    ops.in[1] = input(io.in[1], p);
+    ops.num_inputs = 2;
+  }
   ops.out[0] = output(io.out[0], p);
-  ops.out[1] = output(io.out[1], p);
-  ops.num_inputs = (io.in[0] != Operand::None ? 1 : 0) + (io.in[1] != Operand::None ? 1 : 0);
-  ops.num_outputs = (io.out[0] != Operand::None ? 1 : 0) + (io.out[1] != Operand::None ? 1 : 0);
+  if constexpr (io.out[1] != StepOperand::None) {
+    ops.out[1] = output(io.out[1], p);
+    ops.num_outputs = 2;
+  }
+}
+
+// A step's operands at one piece; a value outside StepKind binds nothing
+// (null pointers). (Dispatched per kind, each row a constant: device code
+// then keeps just that kind's pointers live, in registers.)
+COLOSSUS_STEP_HD constexpr PieceOperands bind(StepKind k, const PiecePointers& p) {
+  PieceOperands ops;
+  ops.num_inputs = 1;
+  ops.num_outputs = 1;
+  switch (k) {
+    case StepKind::Send: bind_row<StepKind::Send>(p, ops); break;
+    case StepKind::Recv: bind_row<StepKind::Recv>(p, ops); break;
+    case StepKind::RecvReduce: bind_row<StepKind::RecvReduce>(p, ops); break;
+    case StepKind::RecvReduceSend: bind_row<StepKind::RecvReduceSend>(p, ops); break;
+    case StepKind::RecvCopySend: bind_row<StepKind::RecvCopySend>(p, ops); break;
+    case StepKind::RecvReduceCopySend: bind_row<StepKind::RecvReduceCopySend>(p, ops); break;
+    case StepKind::Copy: bind_row<StepKind::Copy>(p, ops); break;
+    case StepKind::Reduce: bind_row<StepKind::Reduce>(p, ops); break;
+  }
   return ops;
 }
 
@@ -129,7 +155,7 @@ COLOSSUS_STEP_HD constexpr PieceOperands bind(StepKind k, const PiecePointers& p
 COLOSSUS_STEP_HD constexpr bool rows_packed() {
   for (int k = 0; k <= static_cast<int>(StepKind::Reduce); ++k) {
     const StepIO io = step_io(static_cast<StepKind>(k));
-    if (io.in[0] == Operand::None || io.out[0] == Operand::None) return false;
+    if (io.in[0] == StepOperand::None || io.out[0] == StepOperand::None) return false;
   }
   return true;
 }

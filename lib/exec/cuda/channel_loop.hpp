@@ -83,7 +83,7 @@ COLOSSUS_CHANNEL_FN char* element_address(const DeviceWork& w, int buffer, std::
 template <class Policy>
 COLOSSUS_CHANNEL_FN bool wait_for_piece(const DeviceWork& w, Policy& p, ChannelState& st, int s,
                                         const DeviceStep& step, std::uint64_t done,
-                                        std::uint64_t bytes) {
+                                        std::uint64_t n) {
   const int rc = step.recv_conn, sc = step.send_conn;
   DeviceError err = DeviceError::None;
   int conn = -1;
@@ -105,14 +105,15 @@ COLOSSUS_CHANNEL_FN bool wait_for_piece(const DeviceWork& w, Policy& p, ChannelS
     p.gave_up(err, s, done, conn, for_slot);
     return false;
   }
-  return rc < 0 || p.message_fits(s, done, rc, st.received[rc] % w.depth, bytes);
+  return rc < 0 || p.message_fits(s, done, rc, st.received[rc] % w.depth, n * p.element_bytes());
 }
 
 // Thread 0: the piece is consumed and written; tell the peers.
 template <class Policy>
 COLOSSUS_CHANNEL_FN void publish_piece(const DeviceWork& w, Policy& p, ChannelState& st,
-                                       const DeviceStep& step, std::uint64_t bytes) {
+                                       const DeviceStep& step, std::uint64_t n) {
   const int rc = step.recv_conn, sc = step.send_conn;
+  const std::uint64_t bytes = n * p.element_bytes();
   if (rc >= 0) p.store_release(w.conns[rc].recv_tail_remote, ++st.received[rc]);
   if (sc >= 0) {
     const std::uint64_t index = st.sent[sc] % w.depth;
@@ -145,8 +146,7 @@ COLOSSUS_CHANNEL_FN bool run_channel(const DeviceWork& w, Policy& p, ChannelStat
     const int divisor = step.finalize ? w.divisor : 1;
     for (std::uint64_t done = 0; done < step.count; done += piece) {
       const std::uint64_t n = step.count - done < piece ? step.count - done : piece;
-      const std::uint64_t bytes = n * p.element_bytes();
-      if (tid == 0 && !wait_for_piece(w, p, st, s, step, done, bytes)) st.stop = 1;
+      if (tid == 0 && !wait_for_piece(w, p, st, s, step, done, n)) st.stop = 1;
       p.barrier();
       if (st.stop) return false;  // counters stay unsaved: the connection is dead
 
@@ -160,10 +160,10 @@ COLOSSUS_CHANNEL_FN bool run_channel(const DeviceWork& w, Policy& p, ChannelStat
       at.src = element_address(w, step.src_buffer, step.src_offset + done, p);
       at.dst = element_address(w, step.dst_buffer, step.dst_offset + done, p);
       const plan::PieceOperands ops = plan::bind(kind, at);
-      if (ops.num_outputs > 0 && !ops.nothing_to_do(divisor)) p.reduce_copy(ops, n, divisor);
+      if (ops.out[0] != nullptr && !ops.nothing_to_do(divisor)) p.reduce_copy(ops, n, divisor);
       p.barrier();  // every thread's reads of msg and writes of slot/dst are done
 
-      if (tid == 0) publish_piece(w, p, st, step, bytes);
+      if (tid == 0) publish_piece(w, p, st, step, n);
       // (Only thread 0 reads and writes the counters between the barriers.)
       p.barrier();
     }
