@@ -57,6 +57,8 @@ class CpuChannelPolicy {
         stop_(stop),
         problem_(problem) {}
 
+  static constexpr bool kThreadPerConn = false;  // the one thread has every connection
+
   unsigned thread() const { return 0; }
   std::size_t element_bytes() const { return esize_; }
   void barrier() const {}  // one thread is the whole block

@@ -26,6 +26,9 @@ template <class T, class Op>
 struct CudaChannelPolicy {
   // Long waits yield issue slots to other blocks every 256 polls.
   static constexpr unsigned kPollMask = 255;
+  // Thread i loads and saves connection i's counters.
+  static constexpr bool kThreadPerConn = true;
+  static_assert(kChannelThreads >= kMaxConns);
 
   __device__ __forceinline__ unsigned thread() const { return threadIdx.x; }
   __device__ __forceinline__ std::size_t element_bytes() const { return sizeof(T); }

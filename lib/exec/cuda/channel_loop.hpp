@@ -16,6 +16,9 @@
 // so the test runs this loop, not a copy of it. A Policy provides:
 //
 //   unsigned thread()                     this thread's index in the block
+//   static constexpr bool kThreadPerConn  thread i loads and saves connection
+//                                         i's counters (a block of at least
+//                                         kMaxConns threads); else thread 0 all
 //   std::size_t element_bytes()           the call's element size
 //   void barrier()                        every thread of the block
 //   uint64_t load_acquire(uint64_t*)      thread 0: a counter another agent writes
@@ -77,6 +80,16 @@ COLOSSUS_CHANNEL_FN char* element_address(const DeviceWork& w, int buffer, std::
   return static_cast<char*>(w.buffers[buffer]) + elem * p.element_bytes();
 }
 
+// f(i) for the connections this thread loads and saves the counters of.
+template <class Policy, class F>
+COLOSSUS_CHANNEL_FN void for_own_conns(const DeviceWork& w, unsigned tid, F f) {
+  if constexpr (Policy::kThreadPerConn) {
+    if (tid < static_cast<unsigned>(w.num_conns)) f(static_cast<int>(tid));
+  } else if (tid == 0) {
+    for (int i = 0; i < w.num_conns; ++i) f(i);
+  }
+}
+
 // Thread 0: waits for what piece `done` of step `s` needs. On a failure it
 // fills the status and raises the abort flag (sticky: see DeviceWork::abort).
 // Returns whether the block may go on.
@@ -132,10 +145,10 @@ COLOSSUS_CHANNEL_FN bool run_channel(const DeviceWork& w, Policy& p, ChannelStat
   if (tid == 0) st.stop = p.aborted(w) ? 1 : 0;
   p.barrier();
   if (st.stop) return false;  // this rank's device work is dead (an earlier failure, or destroy)
-  if (tid < static_cast<unsigned>(w.num_conns)) {
-    st.sent[tid] = w.conns[tid].progress[0];
-    st.received[tid] = w.conns[tid].progress[1];
-  }
+  for_own_conns<Policy>(w, tid, [&](int i) {
+    st.sent[i] = w.conns[i].progress[0];
+    st.received[i] = w.conns[i].progress[1];
+  });
   p.barrier();
 
   const std::uint64_t piece = w.slot_bytes / p.element_bytes();
@@ -168,10 +181,10 @@ COLOSSUS_CHANNEL_FN bool run_channel(const DeviceWork& w, Policy& p, ChannelStat
       p.barrier();
     }
   }
-  if (tid < static_cast<unsigned>(w.num_conns)) {
-    w.conns[tid].progress[0] = st.sent[tid];
-    w.conns[tid].progress[1] = st.received[tid];
-  }
+  for_own_conns<Policy>(w, tid, [&](int i) {
+    w.conns[i].progress[0] = st.sent[i];
+    w.conns[i].progress[1] = st.received[i];
+  });
   return true;
 }
 
