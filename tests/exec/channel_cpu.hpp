@@ -25,7 +25,7 @@
 
 #include "colossus/types.hpp"
 #include "exec/cuda/channel_loop.hpp"
-#include "exec/piece.hpp"
+#include "exec/executor.hpp"
 
 namespace colossus::test::emu {
 
