@@ -12,7 +12,6 @@ namespace colossus::exec {
 
 using plan::Buffer;
 using plan::Step;
-using plan::StepKind;
 using transport::Clock;
 using transport::Status;
 
@@ -31,7 +30,7 @@ struct Executor::ChannelRun {
   const plan::Plan* plan = nullptr;
   const Buffers* buffers = nullptr;
   std::size_t esize = 0;
-  std::size_t piece = 0;  // elements per message
+  std::size_t piece = 0;         // elements per message
   bool blocked_on_send = false;  // last attempt waited for a slot (else for a message)
   bool finished() const { return step == steps->size(); }
 };
@@ -58,8 +57,8 @@ std::byte* address(const Buffers& b, Buffer which, std::size_t element, std::siz
 
 std::string where(const plan::Plan& p, int channel, std::size_t step) {
   std::ostringstream os;
-  os << "rank " << p.rank << " " << to_string(p.args.coll) << " (" << p.algorithm
-     << ") channel " << channel << " step " << step << " (";
+  os << "rank " << p.rank << " " << to_string(p.args.coll) << " (" << p.algorithm << ") channel "
+     << channel << " step " << step << " (";
   if (step < p.channels[static_cast<std::size_t>(channel)].steps.size()) {
     os << describe(p.channels[static_cast<std::size_t>(channel)].steps[step]);
   }
@@ -68,6 +67,21 @@ std::string where(const plan::Plan& p, int channel, std::size_t step) {
 }
 
 }  // namespace
+
+void reduce_copy_piece(const plan::PieceOperands& ops, DataType dtype, ReduceOp op,
+                       std::size_t count, int divisor) {
+  if (ops.out[0] == nullptr || ops.nothing_to_do(divisor)) return;  // (no such kind)
+  reduce::ReduceCopyArgs r;
+  r.dtype = dtype;
+  r.op = op;
+  r.in0 = ops.in[0];
+  r.in1 = ops.in[1];
+  r.out0 = ops.out[0];
+  r.out1 = ops.out[1];
+  r.count = count;
+  r.divisor = divisor;
+  reduce::reduce_copy(r);
+}
 
 Executor::Executor(transport::Transport& transport, double timeout_s)
     : transport_(transport), timeout_s_(timeout_s), piece_bytes_(transport.slot_bytes()) {}
@@ -94,7 +108,8 @@ transport::RecvEndpoint& Executor::recv_endpoint(int peer, int channel) {
 
 // Lazily connects every (peer, channel) the plan talks to, before any data moves.
 void Executor::connect(const plan::Plan& plan) {
-  while (endpoints_.size() < plan.channels.size()) endpoints_.push_back(std::make_unique<Endpoints>());
+  while (endpoints_.size() < plan.channels.size())
+    endpoints_.push_back(std::make_unique<Endpoints>());
   for (std::size_t c = 0; c < plan.channels.size(); ++c) {
     for (const Step& s : plan.channels[c].steps) {
       if (plan::sends(s.kind)) send_endpoint(s.send_peer, static_cast<int>(c));
@@ -121,8 +136,9 @@ bool Executor::advance(ChannelRun& ch) {
                                               std::to_string(peer) + " failed");
     }
     if (st == Status::Error) {
-      throw Error(ErrorCode::SystemError, where(p, ch.channel, ch.step) +
-                                              ": transport error with rank " + std::to_string(peer));
+      throw Error(
+          ErrorCode::SystemError,
+          where(p, ch.channel, ch.step) + ": transport error with rank " + std::to_string(peer));
     }
   };
 
@@ -156,23 +172,13 @@ bool Executor::advance(ChannelRun& ch) {
     check(st, s.send_peer);
   }
 
-  reduce::ReduceCopyArgs r;
-  r.dtype = p.args.dtype;
-  r.op = p.args.op;  // Avg reduces as Sum; `divisor` finalizes
-  r.count = k;
-  r.divisor = divisor;
-  switch (s.kind) {
-    case StepKind::Send: r.in0 = src; r.out0 = slot; break;
-    case StepKind::Recv: r.in0 = msg; r.out0 = dst; break;
-    case StepKind::RecvReduce: r.in0 = msg; r.in1 = src; r.out0 = dst; break;
-    case StepKind::RecvReduceSend: r.in0 = msg; r.in1 = src; r.out0 = slot; break;
-    case StepKind::RecvCopySend: r.in0 = msg; r.out0 = dst; r.out1 = slot; break;
-    case StepKind::RecvReduceCopySend: r.in0 = msg; r.in1 = src; r.out0 = dst; r.out1 = slot; break;
-    case StepKind::Copy: r.in0 = src; r.out0 = dst; break;
-    case StepKind::Reduce: r.in0 = dst; r.in1 = src; r.out0 = dst; break;
-  }
-  // An in-place Copy with nothing to finalize has nothing to do.
-  if (!(s.kind == StepKind::Copy && r.in0 == r.out0 && divisor == 1)) reduce::reduce_copy(r);
+  plan::PiecePointers at;
+  at.msg = msg;
+  at.src = src;
+  at.dst = dst;
+  at.slot = slot;
+  // Avg reduces as Sum; `divisor` finalizes.
+  reduce_copy_piece(plan::bind(s.kind, at), p.args.dtype, p.args.op, k, divisor);
 
   if (out) check(out->commit(k * es), s.send_peer);
   if (in) check(in->release(), s.recv_peer);
@@ -201,8 +207,8 @@ void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
   }
 
   transport::Doorbell& bell = transport_.doorbell();
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(timeout_s_));
+  const auto timeout =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s_));
   std::size_t remaining = channels.size();
   int idle = 0;
   Clock::time_point stalled_since{};

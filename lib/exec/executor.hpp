@@ -13,10 +13,19 @@
 #include <memory>
 #include <vector>
 
+#include "colossus/types.hpp"
 #include "plan/plan.hpp"
+#include "plan/step_io.hpp"
 #include "transports/transport.hpp"
 
 namespace colossus::exec {
+
+// One piece of a Step on the CPU: ops (plan::bind) for `count` elements of
+// `dtype`, (+) being `op` (Avg reduces as Sum), divided by `divisor` when > 1
+// (a finalize). The executor runs every piece so, and so does the CPU run of
+// the device channel loop (tests/exec/channel_cpu.hpp).
+void reduce_copy_piece(const plan::PieceOperands& ops, DataType dtype, ReduceOp op,
+                       std::size_t count, int divisor);
 
 struct Buffers {
   const void* send = nullptr;

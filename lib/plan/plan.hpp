@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "colossus/types.hpp"
+#include "plan/step_io.hpp"
 
 namespace colossus::plan {
 
@@ -72,38 +73,9 @@ struct Slice {
   std::size_t count = 0;   // elements
 };
 
-enum class StepKind : uint8_t {
-  Send,
-  Recv,
-  RecvReduce,
-  RecvReduceSend,
-  RecvCopySend,
-  RecvReduceCopySend,
-  Copy,
-  Reduce,
-};
+// StepKind, and what each kind reads and writes (receives, sends, reads_src,
+// writes_dst, reduces): step_io.hpp.
 const char* to_string(StepKind k);
-
-constexpr bool receives(StepKind k) {
-  return k == StepKind::Recv || k == StepKind::RecvReduce || k == StepKind::RecvReduceSend ||
-         k == StepKind::RecvCopySend || k == StepKind::RecvReduceCopySend;
-}
-constexpr bool sends(StepKind k) {
-  return k == StepKind::Send || k == StepKind::RecvReduceSend || k == StepKind::RecvCopySend ||
-         k == StepKind::RecvReduceCopySend;
-}
-constexpr bool reads_src(StepKind k) {
-  return k == StepKind::Send || k == StepKind::RecvReduce || k == StepKind::RecvReduceSend ||
-         k == StepKind::RecvReduceCopySend || k == StepKind::Copy || k == StepKind::Reduce;
-}
-constexpr bool writes_dst(StepKind k) {
-  return k == StepKind::Recv || k == StepKind::RecvReduce || k == StepKind::RecvCopySend ||
-         k == StepKind::RecvReduceCopySend || k == StepKind::Copy || k == StepKind::Reduce;
-}
-constexpr bool reduces(StepKind k) {
-  return k == StepKind::RecvReduce || k == StepKind::RecvReduceSend ||
-         k == StepKind::RecvReduceCopySend || k == StepKind::Reduce;
-}
 
 struct Step {
   StepKind kind = StepKind::Copy;

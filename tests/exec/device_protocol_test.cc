@@ -1,28 +1,29 @@
 // device_protocol_test.cc: the device executor's FIFO protocol and Plan
 // encoding, checked on the CPU (no GPU needed).
 //
-// The persistent kernel (lib/exec/cuda/channel_kernel.cuh) cannot run here, so
-// this test emulates it on the host, line for line: one std::thread per
-// (rank, channel) walks that channel's DeviceSteps (encode_channel, the real
-// encoder) in pieces of slot_bytes / element size, waiting (acquire, with a
-// deadline) for a message and/or a free slot, computing each step's operands
-// exactly as the kernel's switch does with the library's CPU reduce_copy, and
-// publishing the counters (release) in the kernel's order; the progress words
-// of every DeviceConn are loaded at the start and stored at the end, as the
-// kernel does. Connections are wired exactly as device_links.cc's fill() wires
-// them, over arenas laid out as transports/cuda_ipc/arena.hpp's ArenaLayout in
-// ordinary 256-byte aligned host memory; a "network" pair goes through two
-// real HostProxy instances over a loopback transport, wired as device_links.cc's
-// network branch does. Plans come from algorithms::make_plan.
+// The persistent kernel's loop (lib/exec/cuda/channel_loop.hpp, which
+// channel_kernel.cuh instantiates for the device) runs here on CPU threads,
+// itself, not a copy: one std::thread per (rank, channel) plays that channel's
+// block with a host policy (channel_cpu.hpp: std::atomic_ref acquire/release
+// counters, steady_clock deadlines, the library's CPU reduce-copy on the
+// operands plan/step_io.hpp binds) over the real DeviceWork/DeviceConn
+// structures and the steps of encode_channel (the real encoder); the progress
+// words of every DeviceConn are loaded at the start and stored at the end, as
+// on the device. Connections are wired with device_links.cc's own functions
+// (conn_wiring.hpp) over arenas in ordinary 256-byte aligned host memory; a
+// "network" pair goes through two real HostProxy instances over a loopback
+// transport, wired as device_links.cc's network branch does (channel_world.hpp).
+// Plans come from algorithms::make_plan.
 //
-// Test-only instrumentation (not in the kernel): the sender of every direct
-// message also records its byte count in a shadow array next to the
-// receiver's ring, and the receiver checks it against the piece it cut itself
-// ("both ends cut a Step into the same pieces, so a message needs no header");
-// for proxied messages the receiver checks the sizes the proxy delivered.
-// After each run every connection's counters are checked: each end's saved
-// progress words agree with the other end's and with the peer-memory counters,
-// and each count grew by exactly the number of pieces the Plans send.
+// Test-only instrumentation (the loop's hooks, empty on the device): the
+// sender of every direct message also records its byte count in a shadow
+// array next to the receiver's ring, and the receiver checks it against the
+// piece it cut itself ("both ends cut a Step into the same pieces, so a
+// message needs no header"); for proxied messages the receiver checks the
+// sizes the proxy delivered. After each run every connection's counters are
+// checked: each end's saved progress words agree with the other end's and
+// with the peer-memory counters, and each count grew by exactly the number of
+// pieces the Plans send.
 //
 // Coverage (the whole binary: ~10 s in Release on an idle 2-core machine,
 // ~40 s with a compile beside it; trimmed to stay there):
@@ -31,7 +32,7 @@
 //    step inside its buffer, for every algorithm x collective x n in 1..9, 16 x
 //    counts {1, 7, 1031}; and its errors (more than kMaxConns peers on a
 //    channel; a step without the peer its kind needs).
-//  - the emulated kernel, per algorithm (ring; tree; hierarchical with a
+//  - the channel loop on the CPU, per algorithm (ring; tree; hierarchical with a
 //    2-node layout for even n, an uneven interleaved 2-node layout for n = 3
 //    and 5, one node for n = 1; recursive doubling), every collective it
 //    implements, n in {1, 2, 3, 4, 5, 8}, counts {1, 7, 1031} (and 10007 with
@@ -82,17 +83,23 @@
 #include "catch.hpp"
 #include "colossus/error.hpp"
 #include "collectives/reference.hpp"
+#include "exec/channel_world.hpp"
 #include "exec/cuda/device_plan.hpp"
-#include "exec/cuda/host_proxy.hpp"
 #include "plan/plan.hpp"
-#include "reduce/reduce.hpp"
 #include "support/values.hpp"
-#include "transports/loopback/loopback.hpp"
-#include "exec/device_emulator.hpp"
 
 namespace {
 
+using namespace colossus;
 using namespace colossus::test::emu;
+using algorithms::Algo;
+using algorithms::AlgoParams;
+using algorithms::Layout;
+using plan::Collective;
+using plan::StepKind;
+using Clock = std::chrono::steady_clock;
+
+inline constexpr unsigned char kSentinel = 0xA5;
 
 // ---------------------------------------------------------------------------
 // Cases: inputs, buffers, plans and the reference check.
@@ -513,19 +520,19 @@ TEST_CASE("device plan: encode_channel refuses what the kernel cannot run", "[de
   }
 }
 
-TEST_CASE("device protocol: ring plans through the emulated kernel", "[device][protocol]") {
+TEST_CASE("device protocol: ring plans through the channel loop on the CPU", "[device][protocol]") {
   sweep(Algo::Ring);
 }
 
-TEST_CASE("device protocol: tree plans through the emulated kernel", "[device][protocol]") {
+TEST_CASE("device protocol: tree plans through the channel loop on the CPU", "[device][protocol]") {
   sweep(Algo::Tree);
 }
 
-TEST_CASE("device protocol: hierarchical plans through the emulated kernel", "[device][protocol]") {
+TEST_CASE("device protocol: hierarchical plans through the channel loop on the CPU", "[device][protocol]") {
   sweep(Algo::Hierarchical);
 }
 
-TEST_CASE("device protocol: recursive doubling plans through the emulated kernel", "[device][protocol]") {
+TEST_CASE("device protocol: recursive doubling plans through the channel loop on the CPU", "[device][protocol]") {
   sweep(Algo::RecursiveDoubling);
 }
 
@@ -617,7 +624,7 @@ TEST_CASE("device protocol: ranks 0 and 1 through host proxies over loopback, th
   CHECK(problems.empty());
 }
 
-TEST_CASE("device protocol: the emulation catches a broken encoding (negative controls)",
+TEST_CASE("device protocol: the channel loop catches a broken encoding (negative controls)",
           "[device][protocol]") {
   Case c;
   c.count = 1031;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "exec/cuda/conn_wiring.hpp"
 #include "exec/cuda/device_executor.hpp"
 #include "exec/cuda/device_plan.hpp"
 #include "gpu/gpu_skip.hpp"
@@ -126,17 +127,16 @@ std::string run_allreduce(DataType dtype, ReduceOp op, int n, int channels, std:
       const EncodedChannel e = encode_channel(ring_allreduce(r, n, lo, hi - lo));
       std::vector<DeviceConn> conns;
       for (const int peer : e.peers) {
-        DeviceConn k;
         Fifo& in = fifo(peer, r, c);
         Fifo& out = fifo(r, peer, c);
-        k.recv_ring = in.ring->ptr;
-        k.recv_head = in.head->ptr;
-        k.recv_tail_remote = in.tail->ptr;
-        k.send_ring_remote = out.ring->ptr;
-        k.send_head_remote = out.head->ptr;
-        k.send_tail = out.tail->ptr;
-        k.progress = out.progress->ptr;  // one pair per (r, peer, c): keyed on the outgoing FIFO
-        conns.push_back(k);
+        // The arena r receives in holds the incoming ring and head and the
+        // tail of r's messages; the peer's, the outgoing ones (conn_wiring.hpp).
+        const ArenaPointers local{reinterpret_cast<std::byte*>(in.ring->ptr), in.head->ptr,
+                                  out.tail->ptr, nullptr};
+        const ArenaPointers remote{reinterpret_cast<std::byte*>(out.ring->ptr), out.head->ptr,
+                                   in.tail->ptr, nullptr};
+        // One progress pair per (r, peer, c): keyed on the outgoing FIFO.
+        conns.push_back(wire_conn(local, remote, false, out.progress->ptr));
       }
       step_arrays.push_back(std::make_unique<DeviceArray<DeviceStep>>(e.steps.size()));
       conn_arrays.push_back(std::make_unique<DeviceArray<DeviceConn>>(conns.size()));

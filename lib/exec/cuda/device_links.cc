@@ -10,8 +10,9 @@
 #include <cstring>
 #include <string>
 
-#include "colossus/error.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
+#include "exec/cuda/conn_wiring.hpp"
 
 namespace colossus::exec::gpu {
 
@@ -38,15 +39,8 @@ struct Offer {
   ArenaHandle handle;
 };
 
-void fill(DeviceConn& c, const ArenaView& local, const ArenaView& remote, std::uint32_t depth,
-          bool proxied) {
-  c.recv_ring = local.ring(depth);
-  c.recv_head = local.head();
-  c.recv_tail_remote = remote.tail();
-  c.send_ring_remote = remote.ring(depth);
-  c.send_head_remote = remote.head();
-  c.send_tail = local.tail();
-  c.send_sizes_remote = proxied ? remote.sizes() : nullptr;
+ArenaPointers pointers(const ArenaView& v, std::uint32_t depth) {
+  return ArenaPointers{v.ring(depth), v.head(), v.tail(), v.sizes()};
 }
 
 [[noreturn]] void fail_cuda(const std::string& what, cudaError_t e) {
@@ -84,7 +78,6 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
     cudaError_t e = cudaMemsetAsync(link->progress, 0, 2 * sizeof(std::uint64_t), stream_);
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
     if (e != cudaSuccess) fail_cuda("cudaMemsetAsync", e);
-    link->conn.progress = link->progress;
     const bool network =
         setup_.reach.at(static_cast<std::size_t>(peer)) == PeerReach::Network;
     if (network) {
@@ -94,9 +87,12 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
       }
       link->mine = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
       link->proxy_side = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
-      fill(link->conn, link->mine->device_view(), link->proxy_side->device_view(), setup_.depth, true);
+      link->conn = wire_conn(pointers(link->mine->device_view(), setup_.depth),
+                             pointers(link->proxy_side->device_view(), setup_.depth), true,
+                             link->progress);
     } else {
       link->mine = std::make_unique<Arena>(ArenaKind::Device, setup_.slot_bytes, setup_.depth, stream_);
+      link->conn.progress = link->progress;  // the rest once the peer's arena is known
       exchanged.emplace_back(peer, channel);
     }
     links_[{peer, channel}] = std::move(link);
@@ -115,10 +111,10 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
   for (const auto& [peer, channel] : fresh) {
     const Link& link = *links_.at({peer, channel});
     if (!link.proxy_side) continue;
-    const ArenaView in = link.mine->host_view(), out = link.proxy_side->host_view();
-    const std::uint32_t d = setup_.depth;
-    proxy_->add_send(peer, channel, ProxyRing{out.ring(d), out.sizes(), out.head(), in.tail()});
-    proxy_->add_recv(peer, channel, ProxyRing{in.ring(d), in.sizes(), in.head(), out.tail()});
+    const ArenaPointers in = pointers(link.mine->host_view(), setup_.depth);
+    const ArenaPointers out = pointers(link.proxy_side->host_view(), setup_.depth);
+    proxy_->add_send(peer, channel, proxy_send_ring(in, out));
+    proxy_->add_recv(peer, channel, proxy_recv_ring(in, out));
   }
   if (!fresh.empty()) {
     CLOG(Trace) << "device links: " << fresh.size() << " new (" << exchanged.size()
@@ -170,7 +166,8 @@ void DeviceLinks::exchange(const std::vector<std::pair<int, int>>& fresh) {
       }
       Link& link = *it->second;
       link.theirs = std::make_unique<RemoteArena>(o.handle);
-      fill(link.conn, link.mine->device_view(), link.theirs->view(), setup_.depth, false);
+      link.conn = wire_conn(pointers(link.mine->device_view(), setup_.depth),
+                            pointers(link.theirs->view(), setup_.depth), false, link.progress);
     }
   }
 }
