@@ -21,18 +21,12 @@
 // The predicates (receives, sends, ...) derive from it.
 //
 // Plain constexpr code with no library dependence, so that nvcc device code
-// (the channel kernel) uses the same table as host code. (The plan layer sits
-// below reduce, whose reduce/hd.hpp defines the project's host-device macro,
-// so this header names its own.)
+// (the channel kernel) uses the same table as host code.
 #pragma once
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define COLOSSUS_STEP_HD __host__ __device__
-#else
-#define COLOSSUS_STEP_HD
-#endif
+#include "base/hd.hpp"
 
 namespace colossus::plan {
 
@@ -54,12 +48,12 @@ enum class StepOperand : std::uint8_t { None, Msg, Src, Dst, Slot };
 struct StepIO {
   StepOperand in[2];
   StepOperand out[2];
-  COLOSSUS_STEP_HD constexpr bool reads(StepOperand o) const { return in[0] == o || in[1] == o; }
-  COLOSSUS_STEP_HD constexpr bool writes(StepOperand o) const { return out[0] == o || out[1] == o; }
+  COLOSSUS_HD constexpr bool reads(StepOperand o) const { return in[0] == o || in[1] == o; }
+  COLOSSUS_HD constexpr bool writes(StepOperand o) const { return out[0] == o || out[1] == o; }
 };
 
 // The table above. A value outside StepKind reads and writes nothing.
-COLOSSUS_STEP_HD constexpr StepIO step_io(StepKind k) {
+COLOSSUS_HD constexpr StepIO step_io(StepKind k) {
   using O = StepOperand;
   switch (k) {
     case StepKind::Send: return {{O::Src, O::None}, {O::Slot, O::None}};
@@ -74,13 +68,13 @@ COLOSSUS_STEP_HD constexpr StepIO step_io(StepKind k) {
   return {{O::None, O::None}, {O::None, O::None}};
 }
 
-COLOSSUS_STEP_HD constexpr bool receives(StepKind k) { return step_io(k).reads(StepOperand::Msg); }
-COLOSSUS_STEP_HD constexpr bool sends(StepKind k) { return step_io(k).writes(StepOperand::Slot); }
-COLOSSUS_STEP_HD constexpr bool reads_src(StepKind k) { return step_io(k).reads(StepOperand::Src); }
-COLOSSUS_STEP_HD constexpr bool writes_dst(StepKind k) {
+COLOSSUS_HD constexpr bool receives(StepKind k) { return step_io(k).reads(StepOperand::Msg); }
+COLOSSUS_HD constexpr bool sends(StepKind k) { return step_io(k).writes(StepOperand::Slot); }
+COLOSSUS_HD constexpr bool reads_src(StepKind k) { return step_io(k).reads(StepOperand::Src); }
+COLOSSUS_HD constexpr bool writes_dst(StepKind k) {
   return step_io(k).writes(StepOperand::Dst);
 }
-COLOSSUS_STEP_HD constexpr bool reduces(StepKind k) {
+COLOSSUS_HD constexpr bool reduces(StepKind k) {
   return step_io(k).in[1] != StepOperand::None;
 }
 
@@ -100,24 +94,24 @@ struct PieceOperands {
   int num_outputs = 0;
   // A copy of a buffer onto itself with no finalize (an in-place Copy) has
   // nothing to do.
-  COLOSSUS_STEP_HD constexpr bool nothing_to_do(int divisor) const {
+  COLOSSUS_HD constexpr bool nothing_to_do(int divisor) const {
     return num_inputs == 1 && num_outputs == 1 && in[0] == out[0] && divisor <= 1;
   }
 };
 
-COLOSSUS_STEP_HD constexpr const void* input(StepOperand o, const PiecePointers& p) {
+COLOSSUS_HD constexpr const void* input(StepOperand o, const PiecePointers& p) {
   return o == StepOperand::Msg   ? p.msg
          : o == StepOperand::Src ? p.src
          : o == StepOperand::Dst ? p.dst
                                  : nullptr;
 }
-COLOSSUS_STEP_HD constexpr void* output(StepOperand o, const PiecePointers& p) {
+COLOSSUS_HD constexpr void* output(StepOperand o, const PiecePointers& p) {
   return o == StepOperand::Dst ? p.dst : o == StepOperand::Slot ? p.slot : nullptr;
 }
 
 // One kind's binding, its row a constant.
 template <StepKind K>
-COLOSSUS_STEP_HD constexpr void bind_row(const PiecePointers& p, PieceOperands& ops) {
+COLOSSUS_HD constexpr void bind_row(const PiecePointers& p, PieceOperands& ops) {
   constexpr StepIO io = step_io(K);
   ops.in[0] = input(io.in[0], p);
   if constexpr (io.in[1] != StepOperand::None) {
@@ -134,7 +128,7 @@ COLOSSUS_STEP_HD constexpr void bind_row(const PiecePointers& p, PieceOperands& 
 // A step's operands at one piece; a value outside StepKind binds nothing
 // (null pointers). (Dispatched per kind, each row a constant: device code
 // then keeps just that kind's pointers live, in registers.)
-COLOSSUS_STEP_HD constexpr PieceOperands bind(StepKind k, const PiecePointers& p) {
+COLOSSUS_HD constexpr PieceOperands bind(StepKind k, const PiecePointers& p) {
   PieceOperands ops;
   ops.num_inputs = 1;
   ops.num_outputs = 1;
@@ -152,7 +146,7 @@ COLOSSUS_STEP_HD constexpr PieceOperands bind(StepKind k, const PiecePointers& p
 }
 
 // Every kind has a first input and a first output (bind relies on it).
-COLOSSUS_STEP_HD constexpr bool rows_packed() {
+COLOSSUS_HD constexpr bool rows_packed() {
   for (int k = 0; k <= static_cast<int>(StepKind::Reduce); ++k) {
     const StepIO io = step_io(static_cast<StepKind>(k));
     if (io.in[0] == StepOperand::None || io.out[0] == StepOperand::None) return false;

@@ -207,24 +207,25 @@ class Executor {
     }
     std::string e;
     if (reads_src(s.kind) && !(e = read(rank, src_slice, &src)).empty()) return fail(lane, s, e);
-    auto message = [&] { return "the message from rank " + std::to_string(s.recv_peer); };
-    auto src_name = [&] { return "src " + name(src_slice); };
-    switch (s.kind) {
-      case StepKind::Send:
-      case StepKind::Copy: result.swap(src); break;
-      case StepKind::Recv:
-      case StepKind::RecvCopySend: result.swap(msg); break;
-      case StepKind::RecvReduce:
-      case StepKind::RecvReduceSend:
-      case StepKind::RecvReduceCopySend:
-        e = reduce({&msg, message}, {&src, src_name}, &result);
-        break;
-      case StepKind::Reduce: {
-        Runs& old = msg;  // no message in a Reduce step: reuse its buffer
-        if (!(e = read(rank, dst_slice, &old)).empty()) return fail(lane, s, e);
-        e = reduce({&old, [&] { return "dst " + name(dst_slice); }}, {&src, src_name}, &result);
-        break;
+    // What the step reads and how it combines it: the one step table
+    // (step_io.hpp), as the executors use it. A step that reads its dst
+    // (Reduce) receives no message, so dst's runs reuse the message buffer.
+    const StepIO io = step_io(s.kind);
+    if (io.reads(StepOperand::Dst) && !(e = read(rank, dst_slice, &msg)).empty()) {
+      return fail(lane, s, e);
+    }
+    auto runs = [&](StepOperand o) -> Runs& { return o == StepOperand::Src ? src : msg; };
+    auto operand = [&](StepOperand o) -> Operand {
+      if (o == StepOperand::Msg) {
+        return {&msg, [&] { return "the message from rank " + std::to_string(s.recv_peer); }};
       }
+      if (o == StepOperand::Dst) return {&msg, [&] { return "dst " + name(dst_slice); }};
+      return {&src, [&] { return "src " + name(src_slice); }};
+    };
+    if (io.in[1] == StepOperand::None) {
+      result.swap(runs(io.in[0]));
+    } else {
+      e = reduce(operand(io.in[0]), operand(io.in[1]), &result);
     }
     if (!e.empty()) return fail(lane, s, e);
     if (s.finalize && !(e = finalize(result, args_.nranks)).empty()) return fail(lane, s, e);

@@ -11,7 +11,7 @@
 
 #include "colossus/types.hpp"
 #include "reduce/functors.hpp"
-#include "reduce/hd.hpp"
+#include "base/hd.hpp"
 
 namespace colossus::reduce {
 

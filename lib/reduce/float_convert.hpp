@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "reduce/hd.hpp"
+#include "base/hd.hpp"
 
 namespace colossus::reduce {
 

@@ -18,7 +18,7 @@
 #pragma once
 
 #include "reduce/functors.hpp"
-#include "reduce/hd.hpp"
+#include "base/hd.hpp"
 
 namespace colossus::reduce {
 

@@ -13,7 +13,7 @@
 #include <type_traits>
 
 #include "reduce/float_convert.hpp"
-#include "reduce/hd.hpp"
+#include "base/hd.hpp"
 
 namespace colossus::reduce {
 

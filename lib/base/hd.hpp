@@ -1,8 +1,7 @@
-// hd.hpp: COLOSSUS_HD marks functions that host code and CUDA kernels share.
-//
-// The reduction arithmetic (conversions, functors) is written once and
-// compiled twice: by the host compiler for the CPU kernels and by nvcc for the
-// device-side executor, so the CPU tests also test the GPU arithmetic.
+// hd.hpp: COLOSSUS_HD marks functions that host code and CUDA kernels share
+// (the reduction arithmetic, the step table): written once, compiled by the
+// host compiler for the CPU paths and tests and by nvcc for the device-side
+// executor, so the CPU tests also test the GPU code.
 //
 // COLOSSUS_HD_INLINE also forces inlining: a conversion left out of line is a
 // call inside the kernel loop, and a loop with a call does not vectorize. The
