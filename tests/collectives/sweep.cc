@@ -23,9 +23,12 @@ std::vector<Case> cases(const Profile& p, Collective coll, int n) {
     kinds = once;
   }
   std::vector<Case> out;
+  std::size_t index = 0;
   for (const auto& [t, op] : kinds) {
     for (const std::size_t count : p.counts) {
+      const bool alternate = index++ % 2 == 1;  // this case's placement when not both
       for (const bool in_place : {false, true}) {
+        if (!p.every_placement && in_place != alternate) continue;
         const std::size_t spin = count * 3 + static_cast<std::size_t>(t) + (in_place ? 1 : 0);
         Case c;
         c.coll = coll;
@@ -51,7 +54,8 @@ Profile process_spread() {
            {DataType::Int64, ReduceOp::Prod},
            {DataType::Float64, ReduceOp::Min},
            {DataType::Uint8, ReduceOp::Sum}},
-          {0, 1, 7, 1009, 65537}};
+          {0, 1, 7, 1009, 65537},
+          false};
 }
 
 namespace {
@@ -86,13 +90,18 @@ std::vector<GroupSpec> loopback_threads() {
 }
 
 std::vector<GroupSpec> peer_threads(Wire wire) {
-  const std::vector<Setting> settings = {setting("2ch 128 B chunks, 64 B slots", 2, 128, 64, 1),
-                                         setting("3ch 512 B chunks, 256 B slots", 3, 512, 256, 2),
-                                         setting("3ch 1 KiB chunks, 512 B slots", 3, 1024, 512, 2),
-                                         kWide};
+  // The middle setting differs: shm's 256 B slots, tcp's 512 B slots over
+  // 2 sockets (each as its own sweep had it; both cut steps into pieces).
+  const std::vector<Setting> settings = {
+      setting("2ch 128 B chunks, 64 B slots", 2, 128, 64, 1),
+      wire == Wire::Shm ? setting("3ch 512 B chunks, 256 B slots", 3, 512, 256, 2)
+                        : setting("3ch 1 KiB chunks, 512 B slots", 3, 1024, 512, 2),
+      kWide};
+  std::vector<DataType> types = {DataType::Float32, DataType::Bfloat16, DataType::Int8,
+                                 DataType::Float64, DataType::Uint64};
+  if (wire == Wire::Tcp) types.push_back(DataType::Float16);
   std::vector<std::pair<DataType, ReduceOp>> full;
-  for (const DataType t : {DataType::Float32, DataType::Bfloat16, DataType::Int8, DataType::Float64,
-                           DataType::Uint64, DataType::Float16}) {
+  for (const DataType t : types) {
     for (int o = 0; o < kNumReduceOps; ++o) full.emplace_back(t, static_cast<ReduceOp>(o));
   }
   // tcp on 8 threads: the bytes' path, not the arithmetic (the reduce
@@ -125,11 +134,11 @@ std::vector<GroupSpec> processes() {
                                                             {DataType::Int32, ReduceOp::Sum}};
   std::vector<GroupSpec> out;
   for (const int n : {2, 3, 4, 8}) {
-    Profile wide{exact, {1, 1000}};
+    Profile wide{exact, {1, 1000}, false};
     if (n <= 4) wide.counts.push_back((std::size_t{1} << 20) + 3);
     out.push_back({n, fifo, {spread}});
     out.push_back({n, kWide, {wide}});
-    out.push_back({n, tiny, {Profile{exact, {5003}}}});
+    out.push_back({n, tiny, {Profile{exact, {5003}, false}}});
   }
   return out;
 }

@@ -13,13 +13,16 @@
 // through init()), sized for a 2-core machine:
 //   loopback threads : n 1,2,3,4,7,8,16; settings wide, 3ch/64 B slots;
 //                      every dtype x op; counts 0,1,2,7,1009; 300007/20011
-//   shm, tcp threads : n 2,3,4,8; settings 2ch/64 B, 3ch/256 B, 3ch/512 B
-//                      slots, wide (tcp: 1, 2, 2, 3 sockets); 6 dtypes x
-//                      every op (tcp at n=8: fp32, int8 x sum, max);
-//                      counts 0,1,7,1009; 600011 (wide) / 20011
+//   shm, tcp threads : n 2,3,4,8; settings 2ch/64 B slots, 3ch/256 B
+//                      (shm) or 512 B (tcp) slots, wide (tcp: 1, 2, 3
+//                      sockets); fp32, bf16, int8, fp64, uint64 (tcp: and
+//                      fp16) x every op (tcp at n=8: fp32, int8 x sum,
+//                      max); counts 0,1,7,1009; 600011 (wide) / 20011
 //   shm, tcp processes: n 2,3,4,8; 4 KiB slots: 7 dtype/op kinds at
-//                      0,1,7,1009,65537; wide: 1, 1000, (n<=4) 2^20+3;
-//                      3ch/128 B slots: 5003 (three communicators per job)
+//                      0,1,7,1009,65537; wide: fp32 sum, max, int32 at 1,
+//                      1000, (n<=4) 2^20+3; 3ch/128 B slots: the same at
+//                      5003 (three communicators per job); in place on
+//                      every other case
 #pragma once
 
 #include <string>
@@ -43,11 +46,13 @@ inline bool reduces(plan::Collective c) {
 }
 
 // What a group runs: each (dtype, op) kind (empty: every dtype x every op)
-// at each count, in place and out of place. Collectives that do not reduce
-// run each dtype once.
+// at each count, in place and out of place (or, to halve a slow group's
+// cases, in place on every other one). Collectives that do not reduce run
+// each dtype once.
 struct Profile {
   std::vector<std::pair<DataType, ReduceOp>> kinds;
   std::vector<std::size_t> counts;
+  bool every_placement = true;
 };
 
 struct Setting {
