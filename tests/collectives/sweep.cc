@@ -82,7 +82,8 @@ std::vector<GroupSpec> loopback_threads() {
       const Profile big{{{DataType::Float32, ReduceOp::Sum},
                          {DataType::Bfloat16, ReduceOp::Sum},
                          {DataType::Int8, ReduceOp::Sum}},
-                        {s == &kWide ? std::size_t{300007} : std::size_t{20011}}};
+                        {s == &kWide ? std::size_t{300007} : std::size_t{20011}},
+                        false};
       out.push_back({n, *s, {every, big}});
     }
   }

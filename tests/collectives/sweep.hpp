@@ -12,7 +12,8 @@
 // covered (loopback threads; shm and tcp threads; shm and tcp processes
 // through init()), sized for a 2-core machine:
 //   loopback threads : n 1,2,3,4,7,8,16; settings wide, 3ch/64 B slots;
-//                      every dtype x op; counts 0,1,2,7,1009; 300007/20011
+//                      every dtype x op; counts 0,1,2,7,1009; fp32, bf16,
+//                      int8 at 300007 (wide) / 20011, alternating placement
 //   shm, tcp threads : n 2,3,4,8; settings 2ch/64 B slots, 3ch/256 B
 //                      (shm) or 512 B (tcp) slots, wide (tcp: 1, 2, 3
 //                      sockets); fp32, bf16, int8, fp64, uint64 (tcp: and
