@@ -1,11 +1,14 @@
-// The shm transport with ranks as threads of this process: its FIFO
-// protocol endpoint by endpoint and its setup checks. (Collectives over it
-// are swept in collectives/collectives_test.cc, failed peers in
-// peer_failure_test.cc, processes killed during setup in shm_fork_test.cc.)
+// The shm transport piece by piece: its FIFO protocol endpoint by endpoint
+// and its setup checks (ranks as threads), and what a process killed during
+// setup leaves behind. (Collectives over it are swept in
+// collectives/collectives_test.cc, failed peers in peer_failure_test.cc.)
+#include <signal.h>
+
 #include <cstring>
 #include <thread>
 
 #include "catch.hpp"
+#include "support/fork_oob.hpp"
 #include "support/shm_support.hpp"
 #include "support/thread_oob.hpp"
 
@@ -124,4 +127,26 @@ TEST_CASE("shm setup rejects ranks that disagree on the FIFO geometry", "[shm]")
   CHECK(test::shm_leftovers(g.oob(0).job_secret()).empty());
   test::ThreadOobGroup one(1);  // a bad option fails before any exchange
   CHECK_THROWS_AS(build(one, 1, {transport::ShmOptions{64, 1, 10}}), std::exception);
+}
+
+// Between real processes: what a job killed during setup leaves in
+// /dev/shm, the next job's sweep removes.
+TEST_CASE("shm: what a job killed during setup leaves, the sweep removes", "[shm][process]") {
+  test::ForkOobMesh mesh(2);
+  auto out = test::run_children(
+      mesh, 2,
+      [](int rank, bootstrap::OutOfBand& oob) -> std::string {
+        auto t = make_shm_transport(oob, transport::ShmOptions{4096, 4, 10});
+        if (rank == 1) {
+          auto rx = t->connect_recv(0, 0);  // created; its sender never comes
+          raise(SIGKILL);
+        }
+        return "";
+      },
+      nullptr, 60);
+  INFO(test::describe(out));
+  REQUIRE(out[1].killed_by(SIGKILL));
+  CHECK(test::shm_leftovers(mesh.secret()).size() == 1);
+  CHECK(transport::sweep_stale_shm_segments() >= 1);
+  CHECK(test::shm_leftovers(mesh.secret()).empty());
 }
