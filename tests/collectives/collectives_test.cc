@@ -1,101 +1,176 @@
-// Loopback with real data: every collective x dtype x op x n, in place and
-// out of place, odd counts, misaligned buffers, two channel/chunk settings
-// (the second forces many chunks, loops and slot-sized pieces).
-#include <vector>
+// The one collective sweep, parameterised by transport: loopback, shm and
+// tcp with ranks as threads, shm and tcp with ranks as forked processes
+// (through init()). Every collective, in place and out of place, counts 0,
+// 1, primes and large ones, checked element by element on every rank
+// against the float64 reference; the matrix is in collectives/sweep.hpp.
+// Afterwards nothing of a shm job is left in /dev/shm, and tcp's widest
+// setting did stripe messages over its sockets.
+#include <atomic>
+#include <memory>
+#include <set>
 
 #include "catch.hpp"
-#include "collectives/harness.hpp"
+#include "collectives/sweep.hpp"
+#include "support/fork_runner.hpp"
+#include "support/shm_support.hpp"
+#include "support/tcp_support.hpp"
 
 namespace {
 
-using colossus::DataType;
-using colossus::Options;
-using colossus::ReduceOp;
-using colossus::plan::Collective;
-using colossus::test::Case;
-using colossus::test::Group;
+using namespace colossus;
+using plan::Collective;
+using test::Launch;
+using test::Wire;
 
-const int kRankCounts[] = {1, 2, 3, 4, 7, 8, 16};
-const std::size_t kCounts[] = {0, 1, 2, 7, 1009};
-
-std::vector<Options> settings() {
-  Options wide;  // defaults: 2 channels, 512 KiB chunks and slots
-  wide.timeout_s = 60;
-  Options tiny;
-  tiny.nchannels = 3;
-  tiny.chunk_bytes = 64;
-  tiny.slot_bytes = 64;
-  tiny.timeout_s = 60;
-  return {wide, tiny};
-}
-
-bool reduces(Collective c) {
-  return c == Collective::AllReduce || c == Collective::ReduceScatter || c == Collective::Reduce;
-}
-
-// Runs the full dtype x op x count x placement sweep of one collective.
-void sweep(Collective coll) {
+struct Tally {
   std::vector<std::string> problems;
   std::size_t cases = 0;
-  for (int n : kRankCounts) {
-    const int setting_count = static_cast<int>(settings().size());
-    for (int s = 0; s < setting_count; ++s) {
-      Group group(n, settings()[static_cast<std::size_t>(s)]);
-      for (int t = 0; t < colossus::kNumDataTypes; ++t) {
-        for (int o = 0; o < (reduces(coll) ? colossus::kNumReduceOps : 1); ++o) {
-          for (std::size_t count : kCounts) {
-            for (bool in_place : {false, true}) {
-              Case c;
-              c.coll = coll;
-              c.dtype = static_cast<DataType>(t);
-              c.op = static_cast<ReduceOp>(o);
-              c.count = count;
-              c.root = (n - 1) / 2 + static_cast<int>(count % 2) * (n / 2);  // varies in [0, n)
-              c.in_place = in_place;
-              c.misaligned = (count + static_cast<std::size_t>(t)) % 3 == 1;
-              for (auto& p : group.run(c)) problems.push_back(p);
-              ++cases;
-            }
-          }
+  void check() const {
+    std::string shown;
+    for (std::size_t i = 0; i < problems.size() && i < 4; ++i) shown += "\n" + problems[i];
+    INFO(problems.size() << " problems in " << cases << " cases; first ones:" << shown);
+    CHECK(cases > 0);
+    CHECK(problems.empty());
+  }
+};
+
+// Ranks as threads: one group per GroupSpec, reused across its cases.
+void sweep_threads(Wire wire, Collective coll) {
+  Tally tally;
+  for (const test::GroupSpec& spec : test::groups(wire, Launch::Threads)) {
+    const Options& opt = spec.setting.options;
+    const std::string where = std::string(to_string(wire)) +
+                              " threads n=" + std::to_string(spec.n) + ", " + spec.setting.name +
+                              ": ";
+    std::atomic<uint64_t> secret{0};
+    std::unique_ptr<test::TcpJob> job;  // its doorbells outlive the group's transports
+    std::vector<Communicator> comms;
+    if (wire == Wire::Loopback) {
+      comms = loopback_group(spec.n, opt);
+    } else if (wire == Wire::Shm) {
+      const transport::ShmOptions so = test::shm_options_for(test::settings_for(opt));
+      comms = test::make_group(
+          spec.n,
+          [&](bootstrap::OutOfBand& oob) {
+            secret = oob.job_secret();
+            return transport::make_shm_transport(oob, so);
+          },
+          opt);
+    } else {
+      job = std::make_unique<test::TcpJob>(spec.n, opt, spec.setting.tcp_sockets);
+      comms = std::move(job->comms);
+    }
+    {
+      test::Group group(std::move(comms));
+      for (const test::Profile& p : spec.profiles) {
+        for (const test::Case& c : test::cases(p, coll, spec.n)) {
+          for (auto& problem : group.run(c)) tally.problems.push_back(where + problem);
+          ++tally.cases;
         }
       }
-      // A count large enough for several chunks and loops at the wide setting.
-      for (DataType t : {DataType::Float32, DataType::Bfloat16, DataType::Int8}) {
-        Case c;
-        c.coll = coll;
-        c.dtype = t;
-        c.op = reduces(coll) ? ReduceOp::Sum : ReduceOp::Sum;
-        c.count = s == 0 ? 300007 : 20011;
-        c.root = n - 1;
-        for (auto& p : group.run(c)) problems.push_back(p);
-        ++cases;
+      if (wire == Wire::Tcp && opt.slot_bytes == 0) {  // big steps in 512 KiB slots
+        INFO(where);
+        CHECK(job->sum(&transport::TcpStats::messages_striped) > 0);
+      }
+    }
+    if (wire == Wire::Shm) {
+      const auto left = test::shm_leftovers(secret);
+      INFO(where << "left in /dev/shm: " << test::join(left));
+      CHECK(left.empty());
+    }
+  }
+  tally.check();
+}
+
+// Ranks as processes: one job per rank count, one communicator per
+// GroupSpec of that count (all alive at once), each from its own id.
+void sweep_processes(Wire wire, Collective coll) {
+  const std::vector<test::GroupSpec> specs = test::groups(wire, Launch::Processes);
+  std::set<int> counts;
+  for (const auto& s : specs) counts.insert(s.n);
+  Tally tally;
+  for (const int n : counts) {
+    std::vector<const test::GroupSpec*> job;
+    std::vector<UniqueId> ids;
+    for (const auto& s : specs) {
+      if (s.n != n) continue;
+      job.push_back(&s);
+      ids.push_back(make_unique_id());
+      for (const auto& p : s.profiles) tally.cases += test::cases(p, coll, n).size();
+    }
+    const auto out = test::fork_ranks(
+        n,
+        [&](int r) {
+          std::vector<Communicator> comms;
+          std::string problems;
+          int bad = 0;
+          for (std::size_t j = 0; j < job.size(); ++j) {
+            Options o = job[j]->setting.options;
+            o.transport = to_string(wire);
+            comms.push_back(init(ids[j], r, n, o));
+            for (const test::Profile& p : job[j]->profiles) {
+              for (const test::Case& c : test::cases(p, coll, n)) {
+                const test::Inputs inputs = test::make_inputs(c, n);
+                test::run_rank(c, n, r, comms.back(), inputs, [&](const std::string& what) {
+                  if (bad++ < 3)
+                    problems += job[j]->setting.name + ": " + c.describe() + ": " + what + "; ";
+                });
+              }
+            }
+          }
+          if (bad > 3) problems += std::to_string(bad - 3) + " more";
+          return problems;
+        },
+        300);
+    for (const auto& o : out) {
+      if (!o.ok())
+        tally.problems.push_back(std::string(to_string(wire)) +
+                                 " processes n=" + std::to_string(n) + ": " + o.describe());
+    }
+    if (wire == Wire::Shm) {
+      for (const UniqueId& id : ids) {
+        const auto left = test::shm_leftovers(id);
+        INFO("shm processes n=" << n << ": left in /dev/shm: " << test::join(left));
+        CHECK(left.empty());
       }
     }
   }
-  INFO(cases << " cases, first problems:\n"
-             << (problems.empty() ? std::string("none")
-                                  : problems[0] + (problems.size() > 1 ? "\n" + problems[1] : "")));
-  CHECK(cases > 0);
-  CHECK(problems.empty());
+  tally.check();
 }
 
 }  // namespace
 
-TEST_CASE("loopback allreduce matches the float64 reference", "[loopback]") {
-  sweep(Collective::AllReduce);
-}
-TEST_CASE("loopback allgather matches the float64 reference", "[loopback]") {
-  sweep(Collective::AllGather);
-}
-TEST_CASE("loopback reduce_scatter matches the float64 reference", "[loopback]") {
-  sweep(Collective::ReduceScatter);
-}
-TEST_CASE("loopback broadcast matches the float64 reference", "[loopback]") {
-  sweep(Collective::Broadcast);
-}
-TEST_CASE("loopback reduce matches the float64 reference", "[loopback]") {
-  sweep(Collective::Reduce);
-}
+#define COLOSSUS_SWEEP(run, wire, coll, name, tags) \
+  TEST_CASE(name " matches the float64 reference", tags) { run(Wire::wire, Collective::coll); }
+
+COLOSSUS_SWEEP(sweep_threads, Loopback, AllReduce, "loopback threads: allreduce", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, AllGather, "loopback threads: allgather", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, ReduceScatter, "loopback threads: reduce_scatter",
+               "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, Broadcast, "loopback threads: broadcast", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, Reduce, "loopback threads: reduce", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Shm, AllReduce, "shm threads: allreduce", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, AllGather, "shm threads: allgather", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, ReduceScatter, "shm threads: reduce_scatter", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, Broadcast, "shm threads: broadcast", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, Reduce, "shm threads: reduce", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, AllReduce, "tcp threads: allreduce", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, AllGather, "tcp threads: allgather", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, ReduceScatter, "tcp threads: reduce_scatter", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, Broadcast, "tcp threads: broadcast", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, Reduce, "tcp threads: reduce", "[tcp]")
+COLOSSUS_SWEEP(sweep_processes, Shm, AllReduce, "shm processes: allreduce", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, AllGather, "shm processes: allgather", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, ReduceScatter, "shm processes: reduce_scatter",
+               "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, Broadcast, "shm processes: broadcast", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, Reduce, "shm processes: reduce", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, AllReduce, "tcp processes: allreduce", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, AllGather, "tcp processes: allgather", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, ReduceScatter, "tcp processes: reduce_scatter",
+               "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, Broadcast, "tcp processes: broadcast", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, Reduce, "tcp processes: reduce", "[tcp][process]")
 
 // A chunk of many slots would deadlock a ring (each step needs a free slot
 // while its first send still fills the stream); the settings clamp it.
@@ -104,11 +179,11 @@ TEST_CASE("a chunk larger than the FIFO holds is clamped, not a deadlock", "[loo
   o.chunk_bytes = 1 << 20;
   o.slot_bytes = 256;
   o.timeout_s = 20;
-  Group group(5, o);
+  test::Group group(5, o);
   std::vector<std::string> problems;
   for (Collective coll : {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
                           Collective::Broadcast, Collective::Reduce}) {
-    Case c;
+    test::Case c;
     c.coll = coll;
     c.count = 10007;
     c.root = 2;

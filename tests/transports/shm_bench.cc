@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "support/thread_oob.hpp"
-#include "transports/fork_oob.hpp"
-#include "transports/shm_support.hpp"
+#include "support/fork_oob.hpp"
+#include "support/shm_support.hpp"
 
 using namespace colossus;
 

@@ -1,15 +1,16 @@
-// The shm transport with ranks as threads of this process: its FIFO
-// protocol endpoint by endpoint, then every collective through it. (The
-// multi-process checks are in shm_fork_test.cc.)
-#include <atomic>
+// The shm transport piece by piece: its FIFO protocol endpoint by endpoint
+// and its setup checks (ranks as threads), and what a process killed during
+// setup leaves behind. (Collectives over it are swept in
+// collectives/collectives_test.cc, failed peers in peer_failure_test.cc.)
+#include <signal.h>
+
 #include <cstring>
 #include <thread>
 
 #include "catch.hpp"
-#include "collectives/harness.hpp"
+#include "support/fork_oob.hpp"
+#include "support/shm_support.hpp"
 #include "support/thread_oob.hpp"
-#include "support/transport_group.hpp"
-#include "transports/shm_support.hpp"
 
 using namespace colossus;
 using transport::Status;
@@ -128,81 +129,24 @@ TEST_CASE("shm setup rejects ranks that disagree on the FIFO geometry", "[shm]")
   CHECK_THROWS_AS(build(one, 1, {transport::ShmOptions{64, 1, 10}}), std::exception);
 }
 
-namespace {
-
-bool reduces(plan::Collective c) {
-  return c == plan::Collective::AllReduce || c == plan::Collective::ReduceScatter ||
-         c == plan::Collective::Reduce;
-}
-
-}  // namespace
-
-TEST_CASE("every collective over shm, ranks as threads", "[shm][collectives]") {
-  Options tiny;  // 64 B slots: every step in many pieces, the ring FIFO at its limit
-  tiny.nchannels = 2;
-  tiny.chunk_bytes = 128;
-  tiny.slot_bytes = 64;
-  tiny.timeout_s = 60;
-  Options small;
-  small.nchannels = 3;
-  small.chunk_bytes = 512;
-  small.slot_bytes = 256;
-  small.timeout_s = 60;
-  Options wide;  // the defaults: 512 KiB slots
-  wide.timeout_s = 60;
-  const DataType types[] = {DataType::Float32, DataType::Bfloat16, DataType::Int8,
-                            DataType::Float64, DataType::Uint64};
-  std::vector<std::string> problems;
-  std::size_t cases = 0;
-  for (int n : {2, 3, 4, 8}) {
-    for (const Options& opt : {tiny, small, wide}) {
-      std::atomic<uint64_t> secret{0};
-      {
-        const detail::Settings s = test::settings_for(opt);
-        auto comms = test::make_group(
-            n,
-            [&](bootstrap::OutOfBand& oob) {
-              secret = oob.job_secret();
-              return make_shm_transport(oob, test::shm_options_for(s));
-            },
-            opt);
-        test::Group group(std::move(comms));
-        for (int c = 0; c < 5; ++c) {
-          const auto coll = static_cast<plan::Collective>(c);
-          for (DataType t : types) {
-            for (int op = 0; op < (reduces(coll) ? kNumReduceOps : 1); ++op) {
-              for (std::size_t count : {std::size_t{1}, std::size_t{7}, std::size_t{1009}}) {
-                for (bool in_place : {false, true}) {
-                  test::Case k;
-                  k.coll = coll;
-                  k.dtype = t;
-                  k.op = static_cast<ReduceOp>(op);
-                  k.count = count;
-                  k.root = static_cast<int>(count % static_cast<std::size_t>(n));
-                  k.in_place = in_place;
-                  k.misaligned = count == 7 && !in_place;
-                  for (auto& p : group.run(k)) problems.push_back(p);
-                  ++cases;
-                }
-              }
-            }
-          }
-          test::Case big;  // several chunks and loops of the ring
-          big.coll = coll;
-          big.count = opt.slot_bytes == 0 ? 600011 : 20011;
-          big.root = n - 1;
-          for (auto& p : group.run(big)) problems.push_back(p);
-          ++cases;
+// Between real processes: what a job killed during setup leaves in
+// /dev/shm, the next job's sweep removes.
+TEST_CASE("shm: what a job killed during setup leaves, the sweep removes", "[shm][process]") {
+  test::ForkOobMesh mesh(2);
+  auto out = test::run_children(
+      mesh, 2,
+      [](int rank, bootstrap::OutOfBand& oob) -> std::string {
+        auto t = make_shm_transport(oob, transport::ShmOptions{4096, 4, 10});
+        if (rank == 1) {
+          auto rx = t->connect_recv(0, 0);  // created; its sender never comes
+          raise(SIGKILL);
         }
-      }
-      const auto left = test::shm_leftovers(secret);
-      INFO("n=" << n << " slot " << opt.slot_bytes << ": left in /dev/shm: " << test::join(left));
-      CHECK(left.empty());
-    }
-  }
-  INFO(cases << " cases, first problems:\n"
-             << (problems.empty() ? std::string("none")
-                                  : problems[0] + (problems.size() > 1 ? "\n" + problems[1] : "")));
-  CHECK(cases > 0);
-  CHECK(problems.empty());
+        return "";
+      },
+      nullptr, 60);
+  INFO(test::describe(out));
+  REQUIRE(out[1].killed_by(SIGKILL));
+  CHECK(test::shm_leftovers(mesh.secret()).size() == 1);
+  CHECK(transport::sweep_stale_shm_segments() >= 1);
+  CHECK(test::shm_leftovers(mesh.secret()).empty());
 }

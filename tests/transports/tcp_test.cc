@@ -1,7 +1,8 @@
 // The tcp transport, piece by piece: interface selection, addresses, the
 // striping arithmetic, the FIFO protocol endpoint by endpoint, and what it
 // does with strangers, mismatched peers and shutdown. (Collectives over it
-// are in tcp_collectives_test.cc, killed processes in tcp_process_test.cc.)
+// are swept in collectives/collectives_test.cc, failed peers in
+// transports/peer_failure_test.cc.)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -13,11 +14,12 @@
 #include <thread>
 
 #include "catch.hpp"
+#include "collectives/harness.hpp"
 #include "support/thread_oob.hpp"
 #include "transports/tcp/interfaces.hpp"
 #include "transports/tcp/socket.hpp"
 #include "transports/tcp/wire.hpp"
-#include "transports/tcp_support.hpp"
+#include "support/tcp_support.hpp"
 
 using namespace colossus;
 using transport::Status;

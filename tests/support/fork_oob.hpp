@@ -1,5 +1,4 @@
-// fork_oob.hpp: an OutOfBand for ranks that are forked children of a test,
-// and a runner that forks them.
+// fork_oob.hpp: an OutOfBand for ranks that are forked children of a test.
 //
 // ForkOobMesh makes one socketpair per pair of ranks before fork(); after
 // fork, child r keeps its ends (take(r)) and the parent drops them all. An
@@ -7,18 +6,12 @@
 // blobs are setup-sized, far below a socket buffer, so the writes never
 // block on a reader. A peer that died shows as EOF -> RemoteError.
 //
-// run_children(n, body, on_started, deadline) forks n children, each calling
-// body(rank, oob) and sending back the string it returns ("" = success) or
-// its exception; the parent collects every report and exit status, killing
-// what is left at the deadline. Fork only while the test process has no
-// other threads.
+// run_children(mesh, n, body, on_started, deadline) runs body(rank, oob) in
+// n forked children through fork_ranks (support/fork_runner.hpp).
 #pragma once
 
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,8 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "colossus/error.hpp"
 #include "bootstrap/oob.hpp"
+#include "colossus/error.hpp"
+#include "support/fork_runner.hpp"
 
 namespace colossus::test {
 
@@ -152,81 +146,23 @@ class ForkOobMesh {
   std::vector<int> ends_;
 };
 
-struct ChildOutcome {
-  std::string report;  // what body returned or threw; "" = success
-  int status = -1;     // waitpid status; -1 if never reaped
-};
-
-using ChildBody = std::function<std::string(int rank, bootstrap::OutOfBand& oob)>;
-
-// Forks one child per rank of `mesh`; on_started(pids) runs in the parent
-// once all exist (to kill one, say). Returns each child's report and status.
+// Forks one child per rank of `mesh` (see fork_ranks); child r runs
+// body(r, its OutOfBand), the parent drops every end of the mesh.
 inline std::vector<ChildOutcome> run_children(
-    ForkOobMesh& mesh, int n, const ChildBody& body,
+    ForkOobMesh& mesh, int n,
+    const std::function<std::string(int rank, bootstrap::OutOfBand& oob)>& body,
     const std::function<void(const std::vector<pid_t>&)>& on_started, double deadline_s) {
-  std::vector<pid_t> pids;
-  std::vector<int> pipes;  // read ends of the children's reports
-  std::fflush(nullptr);
-  for (int r = 0; r < n; ++r) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(p[0]);
-      for (int fd : pipes) close(fd);
-      std::string out;
-      try {
+  return fork_ranks(
+      n,
+      [&](int r) {
         auto oob = mesh.take(r);
-        out = body(r, *oob);
-      } catch (const std::exception& e) {
-        out = std::string("threw: ") + e.what();
-      }
-      for (std::size_t done = 0; done < out.size();) {
-        const ssize_t w = write(p[1], out.data() + done, out.size() - done);
-        if (w <= 0) break;
-        done += static_cast<std::size_t>(w);
-      }
-      std::fflush(nullptr);
-      _exit(out.empty() ? 0 : 1);  // no atexit handlers, no test-framework teardown
-    }
-    close(p[1]);
-    pids.push_back(pid);
-    pipes.push_back(p[0]);
-  }
-  mesh.close_all();
-  if (on_started) on_started(pids);
-
-  std::vector<ChildOutcome> out(static_cast<std::size_t>(n));
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(deadline_s);
-  for (int open = n; open > 0;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    std::vector<pollfd> pfs;
-    for (int fd : pipes) pfs.push_back({fd, fd >= 0 ? short{POLLIN} : short{0}, 0});
-    if (poll(pfs.data(), pfs.size(), static_cast<int>(left.count())) <= 0) continue;
-    for (std::size_t i = 0; i < pfs.size(); ++i) {
-      if (pipes[i] < 0 || pfs[i].revents == 0) continue;
-      char buf[4096];
-      const ssize_t r = read(pipes[i], buf, sizeof buf);
-      if (r > 0) {
-        out[i].report.append(buf, static_cast<std::size_t>(r));
-      } else if (r == 0 || errno != EINTR) {
-        close(pipes[i]);
-        pipes[i] = -1;
-        --open;
-      }
-    }
-  }
-  for (std::size_t i = 0; i < pids.size(); ++i) {
-    if (pipes[i] >= 0) {  // past the deadline: the child is stuck
-      kill(pids[i], SIGKILL);
-      close(pipes[i]);
-      out[i].report += "[still running at the deadline, killed]";
-    }
-    waitpid(pids[i], &out[i].status, 0);
-  }
-  return out;
+        return body(r, *oob);
+      },
+      deadline_s,
+      [&](const std::vector<pid_t>& pids) {
+        mesh.close_all();
+        if (on_started) on_started(pids);
+      });
 }
 
 }  // namespace colossus::test

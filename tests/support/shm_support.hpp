@@ -1,17 +1,19 @@
 // shm_support.hpp: what the shm tests share: communicators over the shm
 // transport whose FIFO geometry matches the executor's settings, and a
-// listing of a job's segments in /dev/shm.
+// listing of a job's segments in /dev/shm (by its secret or init()'s id).
 #pragma once
 
 #include <dirent.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/config.hpp"
+#include "bootstrap/unique_id.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
-#include "base/config.hpp"
 #include "transports/shm/shm.hpp"
 
 namespace colossus::test {
@@ -48,6 +50,13 @@ inline std::vector<std::string> shm_leftovers(uint64_t secret) {
     closedir(d);
   }
   return out;
+}
+
+// The same for a job made by init() from this id.
+inline std::vector<std::string> shm_leftovers(const UniqueId& id) {
+  bootstrap::UniqueId raw;
+  std::memcpy(&raw, id.internal, sizeof raw);
+  return shm_leftovers(raw.secret);
 }
 
 inline std::string join(const std::vector<std::string>& v) {

@@ -3,6 +3,7 @@
 // doorbells kept alive for them and the transports reachable for stats.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -10,10 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "collectives/harness.hpp"
+#include "base/config.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
-#include "base/config.hpp"
 #include "support/transport_group.hpp"
 #include "transports/tcp/tcp.hpp"
 
@@ -70,11 +70,6 @@ inline bool eventually(const std::function<bool()>& done, double seconds = 10) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
-}
-
-inline bool reduces(plan::Collective c) {
-  return c == plan::Collective::AllReduce || c == plan::Collective::ReduceScatter ||
-         c == plan::Collective::Reduce;
 }
 
 }  // namespace colossus::test
