@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "base/config.hpp"
 #include "colossus/types.hpp"
 #include "reduce/cuda/reduce_cuda.hpp"
 
@@ -52,19 +53,15 @@ struct Options {
   int reps = 15;
 };
 
-std::size_t parse_size(const char* s) {
-  char* end = nullptr;
-  double v = std::strtod(s, &end);
-  switch (end != nullptr ? *end : 0) {
-    case 'K':
-    case 'k': v *= 1024; break;
-    case 'M':
-    case 'm': v *= 1024.0 * 1024; break;
-    case 'G':
-    case 'g': v *= 1024.0 * 1024 * 1024; break;
-    default: break;
+// --min-bytes/--max-bytes: the library's byte sizes (base::parse_bytes).
+std::size_t parse_size(const char* flag, const char* text) {
+  std::size_t bytes = 0;
+  if (!base::parse_bytes(text, &bytes)) {
+    std::fprintf(stderr, "cuda_reduce_bench: %s expects a size (4096, 64K, 1.5M), got '%s'\n", flag,
+                 text);
+    std::exit(1);
   }
-  return static_cast<std::size_t>(v);
+  return bytes;
 }
 
 Options parse(int argc, char** argv) {
@@ -72,9 +69,9 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--min-bytes" && i + 1 < argc) {
-      o.min_bytes = parse_size(argv[++i]);
+      o.min_bytes = parse_size("--min-bytes", argv[++i]);
     } else if (a == "--max-bytes" && i + 1 < argc) {
-      o.max_bytes = parse_size(argv[++i]);
+      o.max_bytes = parse_size("--max-bytes", argv[++i]);
     } else if (a == "--reps" && i + 1 < argc) {
       o.reps = std::max(1, std::atoi(argv[++i]));
     } else {

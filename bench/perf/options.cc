@@ -3,11 +3,12 @@
 #include <getopt.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+
+#include "base/config.hpp"
 
 namespace colossus::perf {
 
@@ -53,31 +54,6 @@ bool parse_int(const char* text, long lo, long hi, long* out) {
 }
 
 }  // namespace
-
-bool parse_size(const std::string& text, std::size_t* out) {
-  if (text.empty() || text[0] == '-' || text[0] == '+') return false;
-  errno = 0;
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (errno != 0 || end == text.c_str() || !std::isfinite(v) || v < 0) return false;
-  double unit = 1;
-  if (*end != '\0') {
-    switch (*end) {
-      case 'K':
-      case 'k': unit = 1024.0; break;
-      case 'M':
-      case 'm': unit = 1024.0 * 1024; break;
-      case 'G':
-      case 'g': unit = 1024.0 * 1024 * 1024; break;
-      default: return false;
-    }
-    if (end[1] != '\0') return false;
-  }
-  double bytes = v * unit;
-  if (bytes >= std::ldexp(1.0, 62)) return false;
-  *out = static_cast<std::size_t>(bytes);
-  return true;
-}
 
 constexpr int kBuffersFlag = 1000;  // --buffers: long only (nccl-tests has no such flag)
 
@@ -130,15 +106,15 @@ std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code) 
           return fail("-g (only 1: ranks are threads, -t, or processes)", optarg);
         break;
       case 'b':
-        if (!parse_size(optarg, &bytes)) return fail("-b", optarg);
+        if (!base::parse_bytes(optarg, &bytes)) return fail("-b", optarg);
         o.min_bytes = bytes;
         break;
       case 'e':
-        if (!parse_size(optarg, &bytes)) return fail("-e", optarg);
+        if (!base::parse_bytes(optarg, &bytes)) return fail("-e", optarg);
         o.max_bytes = bytes;
         break;
       case 'i':
-        if (!parse_size(optarg, &bytes)) return fail("-i", optarg);
+        if (!base::parse_bytes(optarg, &bytes)) return fail("-i", optarg);
         o.step_bytes = bytes;
         break;
       case 'f':

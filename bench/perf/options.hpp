@@ -48,9 +48,6 @@ struct PerfOptions {
 // returns 1 in *exit_code. Returns the options otherwise.
 std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code);
 
-// "32M", "1.5K", "8" -> bytes (powers of 1024). False on garbage.
-bool parse_size(const std::string& text, std::size_t* out);
-
 // Sizes in bytes that the run visits, nccl-tests' stepping.
 std::vector<std::size_t> size_steps(const PerfOptions& o);
 

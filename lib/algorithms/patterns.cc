@@ -13,13 +13,16 @@ void ring_reduce_scatter(ChannelBuilder& b, const SubRing& ring, const SliceAt& 
                          bool finalize) {
   const int n = ring.size();
   b.send(ring.next(), src(ring.behind(1)));
-  for (int j = 1; j < n - 1; ++j) b.recv_reduce_send(ring.prev(), ring.next(), src(ring.behind(j + 1)));
+  for (int j = 1; j < n - 1; ++j)
+    b.recv_reduce_send(ring.prev(), ring.next(), src(ring.behind(j + 1)));
   b.recv_reduce(ring.prev(), src(ring.pos), dst, finalize);
 }
 
-void ring_allgather(ChannelBuilder& b, const SubRing& ring, Slice own, const SliceAt& dst) {
+void ring_allgather(ChannelBuilder& b, const SubRing& ring, Slice own, const SliceAt& dst,
+                    bool copy_own) {
   const int n = ring.size();
   b.send(ring.next(), own);
+  if (copy_own) b.copy(own, dst(ring.pos), false);
   for (int j = 1; j < n - 1; ++j) b.recv_copy_send(ring.prev(), ring.next(), dst(ring.behind(j)));
   b.recv(ring.prev(), dst(ring.behind(n - 1)));
 }
@@ -38,10 +41,12 @@ void ring_allreduce(ChannelBuilder& b, const SubRing& ring, Range r, Buffer src,
     auto out = [&](int q) { return slice_of(dst, block(q)); };
     // Reduce-scatter; the block completed here goes straight on into the allgather.
     b.send(ring.next(), in(ring.behind(0)));
-    for (int j = 1; j < n - 1; ++j) b.recv_reduce_send(ring.prev(), ring.next(), in(ring.behind(j)));
+    for (int j = 1; j < n - 1; ++j)
+      b.recv_reduce_send(ring.prev(), ring.next(), in(ring.behind(j)));
     const int mine = ring.behind(n - 1);
     b.recv_reduce_copy_send(ring.prev(), ring.next(), in(mine), out(mine), finalize);
-    for (int j = 1; j < n - 1; ++j) b.recv_copy_send(ring.prev(), ring.next(), out(ring.behind(n - 1 + j)));
+    for (int j = 1; j < n - 1; ++j)
+      b.recv_copy_send(ring.prev(), ring.next(), out(ring.behind(n - 1 + j)));
     b.recv(ring.prev(), out(ring.behind(2 * n - 2)));
   }
 }
@@ -108,7 +113,8 @@ void rooted_tree_plan(plan::Plan& p, const TreeNode& t, const AlgoParams& params
       }
     }
     // The root's own broadcast output: one copy of the part (a no-op in place).
-    if (!reduce && t.root()) b.copy(plan::send_slice(r.begin, r.size()), plan::recv_slice(r.begin, r.size()), false);
+    if (!reduce && t.root())
+      b.copy(plan::send_slice(r.begin, r.size()), plan::recv_slice(r.begin, r.size()), false);
   }
 }
 

@@ -1,4 +1,4 @@
-// patterns.hpp: building blocks the tree and hierarchical algorithms share.
+// patterns.hpp: building blocks the ring, tree and hierarchical algorithms share.
 //
 // Rings over any subset of ranks (a node's ranks, one rail of nodes) and one
 // tree node's part of a reduce or broadcast, each appending a short sequence
@@ -41,8 +41,10 @@ void ring_reduce_scatter(plan::ChannelBuilder& b, const SubRing& ring, const Sli
 
 // Ring allgather (size >= 2): `own` (this position's block) goes round the
 // ring; the block of position q lands in dst(q) on every other position.
+// With copy_own, `own` is also copied to dst(pos) here, right after it is
+// sent (a no-op when it is there already, in place).
 void ring_allgather(plan::ChannelBuilder& b, const SubRing& ring, plan::Slice own,
-                    const SliceAt& dst);
+                    const SliceAt& dst, bool copy_own = false);
 
 // Ring allreduce (size >= 2) of elements `r`, read from `src` and left in
 // `dst`, in loops of chunk * size so that no step moves more than `chunk`.

@@ -3,15 +3,18 @@
 // Data is split into one contiguous part per channel; each channel walks its
 // part in chunks. Ring step s of rank r handles block (r - s) mod n, so every
 // rank sends what its successor needs next and the FIFO between neighbours
-// pipelines consecutive steps and chunks.
+// pipelines consecutive steps and chunks. The steps themselves are the
+// shared ring patterns (patterns.hpp) over the ring of all ranks; broadcast
+// and reduce are the rooted tree pattern over a chain.
 #include <algorithm>
+#include <numeric>
 
 #include "algorithms/algorithm.hpp"
-#include "algorithms/partition.hpp"
-#include "plan/builder.hpp"
+#include "algorithms/patterns.hpp"
 
 namespace colossus::algorithms {
 
+using plan::Buffer;
 using plan::ChannelBuilder;
 using plan::Collective;
 using plan::recv_slice;
@@ -19,131 +22,71 @@ using plan::send_slice;
 
 namespace {
 
-struct Ring {
-  int n, rank;
-  int next() const { return (rank + 1) % n; }
-  int prev() const { return (rank + n - 1) % n; }
-  // Block index k steps behind this rank, mod n.
-  std::size_t behind(int k) const { return static_cast<std::size_t>(((rank - k) % n + n) % n); }
-};
-
-// Allreduce over one loop of the channel: reduce-scatter then allgather.
-void allreduce_loop(ChannelBuilder& b, const Ring& ring, std::size_t off, std::size_t m,
-                    std::size_t align) {
-  const int n = ring.n;
-  auto block = [&](std::size_t k) {
-    const Range p = part(m, n, static_cast<int>(k), align);
-    return Range{off + p.begin, off + p.end};
-  };
-  auto at_send = [](Range r) { return send_slice(r.begin, r.size()); };
-  auto at_recv = [](Range r) { return recv_slice(r.begin, r.size()); };
-
-  b.send(ring.next(), at_send(block(ring.behind(0))));
-  for (int j = 1; j < n - 1; ++j) {
-    b.recv_reduce_send(ring.prev(), ring.next(), at_send(block(ring.behind(j))));
-  }
-  const Range mine = block(ring.behind(n - 1));  // fully reduced here first
-  b.recv_reduce_copy_send(ring.prev(), ring.next(), at_send(mine), at_recv(mine), true);
-  for (int j = 1; j < n - 1; ++j) {
-    b.recv_copy_send(ring.prev(), ring.next(), at_recv(block(ring.behind(n - 1 + j))));
-  }
-  b.recv(ring.prev(), at_recv(block(ring.behind(2 * n - 2))));
+// The ring of all ranks, 0 -> 1 -> ... -> n-1 -> 0, seen from `rank`.
+SubRing full_ring(int n, int rank) {
+  SubRing ring;
+  ring.ranks.resize(static_cast<std::size_t>(n));
+  std::iota(ring.ranks.begin(), ring.ranks.end(), 0);
+  ring.pos = rank;
+  return ring;
 }
 
-void allgather_chunk(ChannelBuilder& b, const Ring& ring, std::size_t count, std::size_t off,
-                     std::size_t m) {
-  auto own_block_at = [&](std::size_t q) { return recv_slice(q * count + off, m); };
-  b.send(ring.next(), send_slice(off, m));
-  b.copy(send_slice(off, m), own_block_at(ring.behind(0)), false);  // no-op when in place
-  for (int j = 1; j < ring.n - 1; ++j) {
-    b.recv_copy_send(ring.prev(), ring.next(), own_block_at(ring.behind(j)));
-  }
-  b.recv(ring.prev(), own_block_at(ring.behind(ring.n - 1)));
-}
-
-void reduce_scatter_chunk(ChannelBuilder& b, const Ring& ring, std::size_t count,
-                          std::size_t off, std::size_t m) {
-  auto input_block = [&](std::size_t q) { return send_slice(q * count + off, m); };
-  b.send(ring.next(), input_block(ring.behind(1)));
-  for (int j = 1; j < ring.n - 1; ++j) {
-    b.recv_reduce_send(ring.prev(), ring.next(), input_block(ring.behind(j + 1)));
-  }
-  b.recv_reduce(ring.prev(), input_block(ring.behind(0)), recv_slice(off, m), true);
-}
-
-// Broadcast: a pipelined chain root -> root+1 -> ... -> root-1.
-void broadcast_chunk(ChannelBuilder& b, const Ring& ring, int root, std::size_t off,
-                     std::size_t m) {
-  const int pos = (ring.rank - root + ring.n) % ring.n;
-  if (pos == 0) {
-    b.send(ring.next(), send_slice(off, m));
-  } else if (pos < ring.n - 1) {
-    b.recv_copy_send(ring.prev(), ring.next(), recv_slice(off, m));
-  } else {
-    b.recv(ring.prev(), recv_slice(off, m));
-  }
-}
-
-// Reduce: a pipelined chain root+1 -> root+2 -> ... -> root.
-void reduce_chunk(ChannelBuilder& b, const Ring& ring, int root, std::size_t off, std::size_t m) {
-  const int pos = (ring.rank - root - 1 + 2 * ring.n) % ring.n;
-  if (pos == 0) {
-    b.send(ring.next(), send_slice(off, m));
-  } else if (pos < ring.n - 1) {
-    b.recv_reduce_send(ring.prev(), ring.next(), send_slice(off, m));
-  } else {
-    b.recv_reduce(ring.prev(), send_slice(off, m), recv_slice(off, m), true);
-  }
+// The ring cut open into a chain. Broadcast: root -> root+1 -> ... -> root-1;
+// reduce: root+1 -> root+2 -> ... -> root. A chain is a tree with one child each.
+TreeNode chain_node(const SubRing& ring, int root, bool towards_root) {
+  TreeNode t;
+  const int pos = towards_root ? ring.wrap(ring.pos - root - 1) : ring.wrap(ring.pos - root);
+  const int n = ring.size();
+  const int first = towards_root ? n - 1 : 0;  // the chain's root: the collective's root
+  const int up = towards_root ? ring.next() : ring.prev();
+  const int down = towards_root ? ring.prev() : ring.next();
+  if (pos != first) t.parent = up;
+  const bool leaf = towards_root ? pos == 0 : pos == n - 1;
+  if (!leaf) t.children.push_back(down);
+  return t;
 }
 
 }  // namespace
 
 plan::Plan ring_plan(const plan::CollArgs& args, int rank, const AlgoParams& params) {
-  plan::Plan p;
-  p.args = args;
-  p.rank = rank;
-  p.algorithm = "ring";
+  const Sizing s = sizing(args, params);
+  plan::Plan p = plan_header(args, rank, "ring", s.nch);
   const int n = args.nranks;
-  const Ring ring{n, rank};
-  const std::size_t esize = dtype_size(args.dtype);
-  // 16-byte aligned blocks keep the reduction kernels on their vector path.
-  const std::size_t align = vector_align(esize);
-  const std::size_t chunk = chunk_elements(params.chunk_bytes, esize, align);
-  const int nch = std::max(1, params.nchannels);
-  p.channels.resize(static_cast<std::size_t>(nch));
-
-  for (int c = 0; c < nch; ++c) {
+  if (n == 1) {
+    single_rank_copy(p, s.align);
+    return p;
+  }
+  const SubRing ring = full_ring(n, rank);
+  if (args.coll == Collective::Broadcast || args.coll == Collective::Reduce) {
+    rooted_tree_plan(p, chain_node(ring, args.root, args.coll == Collective::Reduce), params);
+    return p;
+  }
+  for (int c = 0; c < s.nch; ++c) {
     auto& steps = p.channels[static_cast<std::size_t>(c)].steps;
     ChannelBuilder b(p.channels[static_cast<std::size_t>(c)]);
-    const Range r = part(args.count, nch, c, align);
+    const Range r = part(args.count, s.nch, c, s.align);
     // Each chunk (allreduce: each loop of n chunks) costs at most 2n steps.
-    const std::size_t per = args.coll == Collective::AllReduce ? chunk * static_cast<std::size_t>(n) : chunk;
+    const std::size_t per =
+        args.coll == Collective::AllReduce ? s.chunk * static_cast<std::size_t>(n) : s.chunk;
     steps.reserve(ceil_div(r.size(), per) * 2 * static_cast<std::size_t>(n) + 1);
-    if (n == 1) {
-      const bool fin = args.coll != Collective::AllGather && args.coll != Collective::Broadcast;
-      b.copy(send_slice(r.begin, r.size()), recv_slice(r.begin, r.size()), fin);
-      continue;
-    }
     if (args.coll == Collective::AllReduce) {
-      const std::size_t loop = chunk * static_cast<std::size_t>(n);
-      for (std::size_t off = r.begin; off < r.end; off += loop) {
-        allreduce_loop(b, ring, off, std::min(loop, r.end - off), align);
-      }
+      ring_allreduce(b, ring, r, Buffer::Send, Buffer::Recv, s.chunk, s.align, true);
       continue;
     }
-    for (std::size_t off = r.begin; off < r.end; off += chunk) {
-      const std::size_t m = std::min(chunk, r.end - off);
-      switch (args.coll) {
-        case Collective::AllGather: allgather_chunk(b, ring, args.count, off, m); break;
-        case Collective::ReduceScatter: reduce_scatter_chunk(b, ring, args.count, off, m); break;
-        case Collective::Broadcast: broadcast_chunk(b, ring, args.root, off, m); break;
-        case Collective::Reduce: reduce_chunk(b, ring, args.root, off, m); break;
-        case Collective::AllReduce: break;
+    const std::size_t count = args.count;
+    for (std::size_t off = r.begin; off < r.end; off += s.chunk) {
+      const std::size_t m = std::min(s.chunk, r.end - off);
+      if (args.coll == Collective::AllGather) {
+        // Own block out first, then into its place in the output (a no-op in place).
+        ring_allgather(
+            b, ring, send_slice(off, m),
+            [&](int q) { return recv_slice(static_cast<std::size_t>(q) * count + off, m); }, true);
+      } else {
+        ring_reduce_scatter(
+            b, ring,
+            [&](int q) { return send_slice(static_cast<std::size_t>(q) * count + off, m); },
+            recv_slice(off, m), true);
       }
-    }
-    // The root's own output of a broadcast: one copy of the channel's part (no-op in place).
-    if (args.coll == Collective::Broadcast && rank == args.root) {
-      b.copy(send_slice(r.begin, r.size()), recv_slice(r.begin, r.size()), false);
     }
   }
   return p;

@@ -30,22 +30,40 @@ bool parse_int(const char* text, long lo, long hi, long* out) {
 }  // namespace
 
 bool parse_bytes(const std::string& text, std::size_t* out) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (errno || end == text.c_str() || text[0] == '-') return false;
-  unsigned long long mult = 1;
-  switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': mult = 1ull << 10; ++end; break;
-    case 'm': case 'M': mult = 1ull << 20; ++end; break;
-    case 'g': case 'G': mult = 1ull << 30; ++end; break;
-    default: return false;
+  const char* c = text.c_str();
+  // Whole part, exactly (no overflow past what a size_t holds).
+  unsigned __int128 whole = 0;
+  bool digits = false;
+  for (; *c >= '0' && *c <= '9'; ++c, digits = true) {
+    whole = whole * 10 + static_cast<unsigned>(*c - '0');
+    if (whole > std::numeric_limits<std::size_t>::max()) return false;
   }
-  if (*end == 'B' || *end == 'b') ++end;
-  if (*end != '\0') return false;
-  if (v > std::numeric_limits<std::size_t>::max() / mult) return false;
-  *out = static_cast<std::size_t>(v * mult);
+  // Fraction as num / den, its first 18 digits (the rest cannot change a byte count).
+  unsigned long long num = 0, den = 1;
+  if (*c == '.') {
+    for (++c; *c >= '0' && *c <= '9'; ++c, digits = true) {
+      if (den < 1000000000000000000ull) num = num * 10 + static_cast<unsigned>(*c - '0'), den *= 10;
+    }
+  }
+  if (!digits) return false;
+  unsigned long long mult = 1;
+  switch (*c) {
+    case 'k':
+    case 'K': mult = 1ull << 10; break;
+    case 'm':
+    case 'M': mult = 1ull << 20; break;
+    case 'g':
+    case 'G': mult = 1ull << 30; break;
+    default: break;
+  }
+  if (mult != 1) {
+    ++c;
+    if (*c == 'B' || *c == 'b') ++c;
+  }
+  if (*c != '\0') return false;
+  const unsigned __int128 bytes = whole * mult + static_cast<unsigned __int128>(num) * mult / den;
+  if (bytes > std::numeric_limits<std::size_t>::max()) return false;
+  *out = static_cast<std::size_t>(bytes);
   return true;
 }
 

@@ -48,7 +48,12 @@ struct ConfigVar {
 // Every variable Config reads, for --help texts and the README.
 const std::vector<ConfigVar>& config_vars();
 
-// "512K", "4M", "1G", "123" -> bytes. False on garbage or overflow.
+// The one byte-size grammar of the library, its tools and benchmarks:
+// digits with an optional fraction, then an optional unit K, M or G (any
+// case, powers of 1024) that may be followed by B: "123", "4K", "512KB",
+// "1.5k" (1536), "64M", "2G". A fraction of a byte is dropped ("1.5" is 1).
+// False on anything else (a sign, spaces, an exponent, "4X", "4KK", "8B")
+// and on a size that does not fit a size_t.
 bool parse_bytes(const std::string& text, std::size_t* out);
 
 }  // namespace colossus::base

@@ -15,14 +15,14 @@
 namespace colossus::bootstrap {
 
 struct Endpoint {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
+  sockaddr_storage ss{};
+  socklen_t len = 0;
 
-  int family() const { return storage.ss_family; }
+  int family() const { return ss.ss_family; }
   uint16_t port() const;
   void set_port(uint16_t port);
-  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&storage); }
-  sockaddr* addr() { return reinterpret_cast<sockaddr*>(&storage); }
+  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&ss); }
+  sockaddr* addr() { return reinterpret_cast<sockaddr*>(&ss); }
   // The same family's wildcard address ("0.0.0.0", "::") with this port.
   Endpoint wildcard() const;
   // "10.0.0.1:5000", "[::1]:5000".
@@ -52,10 +52,26 @@ struct ResolvedSpec {
   bool numeric = false;
 };
 
+// The one host[:port] syntax of the library (COLOSSUS_COMM_ID,
+// COLOSSUS_BOOTSTRAP_ADDR, the tcp transport's address table): "host",
+// "host:port", "[ipv6]", "[ipv6]:port", and a bare IPv6 address (two or more
+// colons) as a host without a port. False with *why on an empty host, an
+// empty port, a port that is not a number in 0..65535, or junk after ']'.
+struct HostPort {
+  std::string host;
+  bool has_port = false;
+  uint16_t port = 0;
+};
+bool split_host_port(const std::string& text, HostPort* out, std::string* why);
+
 // "ip", "ip:port", "[ipv6]:port", "ipv6", "ifname", "ifname:port",
 // "hostname", "hostname:port"; the port defaults to 0 (ephemeral). False
 // with *why on a spec that does not parse or resolve.
 bool resolve_spec(const std::string& spec, ResolvedSpec* out, std::string* why);
+
+// A numeric "ip:port" or "[ipv6]:port" with a nonzero port, as Endpoint::str()
+// writes it; false on anything else (host names are not resolved).
+bool parse_endpoint(const std::string& text, Endpoint* out);
 
 // The first non-loopback IPv4 address of an interface that is up (docker
 // and libvirt bridges skipped: other hosts cannot reach them), else

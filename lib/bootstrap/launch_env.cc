@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bootstrap/address.hpp"
 #include "colossus/error.hpp"
 
 extern char** environ;
@@ -71,29 +72,6 @@ Environment process_environment() {
   return env;
 }
 
-bool split_host_port(const std::string& text, std::string* host, int* port) {
-  std::string h, p;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return false;
-    }
-    h = text.substr(1, close - 1);
-    p = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return false;
-    h = text.substr(0, colon);
-    p = text.substr(colon + 1);
-  }
-  char* end = nullptr;
-  const long v = std::strtol(p.c_str(), &end, 10);
-  if (h.empty() || p.empty() || *end != '\0' || v < 0 || v > 65535) return false;
-  *host = h;
-  *port = static_cast<int>(v);
-  return true;
-}
-
 std::optional<LaunchInfo> detect_launch(const Environment& env) {
   for (const Launcher& l : launchers()) {
     const std::string* rank = find(env, l.rank);
@@ -111,11 +89,14 @@ std::optional<LaunchInfo> detect_launch(const Environment& env) {
       if (const std::string* v = find(env, id)) identity += std::string("|") + id + "=" + *v;
     }
     if (const std::string* addr = find(env, "COLOSSUS_BOOTSTRAP_ADDR")) {
-      if (!split_host_port(*addr, &info.bootstrap_host, &info.bootstrap_port) ||
-          info.bootstrap_port == 0) {
+      HostPort hp;
+      std::string why;
+      if (!split_host_port(*addr, &hp, &why) || !hp.has_port || hp.port == 0) {
         throw Error(ErrorCode::InvalidArgument,
                     "COLOSSUS_BOOTSTRAP_ADDR=" + *addr + " is not host:port with a nonzero port");
       }
+      info.bootstrap_host = hp.host;
+      info.bootstrap_port = hp.port;
     } else if (l.name == std::string("torchrun")) {
       const std::string* host = find(env, "MASTER_ADDR");
       const std::string* port = find(env, "MASTER_PORT");

@@ -38,7 +38,4 @@ Environment process_environment();
 // recognized launcher with malformed values (rank out of range, bad port).
 std::optional<LaunchInfo> detect_launch(const Environment& env);
 
-// "host:port", "[v6]:port" -> parts. False on garbage.
-bool split_host_port(const std::string& text, std::string* host, int* port);
-
 }  // namespace colossus::bootstrap

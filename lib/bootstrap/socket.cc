@@ -68,7 +68,6 @@ std::string seconds_text(double seconds) {
 namespace {
 
 void set_nodelay(int fd) {
-  // Bootstrap frames are small and latency-bound; Nagle would hold them back.
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -80,42 +79,64 @@ bool retryable_connect_error(int error) {
 
 }  // namespace
 
-Fd listen_on(const Endpoint& at, bool or_wildcard) {
+Fd listen_on(const Endpoint& at, bool or_wildcard, std::string_view who) {
+  const std::string prefix = std::string(who) + ": ";
   Fd fd(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw Error(ErrorCode::SystemError, "bootstrap: socket(): " + errno_text(errno));
+  if (!fd) throw Error(ErrorCode::SystemError, prefix + "socket(): " + errno_text(errno));
   // A restarted job reuses its port while the last run's sockets sit in TIME_WAIT.
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int rc = ::bind(fd.get(), at.addr(), at.length);
+  int rc = ::bind(fd.get(), at.addr(), at.len);
   if (rc != 0 && errno == EADDRNOTAVAIL && or_wildcard) {
     const Endpoint any = at.wildcard();
-    rc = ::bind(fd.get(), any.addr(), any.length);  // a failed bind leaves the socket unbound
+    rc = ::bind(fd.get(), any.addr(), any.len);  // a failed bind leaves the socket unbound
   }
   if (rc != 0) {
     throw Error(ErrorCode::SystemError,
-                "bootstrap: cannot bind a listener to " + at.str() + ": " + errno_text(errno));
+                prefix + "cannot bind a listener to " + at.str() + ": " + errno_text(errno));
   }
   // The kernel clamps the backlog to net.core.somaxconn; ask for plenty so
-  // hundreds of ranks arriving at once are queued, not refused.
+  // hundreds of ranks (or every peer's sockets) arriving at once are queued,
+  // not refused.
   if (::listen(fd.get(), 65535) != 0) {
     throw Error(ErrorCode::SystemError,
-                "bootstrap: cannot listen on " + at.str() + ": " + errno_text(errno));
+                prefix + "cannot listen on " + at.str() + ": " + errno_text(errno));
   }
   return fd;
+}
+
+Fd start_connect(const Endpoint& to, int* error) {
+  Fd fd(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    *error = errno;
+    return {};
+  }
+  set_nodelay(fd.get());
+  int rc;
+  while ((rc = ::connect(fd.get(), to.addr(), to.len)) != 0 && errno == EINTR) {
+  }
+  // EINTR above cannot recur: a retried connect reports EALREADY or EISCONN instead.
+  if (rc != 0 && errno != EINPROGRESS && errno != EALREADY && errno != EISCONN) {
+    *error = errno;
+    return {};
+  }
+  *error = 0;
+  return fd;
+}
+
+int connect_result(int fd) {
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) return errno;
+  return error;
 }
 
 Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string* last_error) {
   auto backoff = std::chrono::milliseconds(10);
   for (;;) {
-    Fd fd(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) throw Error(ErrorCode::SystemError, "bootstrap: socket(): " + errno_text(errno));
     int error = 0;
-    if (::connect(fd.get(), to.addr(), to.length) == 0) {
-      set_nodelay(fd.get());
-      return fd;
-    }
-    error = errno;
-    if (error == EINPROGRESS || error == EINTR) {
+    Fd fd = start_connect(to, &error);
+    if (fd) {
       pollfd p{fd.get(), POLLOUT, 0};
       int ready;
       while ((ready = ::poll(&p, 1, deadline.poll_ms())) < 0 && errno == EINTR) {
@@ -124,14 +145,8 @@ Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string*
         if (last_error->empty()) *last_error = "no answer";
         return {};
       }
-      socklen_t len = sizeof error;
-      if (ready < 0 || ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0) {
-        error = errno;
-      }
-      if (error == 0) {
-        set_nodelay(fd.get());
-        return fd;
-      }
+      error = ready < 0 ? errno : connect_result(fd.get());
+      if (error == 0) return fd;
     }
     *last_error = errno_text(error);
     if (!retryable_connect_error(error)) {
@@ -147,8 +162,8 @@ Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string*
 
 Fd accept_pending(int listen_fd, Endpoint* peer, int* error) {
   for (;;) {
-    peer->length = sizeof peer->storage;
-    const int fd = ::accept4(listen_fd, peer->addr(), &peer->length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    peer->len = sizeof peer->ss;
+    const int fd = ::accept4(listen_fd, peer->addr(), &peer->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       set_nodelay(fd);
       *error = 0;

@@ -1,9 +1,14 @@
-// socket.hpp: the few socket operations the bootstrap needs, all with deadlines.
+// socket.hpp: the one socket layer of the library, all waits with deadlines.
 //
-// Every socket is non-blocking and close-on-exec; every wait is a poll()
-// bounded by a Deadline; EINTR and partial transfers are retried here so
-// callers never see them. Results are plain values (Io), not exceptions:
-// the caller knows which rank and which phase failed and builds the Error.
+// The bootstrap and the tcp transport both use it. Every socket is
+// non-blocking and close-on-exec, and every connection has TCP_NODELAY:
+// bootstrap frames are small and latency-bound, and the tcp transport
+// writes a frame by one sendmsg, so Nagle would only delay the tail of each
+// message. SO_SNDBUF/SO_RCVBUF are left to the kernel's autotuning (setting
+// them would switch it off). Every wait is a poll() bounded by a Deadline;
+// EINTR and partial transfers are retried here so callers never see them.
+// Results are plain values (Io, errno), not exceptions: the caller knows
+// which rank and which phase failed and builds the Error.
 #pragma once
 
 #include <chrono>
@@ -69,19 +74,29 @@ std::string errno_text(int error);
 // "0.5 s", "300 s": durations in messages.
 std::string seconds_text(double seconds);
 
-// A listener on `at` (SO_REUSEADDR, non-blocking). With or_wildcard, an
-// address this host does not have (a name resolved through NAT, say) falls
-// back to all of the host's addresses on that port. Throws
-// Error(SystemError) naming the address when the OS refuses.
-Fd listen_on(const Endpoint& at, bool or_wildcard = false);
+// A listener on `at` (SO_REUSEADDR, non-blocking; port 0: the kernel picks
+// one, see local_endpoint). With or_wildcard, an address this host does not
+// have (a name resolved through NAT, say) falls back to all of the host's
+// addresses on that port. Throws Error(SystemError) naming `who` ("bootstrap",
+// "tcp") and the address when the OS refuses.
+Fd listen_on(const Endpoint& at, bool or_wildcard = false, std::string_view who = "bootstrap");
+
+// Starts a non-blocking connect (TCP_NODELAY set). Returns the socket,
+// connected or still connecting (wait for POLLOUT, then connect_result), or
+// an empty Fd with *error set to the errno.
+Fd start_connect(const Endpoint& to, int* error);
+// 0 once a connect finished well, else its errno (SO_ERROR).
+int connect_result(int fd);
 
 // Connects to `to`, retrying refused or unreachable attempts with backoff
 // until `deadline`: the listener may not exist yet. Returns an empty Fd on
-// timeout, with the last OS complaint in *last_error. TCP_NODELAY is set.
+// timeout, with the last OS complaint in *last_error. Throws
+// Error(SystemError) on an error that retrying cannot cure.
 Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string* last_error);
 
-// One pending connection from a non-blocking listener, or an empty Fd when
-// none is waiting (*error = 0) or accept failed (*error = errno).
+// One pending connection from a non-blocking listener (non-blocking,
+// TCP_NODELAY), or an empty Fd when none is waiting (*error = 0) or accept
+// failed (*error = errno).
 Fd accept_pending(int listen_fd, Endpoint* peer, int* error);
 
 // Writes all of head then body, waiting for room until the deadline.

@@ -1,5 +1,6 @@
 #include "plan/plan.hpp"
 
+#include <cctype>
 #include <sstream>
 
 namespace colossus::plan {
@@ -14,6 +15,18 @@ const char* to_string(Collective c) {
   }
   return "?";
 }
+
+std::optional<Collective> parse_collective(std::string_view name) {
+  std::string lower(name);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (lower == "reducescatter") return Collective::ReduceScatter;
+  for (int c = 0; c < kNumCollectives; ++c) {
+    if (lower == to_string(static_cast<Collective>(c))) return static_cast<Collective>(c);
+  }
+  return std::nullopt;
+}
+
+const char* collective_names() { return "allreduce, allgather, reduce_scatter, broadcast, reduce"; }
 
 const char* to_string(Buffer b) {
   switch (b) {

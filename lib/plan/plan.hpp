@@ -36,7 +36,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "colossus/types.hpp"
@@ -47,6 +49,12 @@ namespace colossus::plan {
 enum class Collective : uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce };
 inline constexpr int kNumCollectives = 5;
 const char* to_string(Collective c);
+// The names NCCL_ALGO / COLOSSUS_ALGO and the tools use, any case:
+// "allreduce", "allgather", "reduce_scatter" (or "reducescatter"),
+// "broadcast", "reduce". Empty on anything else.
+std::optional<Collective> parse_collective(std::string_view name);
+// "allreduce, allgather, reduce_scatter, broadcast, reduce": for messages.
+const char* collective_names();
 
 // The arguments of one collective call as an algorithm sees them.
 // `count` follows the API: allreduce/broadcast/reduce: elements per buffer;

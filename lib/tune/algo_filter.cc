@@ -20,11 +20,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 [[noreturn]] void bad(const std::string& spec, const std::string& why) {
   std::string known;
   for (int i = 0; i < algorithms::kNumAlgos; ++i) {
@@ -32,18 +27,7 @@ std::string lower(std::string s) {
   }
   throw Error(ErrorCode::InvalidArgument, "algorithm selection \"" + spec + "\": " + why +
                                               " (algorithms: " + known +
-                                              "; collectives: allreduce, allgather, "
-                                              "reducescatter, broadcast, reduce)");
-}
-
-int parse_collective(const std::string& name) {
-  const std::string n = lower(name);
-  if (n == "allreduce") return static_cast<int>(Collective::AllReduce);
-  if (n == "allgather") return static_cast<int>(Collective::AllGather);
-  if (n == "reducescatter" || n == "reduce_scatter") return static_cast<int>(Collective::ReduceScatter);
-  if (n == "broadcast") return static_cast<int>(Collective::Broadcast);
-  if (n == "reduce") return static_cast<int>(Collective::Reduce);
-  return -1;
+                                              "; collectives: " + plan::collective_names() + ")");
 }
 
 // "tree,ring" or "^ring" -> bit set of allowed algorithms.
@@ -92,11 +76,13 @@ AlgoFilter AlgoFilter::parse(const std::string& spec) {
     if (part.empty()) continue;
     const std::size_t colon = part.find(':');
     if (colon == std::string::npos) bad(spec, "\"" + part + "\" lacks \"collective:\"");
-    const int coll = parse_collective(trim(part.substr(0, colon)));
-    if (coll < 0) bad(spec, "unknown collective \"" + trim(part.substr(0, colon)) + "\"");
-    f.allowed_[static_cast<std::size_t>(coll)] = parse_list(spec, part.substr(colon + 1));
-    f.restricted_[static_cast<std::size_t>(coll)] = true;
-    f.named_[static_cast<std::size_t>(coll)] = true;
+    const std::string name = trim(part.substr(0, colon));
+    const auto parsed = plan::parse_collective(name);
+    if (!parsed) bad(spec, "unknown collective \"" + name + "\"");
+    const auto coll = static_cast<std::size_t>(*parsed);
+    f.allowed_[coll] = parse_list(spec, part.substr(colon + 1));
+    f.restricted_[coll] = true;
+    f.named_[coll] = true;
   }
   return f;
 }

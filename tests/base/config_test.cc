@@ -20,6 +20,19 @@ TEST_CASE("sizes parse with K/M/G suffixes and reject garbage", "[config]") {
   CHECK_FALSE(parse_bytes("4X", &v));
   CHECK_FALSE(parse_bytes("4KK", &v));
   CHECK_FALSE(parse_bytes("99999999999999999999G", &v));
+  // Fractions, as the *_perf tools' -b/-e/-i have always taken them.
+  CHECK((parse_bytes("1.5k", &v) && v == 1536));
+  CHECK((parse_bytes("0.5M", &v) && v == 512u << 10));
+  CHECK((parse_bytes(".25KB", &v) && v == 256));
+  CHECK((parse_bytes("1.5", &v) && v == 1));  // a fraction of a byte is dropped
+  CHECK((parse_bytes("8MB", &v) && v == 8u << 20));
+  CHECK((parse_bytes("18446744073709551615", &v) && v == 18446744073709551615ull));
+  CHECK_FALSE(parse_bytes("18446744073709551616", &v));
+  CHECK_FALSE(parse_bytes("17179869184G", &v));  // 2^64 bytes
+  for (const char* bad : {".", "+4", " 4", "4 ", "1e3", "8B", "1.5.K", "K", "0x10", "inf"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_bytes(bad, &v));
+  }
 }
 
 TEST_CASE("environment variables set fields, bad values and unknown names warn", "[config]") {

@@ -1,8 +1,10 @@
 // Launcher environments: torchrun, mpirun, srun and colossus-run are read
 // the way each launcher writes them; malformed values are clear errors.
+#include "bootstrap/launch_env.hpp"
+
+#include "bootstrap/address.hpp"
 #include "catch.hpp"
 #include "colossus/error.hpp"
-#include "bootstrap/launch_env.hpp"
 
 using colossus::Error;
 using colossus::ErrorCode;
@@ -85,12 +87,32 @@ TEST_CASE("malformed launcher values are rejected with the variable named", "[la
 }
 
 TEST_CASE("host:port splitting", "[launch]") {
+  // The one host[:port] syntax (bootstrap/address.hpp), as the launch
+  // environment uses it: a port is required there.
+  auto split = [](const std::string& text, std::string* h, int* p) {
+    colossus::bootstrap::HostPort hp;
+    std::string why;
+    if (!split_host_port(text, &hp, &why) || !hp.has_port) return false;
+    *h = hp.host;
+    *p = hp.port;
+    return true;
+  };
   std::string h;
   int p = 0;
-  CHECK((split_host_port("a.b:80", &h, &p) && h == "a.b" && p == 80));
-  CHECK((split_host_port("[fe80::1]:9", &h, &p) && h == "fe80::1" && p == 9));
-  CHECK_FALSE(split_host_port("a.b", &h, &p));
-  CHECK_FALSE(split_host_port(":80", &h, &p));
-  CHECK_FALSE(split_host_port("a:99999", &h, &p));
-  CHECK_FALSE(split_host_port("fe80::1:9", &h, &p));
+  CHECK((split("a.b:80", &h, &p) && h == "a.b" && p == 80));
+  CHECK((split("[fe80::1]:9", &h, &p) && h == "fe80::1" && p == 9));
+  CHECK_FALSE(split("a.b", &h, &p));
+  CHECK_FALSE(split(":80", &h, &p));
+  CHECK_FALSE(split("a:99999", &h, &p));
+  CHECK_FALSE(split("fe80::1:9", &h, &p));
+  colossus::bootstrap::HostPort hp;
+  std::string why;
+  CHECK((split_host_port("fe80::1", &hp, &why) && hp.host == "fe80::1" && !hp.has_port));
+  CHECK((split_host_port("[::1]", &hp, &why) && hp.host == "::1" && !hp.has_port));
+  CHECK((split_host_port("eth0:0", &hp, &why) && hp.has_port && hp.port == 0));
+  for (const char* bad : {"", "[::1", "[::1]x", "[::1]:", "host:", ":5", "a:+5", "a:-1", "a: 5"}) {
+    INFO(bad);
+    CHECK_FALSE(split_host_port(bad, &hp, &why));
+    CHECK_FALSE(why.empty());
+  }
 }

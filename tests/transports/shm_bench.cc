@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/config.hpp"
 #include "support/thread_oob.hpp"
 #include "support/fork_oob.hpp"
 #include "support/shm_support.hpp"
@@ -26,19 +27,14 @@ using namespace colossus;
 
 namespace {
 
-std::size_t parse_size(const char* s) {
-  char* end = nullptr;
-  double v = std::strtod(s, &end);
-  switch (*end) {
-    case 'K':
-    case 'k': v *= 1024; break;
-    case 'M':
-    case 'm': v *= 1024 * 1024; break;
-    case 'G':
-    case 'g': v *= 1024.0 * 1024 * 1024; break;
-    default: break;
+// -b/-e: the library's byte sizes (base::parse_bytes); bad input ends the run.
+std::size_t parse_size(const char* flag, const char* text) {
+  std::size_t bytes = 0;
+  if (!base::parse_bytes(text, &bytes)) {
+    std::fprintf(stderr, "shm_bench: %s expects a size (4096, 64K, 1.5M), got '%s'\n", flag, text);
+    std::exit(2);
   }
-  return static_cast<std::size_t>(v);
+  return bytes;
 }
 
 struct Args {
@@ -104,9 +100,9 @@ int main(int argc, char** argv) {
     if (f == "-n")
       a.nprocs = std::atoi(argv[i + 1]);
     else if (f == "-b")
-      a.min_bytes = parse_size(argv[i + 1]);
+      a.min_bytes = parse_size("-b", argv[i + 1]);
     else if (f == "-e")
-      a.max_bytes = parse_size(argv[i + 1]);
+      a.max_bytes = parse_size("-e", argv[i + 1]);
     else if (f == "-f")
       a.factor = std::atoi(argv[i + 1]);
     else if (f == "-w")

@@ -59,13 +59,8 @@ const char* usage_text() {
 namespace {
 
 plan::Collective parse_collective(const std::string& name) {
-  for (int c = 0; c < plan::kNumCollectives; ++c) {
-    const auto coll = static_cast<plan::Collective>(c);
-    if (name == plan::to_string(coll)) return coll;
-  }
-  if (name == "reducescatter") return plan::Collective::ReduceScatter;
-  throw UsageError("unknown collective '" + name +
-                   "' (allreduce, allgather, reduce_scatter, broadcast, reduce)");
+  if (const auto coll = plan::parse_collective(name)) return *coll;
+  throw UsageError("unknown collective '" + name + "' (" + plan::collective_names() + ")");
 }
 
 std::size_t parse_size(const std::string& flag, const std::string& text) {

@@ -10,14 +10,9 @@ namespace colossus::topo_tool {
 namespace {
 
 plan::Collective parse_collective(const std::string& name) {
-  for (int c = 0; c < plan::kNumCollectives; ++c) {
-    const auto coll = static_cast<plan::Collective>(c);
-    if (name == plan::to_string(coll)) return coll;
-  }
-  if (name == "reducescatter") return plan::Collective::ReduceScatter;
+  if (const auto coll = plan::parse_collective(name)) return *coll;
   throw Error(ErrorCode::InvalidArgument,
-              "--explain: unknown collective '" + name +
-                  "' (allreduce, allgather, reduce_scatter, broadcast, reduce)");
+              "--explain: unknown collective '" + name + "' (" + plan::collective_names() + ")");
 }
 
 }  // namespace

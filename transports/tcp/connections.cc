@@ -33,22 +33,19 @@ std::string TcpProgress::describe(const RecvStream& r) const {
 void TcpProgress::accept_all() {
   for (;;) {
     tcp::SockAddr from;
-    from.len = sizeof from.ss;
-    const int fd = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&from.ss), &from.len,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    int err = 0;
+    tcp::Fd fd = bootstrap::accept_pending(listener_.get(), &from, &err);
+    if (!fd) {
+      if (err == 0) return;  // none waiting
       // Out of descriptors (or memory): the connection stays queued and the
       // listener stays readable; pause it rather than spin on poll().
-      CLOG(Warn) << "tcp rank " << rank_ << ": accept: " << tcp::errno_text(errno)
+      CLOG(Warn) << "tcp rank " << rank_ << ": accept: " << tcp::errno_text(err)
                  << "; retrying in 100 ms";
       listener_paused_until_ = Clock::now() + kAcceptPause;
       return;
     }
-    tcp::tune_socket(fd);
     Pending p;
-    p.fd = tcp::Fd(fd);
+    p.fd = std::move(fd);
     p.from = tcp::format_endpoint(from);
     p.deadline = Clock::now() +
                  std::chrono::duration_cast<Clock::duration>(

@@ -1,9 +1,10 @@
 // tcp_transport.cc: setup (interface, listener, address exchange) and the
 // endpoints, which only move ring indices; the progress thread does the I/O.
 #include <algorithm>
+#include <cerrno>
 
-#include "colossus/error.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
 #include "transports/tcp/interfaces.hpp"
 #include "transports/tcp/progress.hpp"
 #include "transports/tcp/tcp.hpp"
@@ -119,10 +120,13 @@ TcpTransport::TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions
                                               "\" (up: " + (have.empty() ? "none" : have) + ")");
     }
     interface_ = iface->name;
-    tcp::SockAddr local;
-    local.ss = iface->addr;
-    local.len = iface->addr_len;
-    listener = tcp::listen_on(local, &listen_address_);
+    listener = bootstrap::listen_on(iface->addr, false, "tcp");  // port 0: the kernel picks one
+    const bootstrap::Endpoint bound = bootstrap::local_endpoint(listener.get());
+    if (bound.len == 0) {
+      throw Error(ErrorCode::SystemError, "tcp: getsockname of the listener on " +
+                                              iface->addr.str() + ": " + tcp::errno_text(errno));
+    }
+    listen_address_ = tcp::format_endpoint(bound);
   } catch (const std::exception& e) {
     problem = e.what();
   }

@@ -1,4 +1,4 @@
-#include "transports/tcp/interfaces.hpp"
+#include "bootstrap/interfaces.hpp"
 
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace colossus::transport::tcp {
+namespace colossus::bootstrap {
 
 IfnameFilter IfnameFilter::parse(const std::string& spec) {
   IfnameFilter f;
@@ -42,7 +42,7 @@ bool IfnameFilter::matches(const std::string& ifname) const {
   return exclude_ ? !listed : listed;
 }
 
-std::vector<NetInterface> list_interfaces() {
+std::vector<NetInterface> list_interfaces(bool include_link_local) {
   std::vector<NetInterface> found;
   ifaddrs* all = nullptr;
   if (getifaddrs(&all) != 0) return {};
@@ -54,14 +54,13 @@ std::vector<NetInterface> list_interfaces() {
     i.name = a->ifa_name;
     i.up = true;
     i.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
-    if (family == AF_INET) {
-      i.addr_len = sizeof(sockaddr_in);
-    } else {
-      const auto* sa6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
-      if (IN6_IS_ADDR_LINKLOCAL(&sa6->sin6_addr)) continue;
-      i.addr_len = sizeof(sockaddr_in6);
+    if (family == AF_INET6 && !include_link_local &&
+        IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<const sockaddr_in6*>(a->ifa_addr)->sin6_addr)) {
+      continue;
     }
-    std::memcpy(&i.addr, a->ifa_addr, i.addr_len);
+    i.addr.len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::memcpy(&i.addr.ss, a->ifa_addr, i.addr.len);
+    i.addr.set_port(0);
     found.push_back(i);
   }
   freeifaddrs(all);
@@ -75,7 +74,7 @@ std::vector<NetInterface> list_interfaces() {
   for (const std::string& name : order) {
     for (int family : {AF_INET, AF_INET6}) {
       for (const NetInterface& i : found) {
-        if (i.name == name && i.addr.ss_family == family) out.push_back(i);
+        if (i.name == name && i.addr.family() == family) out.push_back(i);
       }
     }
   }
@@ -101,4 +100,4 @@ const NetInterface* choose_interface(const std::vector<NetInterface>& candidates
   return nullptr;
 }
 
-}  // namespace colossus::transport::tcp
+}  // namespace colossus::bootstrap
