@@ -56,7 +56,7 @@ struct Options {
 // --min-bytes/--max-bytes: the library's byte sizes (base::parse_bytes).
 std::size_t parse_size(const char* flag, const char* text) {
   std::size_t bytes = 0;
-  if (!base::parse_bytes(text, &bytes)) {
+  if (!colossus::base::parse_bytes(text, &bytes)) {
     std::fprintf(stderr, "cuda_reduce_bench: %s expects a size (4096, 64K, 1.5M), got '%s'\n", flag,
                  text);
     std::exit(1);

@@ -22,7 +22,7 @@
 
 #include "catch.hpp"
 #include "transports/tcp/progress.hpp"
-#include "transports/tcp/socket.hpp"
+#include "bootstrap/socket.hpp"
 #include "transports/tcp/wire.hpp"
 
 using namespace colossus;
@@ -33,9 +33,9 @@ namespace {
 constexpr uint64_t kSecret = 0x5eed'c105'e0ac'e001;
 
 // A blocking client socket connected to `to`, its hello written.
-tcp::Fd connect_stream_socket(const tcp::SockAddr& to, int index, int nsockets,
+bootstrap::Fd connect_stream_socket(const bootstrap::Endpoint& to, int index, int nsockets,
                               std::size_t slot_bytes) {
-  tcp::Fd fd(::socket(to.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  bootstrap::Fd fd(::socket(to.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd);
   REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to.ss), to.len) == 0);
   tcp::Hello h;
@@ -50,7 +50,7 @@ tcp::Fd connect_stream_socket(const tcp::SockAddr& to, int index, int nsockets,
   return fd;
 }
 
-void send_all(const tcp::Fd& fd, const void* data, std::size_t len) {
+void send_all(const bootstrap::Fd& fd, const void* data, std::size_t len) {
   const auto* p = static_cast<const char*>(data);
   while (len > 0) {
     const ssize_t n = ::send(fd.get(), p, len, MSG_NOSIGNAL);
@@ -58,6 +58,17 @@ void send_all(const tcp::Fd& fd, const void* data, std::size_t len) {
     p += n;
     len -= static_cast<std::size_t>(n);
   }
+}
+
+// A listener on 127.0.0.1, port chosen by the kernel; returns its address.
+bootstrap::Endpoint listen_on_loopback(bootstrap::Fd* listener) {
+  bootstrap::Endpoint local;
+  REQUIRE(bootstrap::parse_endpoint("127.0.0.1:1", &local));
+  local.set_port(0);
+  *listener = bootstrap::listen_on(local, false, "test");
+  const bootstrap::Endpoint bound = bootstrap::local_endpoint(listener->get());
+  REQUIRE(bound.len > 0);
+  return bound;
 }
 
 // Waits (bounded) until the ring publishes a message or fails.
@@ -83,12 +94,8 @@ TEST_CASE("tcp: the sender's orderly close of socket 0 does not lose a piece sti
   REQUIRE(first.len > 0);
   REQUIRE(second.len > 0);
 
-  tcp::SockAddr local;
-  REQUIRE(tcp::parse_endpoint("127.0.0.1:1", &local));  // listen_on picks the port
-  std::string bound;
-  tcp::Fd listener = tcp::listen_on(local, &bound);
-  tcp::SockAddr to;
-  REQUIRE(tcp::parse_endpoint(bound, &to));
+  bootstrap::Fd listener;
+  const bootstrap::Endpoint to = listen_on_loopback(&listener);
 
   TcpOptions o;
   o.slot_bytes = slot_bytes;
@@ -104,8 +111,8 @@ TEST_CASE("tcp: the sender's orderly close of socket 0 does not lose a piece sti
   std::vector<unsigned char> message(bytes);
   for (std::size_t i = 0; i < bytes; ++i) message[i] = static_cast<unsigned char>(i * 131 + 7);
 
-  tcp::Fd s0 = connect_stream_socket(to, 0, 2, slot_bytes);
-  tcp::Fd s1 = connect_stream_socket(to, 1, 2, slot_bytes);
+  bootstrap::Fd s0 = connect_stream_socket(to, 0, 2, slot_bytes);
+  bootstrap::Fd s1 = connect_stream_socket(to, 1, 2, slot_bytes);
   const uint64_t header = bytes;
   send_all(s0, &header, sizeof header);
   send_all(s0, message.data() + first.begin, first.len);
@@ -136,12 +143,8 @@ TEST_CASE("tcp: a sender that dies with a piece missing on socket 1 still fails 
   const std::size_t bytes = 200000;
   const tcp::Piece first = tcp::piece_of(bytes, 2, 0), second = tcp::piece_of(bytes, 2, 1);
 
-  tcp::SockAddr local;
-  REQUIRE(tcp::parse_endpoint("127.0.0.1:1", &local));  // listen_on picks the port
-  std::string bound;
-  tcp::Fd listener = tcp::listen_on(local, &bound);
-  tcp::SockAddr to;
-  REQUIRE(tcp::parse_endpoint(bound, &to));
+  bootstrap::Fd listener;
+  const bootstrap::Endpoint to = listen_on_loopback(&listener);
   TcpOptions o;
   o.slot_bytes = slot_bytes;
   o.sockets_per_peer = 2;
@@ -151,8 +154,8 @@ TEST_CASE("tcp: a sender that dies with a piece missing on socket 1 still fails 
   tcp::RecvStream& stream = progress.recv_stream(1, 0);
 
   std::vector<unsigned char> message(bytes, 0x5a);
-  tcp::Fd s0 = connect_stream_socket(to, 0, 2, slot_bytes);
-  tcp::Fd s1 = connect_stream_socket(to, 1, 2, slot_bytes);
+  bootstrap::Fd s0 = connect_stream_socket(to, 0, 2, slot_bytes);
+  bootstrap::Fd s1 = connect_stream_socket(to, 1, 2, slot_bytes);
   const uint64_t header = bytes;
   send_all(s0, &header, sizeof header);
   send_all(s0, message.data() + first.begin, first.len);

@@ -16,8 +16,8 @@
 #include "catch.hpp"
 #include "collectives/harness.hpp"
 #include "support/thread_oob.hpp"
-#include "transports/tcp/interfaces.hpp"
-#include "transports/tcp/socket.hpp"
+#include "bootstrap/interfaces.hpp"
+#include "bootstrap/socket.hpp"
 #include "transports/tcp/wire.hpp"
 #include "support/tcp_support.hpp"
 
@@ -29,8 +29,8 @@ namespace tcp = transport::tcp;
 
 namespace {
 
-tcp::NetInterface iface(const char* name, bool loopback = false, bool up = true) {
-  tcp::NetInterface i;
+bootstrap::NetInterface iface(const char* name, bool loopback = false, bool up = true) {
+  bootstrap::NetInterface i;
   i.name = name;
   i.loopback = loopback;
   i.up = up;
@@ -76,8 +76,8 @@ TcpOptions small_options(std::size_t slot = 256, int depth = 3, int sockets = 2)
 
 // A raw TCP client, as a stranger on the network would be.
 int dial(const std::string& endpoint) {
-  tcp::SockAddr a;
-  REQUIRE(tcp::parse_endpoint(endpoint, &a));
+  bootstrap::Endpoint a;
+  REQUIRE(bootstrap::parse_endpoint(endpoint, &a));
   const int fd = ::socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
   REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&a.ss), a.len) == 0);
@@ -98,45 +98,45 @@ bool closed_by_peer(int fd, double seconds) {
 }  // namespace
 
 TEST_CASE("tcp interface filter: NCCL_SOCKET_IFNAME syntax", "[tcp]") {
-  auto prefix = tcp::IfnameFilter::parse("eth");
+  auto prefix = bootstrap::IfnameFilter::parse("eth");
   CHECK(prefix.matches("eth0"));
   CHECK(prefix.matches("eth10"));
   CHECK_FALSE(prefix.matches("ens3"));
   CHECK_FALSE(prefix.exclude());
 
-  auto excl = tcp::IfnameFilter::parse("^docker,lo");
+  auto excl = bootstrap::IfnameFilter::parse("^docker,lo");
   CHECK(excl.exclude());
   CHECK(excl.names() == std::vector<std::string>{"docker", "lo"});
   CHECK(excl.matches("eth0"));
   CHECK_FALSE(excl.matches("docker0"));
   CHECK_FALSE(excl.matches("lo"));
 
-  auto exact = tcp::IfnameFilter::parse("=eth0");
+  auto exact = bootstrap::IfnameFilter::parse("=eth0");
   CHECK(exact.exact());
   CHECK(exact.matches("eth0"));
   CHECK_FALSE(exact.matches("eth01"));
   CHECK_FALSE(exact.matches("eth"));
 
-  auto not_exact = tcp::IfnameFilter::parse("^=eth0");
+  auto not_exact = bootstrap::IfnameFilter::parse("^=eth0");
   CHECK((not_exact.exclude() && not_exact.exact()));
   CHECK(not_exact.matches("eth01"));
   CHECK_FALSE(not_exact.matches("eth0"));
 
-  auto list = tcp::IfnameFilter::parse("ib, eth1,");
+  auto list = bootstrap::IfnameFilter::parse("ib, eth1,");
   CHECK(list.names() == std::vector<std::string>{"ib", "eth1"});
   CHECK(list.matches("ib0"));
   CHECK(list.matches("eth1"));
   CHECK_FALSE(list.matches("eth0"));
-  CHECK(tcp::IfnameFilter::parse("").is_default());
+  CHECK(bootstrap::IfnameFilter::parse("").is_default());
 }
 
 TEST_CASE("tcp interface choice: default skips loopback and bridges, spec picks the first match",
           "[tcp]") {
-  const std::vector<tcp::NetInterface> all = {iface("lo", true), iface("docker0"),
+  const std::vector<bootstrap::NetInterface> all = {iface("lo", true), iface("docker0"),
                                               iface("eth0", false, false), iface("ens3"),
                                               iface("eth1")};
-  auto pick = [&](const std::vector<tcp::NetInterface>& c, const char* spec) {
-    const tcp::NetInterface* i = tcp::choose_interface(c, spec);
+  auto pick = [&](const std::vector<bootstrap::NetInterface>& c, const char* spec) {
+    const bootstrap::NetInterface* i = bootstrap::choose_interface(c, spec);
     return i ? i->name : std::string("(none)");
   };
   CHECK(pick(all, "") == "ens3");  // eth0 is down, docker0 is a bridge
@@ -149,21 +149,21 @@ TEST_CASE("tcp interface choice: default skips loopback and bridges, spec picks 
   CHECK(pick({iface("lo", true), iface("docker0")}, "") == "lo");  // nothing else: loopback
   CHECK(pick({}, "") == "(none)");
   // The real machine: loopback is always there and up.
-  const auto here = tcp::list_interfaces();
+  const auto here = bootstrap::list_interfaces();
   CHECK(pick(here, "=lo") == "lo");
 }
 
 TEST_CASE("tcp endpoints format and parse, garbage rejected", "[tcp]") {
-  tcp::SockAddr a;
-  REQUIRE(tcp::parse_endpoint("127.0.0.1:5000", &a));
-  CHECK(tcp::format_endpoint(a) == "127.0.0.1:5000");
-  REQUIRE(tcp::parse_endpoint("[fd00::2]:65535", &a));
+  bootstrap::Endpoint a;
+  REQUIRE(bootstrap::parse_endpoint("127.0.0.1:5000", &a));
+  CHECK(a.str() == "127.0.0.1:5000");
+  REQUIRE(bootstrap::parse_endpoint("[fd00::2]:65535", &a));
   CHECK(a.ss.ss_family == AF_INET6);
-  CHECK(tcp::format_endpoint(a) == "[fd00::2]:65535");
+  CHECK(a.str() == "[fd00::2]:65535");
   for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
                           "host.example:80", "1.2.3.4:8x", "[::1:80", "fd00::2:80", ":80"}) {
     INFO(bad);
-    CHECK_FALSE(tcp::parse_endpoint(bad, &a));
+    CHECK_FALSE(bootstrap::parse_endpoint(bad, &a));
   }
 }
 
@@ -193,11 +193,10 @@ TEST_CASE("tcp striping: pieces tile the message, small ones stay whole", "[tcp]
 TEST_CASE("tcp options come from the environment", "[tcp][config]") {
   setenv("COLOSSUS_SOCKET_IFNAME", "^docker,lo", 1);
   setenv("COLOSSUS_SOCKET_NSOCKS", "4", 1);
+  // The communicator copies these into TcpOptions (lib/comm/init.cc).
   base::Config c = base::Config::from_env();
-  TcpOptions o = TcpOptions::from_config(c);
-  CHECK(o.ifname == "^docker,lo");
-  CHECK(o.sockets_per_peer == 4);
-  CHECK(o.slot_bytes == c.slot_bytes);
+  CHECK(c.socket_ifname == "^docker,lo");
+  CHECK(c.socket_nsocks == 4);
   setenv("COLOSSUS_SOCKET_NSOCKS", "0", 1);
   c = base::Config::from_env();
   CHECK(c.socket_nsocks == base::Config{}.socket_nsocks);

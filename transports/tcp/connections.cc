@@ -32,21 +32,21 @@ std::string TcpProgress::describe(const RecvStream& r) const {
 
 void TcpProgress::accept_all() {
   for (;;) {
-    tcp::SockAddr from;
+    bootstrap::Endpoint from;
     int err = 0;
-    tcp::Fd fd = bootstrap::accept_pending(listener_.get(), &from, &err);
+    bootstrap::Fd fd = bootstrap::accept_pending(listener_.get(), &from, &err);
     if (!fd) {
       if (err == 0) return;  // none waiting
       // Out of descriptors (or memory): the connection stays queued and the
       // listener stays readable; pause it rather than spin on poll().
-      CLOG(Warn) << "tcp rank " << rank_ << ": accept: " << tcp::errno_text(err)
+      CLOG(Warn) << "tcp rank " << rank_ << ": accept: " << bootstrap::errno_text(err)
                  << "; retrying in 100 ms";
       listener_paused_until_ = Clock::now() + kAcceptPause;
       return;
     }
     Pending p;
     p.fd = std::move(fd);
-    p.from = tcp::format_endpoint(from);
+    p.from = from.str();
     p.deadline = Clock::now() +
                  std::chrono::duration_cast<Clock::duration>(
                      std::chrono::duration<double>(std::min(options_.timeout_s, kHelloTimeoutS)));
@@ -61,7 +61,7 @@ void TcpProgress::read_hello(Pending& p) {
   if (got == 0) return reject(p, "closed after " + std::to_string(p.got) + " of 40 hello bytes");
   if (got < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    return reject(p, tcp::errno_text(errno));
+    return reject(p, bootstrap::errno_text(errno));
   }
   p.got += static_cast<std::size_t>(got);
   if (p.got == sizeof(tcp::Hello)) route(p);
@@ -129,11 +129,11 @@ void TcpProgress::service_send(SendStream& s, Conn& c, short revents) {
   if (!c.fd) return;
   if (c.connecting) {
     if (!(revents & (POLLOUT | POLLERR | POLLHUP))) return;
-    if (const int err = tcp::connect_result(c.fd.get())) {
+    if (const int err = bootstrap::connect_result(c.fd.get())) {
       return fail(s.ring, s.conns,
                   describe(s) + ": cannot connect to " +
-                      tcp::format_endpoint(peers_[static_cast<std::size_t>(s.peer)]) + ": " +
-                      tcp::errno_text(err),
+                      peers_[static_cast<std::size_t>(s.peer)].str() + ": " +
+                      bootstrap::errno_text(err),
                   false);
     }
     c.connecting = false;
@@ -145,7 +145,7 @@ void TcpProgress::service_send(SendStream& s, Conn& c, short revents) {
   if (io.moved && stopping_) last_write_ = Clock::now();
   if (!io.closed) return;
   const std::string why = io.err == EPROTO ? "the receiver sent data on a one-way socket"
-                          : io.err         ? tcp::errno_text(io.err)
+                          : io.err         ? bootstrap::errno_text(io.err)
                                            : "the receiver closed the connection";
   fail(s.ring, s.conns,
        describe(s) + " socket " + std::to_string(c.index) + ": " + why +
@@ -170,7 +170,7 @@ void TcpProgress::service_recv(RecvStream& r, Conn& c) {
     return finish_if_sender_done(r);
   }
   const std::string why = io.err == EPROTO ? r.protocol_error
-                          : io.err         ? tcp::errno_text(io.err)
+                          : io.err         ? bootstrap::errno_text(io.err)
                                            : "the sender closed the connection";
   fail(r.ring, r.conns,
        describe(r) + " socket " + std::to_string(c.index) + ": " + why +

@@ -24,7 +24,7 @@ std::chrono::steady_clock::duration seconds(double s) {
 }  // namespace
 
 TcpProgress::TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell, TcpOptions options,
-                         tcp::Fd listener, std::vector<tcp::SockAddr> peers)
+                         bootstrap::Fd listener, std::vector<bootstrap::Endpoint> peers)
     : rank_(rank),
       nranks_(nranks),
       secret_(secret),
@@ -32,9 +32,9 @@ TcpProgress::TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell, 
       options_(std::move(options)),
       listener_(std::move(listener)),
       peers_(std::move(peers)) {
-  wake_fd_ = tcp::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  wake_fd_ = bootstrap::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_fd_) {
-    throw Error(ErrorCode::SystemError, "tcp: eventfd: " + tcp::errno_text(errno));
+    throw Error(ErrorCode::SystemError, "tcp: eventfd: " + bootstrap::errno_text(errno));
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -120,7 +120,7 @@ void TcpProgress::loop() {
     const int ready = ::poll(pfds_.data(), pfds_.size(), timeout_ms);
     sleeping_.store(false, std::memory_order_relaxed);
     if (ready < 0 && errno != EINTR) {
-      throw Error(ErrorCode::SystemError, "poll: " + tcp::errno_text(errno));
+      throw Error(ErrorCode::SystemError, "poll: " + bootstrap::errno_text(errno));
     }
 
     bool woken = false;
@@ -192,13 +192,13 @@ void TcpProgress::start_connects(SendStream& s) {
     c.hello.slot_bytes = options_.slot_bytes;
     c.hello_off = 0;
     int err = 0;
-    c.fd = tcp::start_connect(peers_[static_cast<std::size_t>(s.peer)], &err);
+    c.fd = bootstrap::start_connect(peers_[static_cast<std::size_t>(s.peer)], &err);
     if (!c.fd) {
       fail(s.ring, s.conns,
            "rank " + std::to_string(rank_) + " -> rank " + std::to_string(s.peer) + " channel " +
                std::to_string(s.channel) + ": cannot connect to " +
-               tcp::format_endpoint(peers_[static_cast<std::size_t>(s.peer)]) + ": " +
-               tcp::errno_text(err),
+               peers_[static_cast<std::size_t>(s.peer)].str() + ": " +
+               bootstrap::errno_text(err),
            false);
       return;
     }

@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "transports/tcp/socket.hpp"
+#include "bootstrap/socket.hpp"
 #include "transports/tcp/stream.hpp"
 #include "transports/tcp/tcp.hpp"
 
@@ -35,7 +35,7 @@ namespace colossus::transport {
 class TcpProgress {
  public:
   TcpProgress(int rank, int nranks, uint64_t secret, Doorbell& bell, TcpOptions options,
-              tcp::Fd listener, std::vector<tcp::SockAddr> peers);
+              bootstrap::Fd listener, std::vector<bootstrap::Endpoint> peers);
   // Flushes what was committed (bounded), then stops the thread.
   ~TcpProgress();
 
@@ -66,7 +66,7 @@ class TcpProgress {
   static constexpr double kLingerIdleS = 2;
   // An accepted socket whose hello has not arrived in full yet.
   struct Pending {
-    tcp::Fd fd;
+    bootstrap::Fd fd;
     std::string from;
     Clock::time_point deadline;
     tcp::Hello hello;
@@ -109,9 +109,9 @@ class TcpProgress {
   const uint64_t secret_;
   Doorbell& bell_;
   const TcpOptions options_;
-  tcp::Fd listener_;
-  tcp::Fd wake_fd_;
-  const std::vector<tcp::SockAddr> peers_;
+  bootstrap::Fd listener_;
+  bootstrap::Fd wake_fd_;
+  const std::vector<bootstrap::Endpoint> peers_;
   TcpStats stats_;
 
   std::mutex mu_;  // guards the maps and new_sends_

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "transports/tcp/socket.hpp"
+#include "bootstrap/socket.hpp"
 #include "transports/tcp/wire.hpp"
 
 namespace colossus::transport {
@@ -48,7 +48,7 @@ struct SlotRing {
 
 // One TCP connection of a stream and how far it got through the frames.
 struct Conn {
-  Fd fd;
+  bootstrap::Fd fd;
   int index = 0;            // socket index within the stream
   bool connecting = false;  // sender: non-blocking connect not finished
   bool used = false;        // receiver: this index was connected once

@@ -25,7 +25,6 @@
 #include <memory>
 #include <string>
 
-#include "base/config.hpp"
 #include "bootstrap/oob.hpp"
 #include "transports/transport.hpp"
 
@@ -37,11 +36,8 @@ struct TcpOptions {
   int sockets_per_peer = 2;            // connections per stream; large messages are striped
   std::string ifname;                  // NCCL_SOCKET_IFNAME syntax; "" = first up non-loopback
   double timeout_s = 300;              // caps the hello wait and the flush at destruction
-
-  // The socket fields from the environment (COLOSSUS_SOCKET_IFNAME,
-  // COLOSSUS_SOCKET_NSOCKS, COLOSSUS_TIMEOUT_S, ...); callers override the
-  // slot size and depth with the communicator's resolved settings.
-  static TcpOptions from_config(const base::Config& c);
+  // The communicator fills these from its settings and the environment
+  // (lib/comm/init.cc); the transport reads no configuration itself.
 };
 
 // Counters for tests and diagnostics; updated by the progress thread.

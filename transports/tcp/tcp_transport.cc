@@ -5,7 +5,7 @@
 
 #include "base/logging.hpp"
 #include "colossus/error.hpp"
-#include "transports/tcp/interfaces.hpp"
+#include "bootstrap/interfaces.hpp"
 #include "transports/tcp/progress.hpp"
 #include "transports/tcp/tcp.hpp"
 
@@ -13,16 +13,6 @@ namespace colossus::transport {
 
 using tcp::RecvStream;
 using tcp::SendStream;
-
-TcpOptions TcpOptions::from_config(const base::Config& c) {
-  TcpOptions o;
-  o.slot_bytes = c.slot_bytes;
-  o.depth = c.fifo_depth;
-  o.sockets_per_peer = c.socket_nsocks;
-  o.ifname = c.socket_ifname;
-  o.timeout_s = c.timeout_s;
-  return o;
-}
 
 namespace {
 
@@ -106,12 +96,12 @@ TcpTransport::TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions
     : rank_(oob.rank()), nranks_(oob.nranks()), bell_(bell), options_(std::move(options)) {
   // Every rank takes part in the allgather even when its own setup failed,
   // so a failure on one rank is an error on all of them, not a hang.
-  tcp::Fd listener;
+  bootstrap::Fd listener;
   std::string problem;
   try {
     validate(options_);
-    const auto candidates = tcp::list_interfaces();
-    const tcp::NetInterface* iface = tcp::choose_interface(candidates, options_.ifname);
+    const auto candidates = bootstrap::list_interfaces();
+    const bootstrap::NetInterface* iface = bootstrap::choose_interface(candidates, options_.ifname);
     if (!iface) {
       std::string have;
       for (const auto& c : candidates) have += (have.empty() ? "" : ", ") + c.name;
@@ -124,22 +114,22 @@ TcpTransport::TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions
     const bootstrap::Endpoint bound = bootstrap::local_endpoint(listener.get());
     if (bound.len == 0) {
       throw Error(ErrorCode::SystemError, "tcp: getsockname of the listener on " +
-                                              iface->addr.str() + ": " + tcp::errno_text(errno));
+                                              iface->addr.str() + ": " + bootstrap::errno_text(errno));
     }
-    listen_address_ = tcp::format_endpoint(bound);
+    listen_address_ = bound.str();
   } catch (const std::exception& e) {
     problem = e.what();
   }
   const std::vector<std::string> table =
       oob.allgather(problem.empty() ? listen_address_ : "!" + problem);
-  std::vector<tcp::SockAddr> peers(static_cast<std::size_t>(nranks_));
+  std::vector<bootstrap::Endpoint> peers(static_cast<std::size_t>(nranks_));
   for (int r = 0; r < nranks_; ++r) {
     const std::string& entry = table[static_cast<std::size_t>(r)];
     if (!entry.empty() && entry[0] == '!') {
       throw Error(r == rank_ ? ErrorCode::SystemError : ErrorCode::RemoteError,
                   "tcp setup failed on rank " + std::to_string(r) + ": " + entry.substr(1));
     }
-    if (!tcp::parse_endpoint(entry, &peers[static_cast<std::size_t>(r)])) {
+    if (!bootstrap::parse_endpoint(entry, &peers[static_cast<std::size_t>(r)])) {
       throw Error(ErrorCode::InternalError, "tcp: rank " + std::to_string(r) +
                                                 " published an unusable address \"" + entry + "\"");
     }
