@@ -6,6 +6,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh"
 jobs=${JOBS:-$(nproc)}
 
+echo "=== Formatting (clang-format, .clang-format)"
+bash "$root/scripts/check-format.sh"
+
 run_suite() {  # build-dir, extra cmake args...
   local build=$1; shift
   BUILD_DIR=$build bash "$root/scripts/build.sh" "$@"

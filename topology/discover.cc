@@ -9,9 +9,9 @@
 #include <map>
 #include <set>
 
-#include "colossus/error.hpp"
 #include "base/config.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
 #include "topology/discover_parts.hpp"
 #include "topology/xml.hpp"
 

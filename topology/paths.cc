@@ -95,7 +95,8 @@ int PathModel::switch_tiers(int rank_a, int rank_b) const {
   if (la == lb) return topo_.switches[la].tier;
   // Memoized per leaf pair: the simulator asks for millions of rank pairs
   // over a few thousand leaves.
-  const std::uint64_t key = (std::uint64_t(std::min(la, lb)) << 32) | std::uint64_t(std::max(la, lb));
+  const std::uint64_t key =
+      (std::uint64_t(std::min(la, lb)) << 32) | std::uint64_t(std::max(la, lb));
   {
     std::lock_guard<std::mutex> lock(memo_mu_);
     if (const auto it = tiers_memo_.find(key); it != tiers_memo_.end()) return it->second;

@@ -67,8 +67,10 @@ long long wrong(const std::vector<unsigned char>& buf, std::size_t count, int nr
     double e = op == ReduceOp::Prod ? 1 : input(0, i, op);
     for (int r = (op == ReduceOp::Prod ? 0 : 1); r < nranks; ++r) {
       const double v = input(r, i, op);
-      e = op == ReduceOp::Sum ? e + v : op == ReduceOp::Prod ? e * v
-          : op == ReduceOp::Max ? std::max(e, v) : std::min(e, v);
+      e = op == ReduceOp::Sum    ? e + v
+          : op == ReduceOp::Prod ? e * v
+          : op == ReduceOp::Max  ? std::max(e, v)
+                                 : std::min(e, v);
     }
     if (static_cast<double>(p[i]) != static_cast<T>(e)) ++bad;
   }
@@ -141,7 +143,8 @@ int main(int argc, char** argv) {
   Report report(false);
   if (rank == 0) {
     std::vector<std::string> lines;
-    for (int r = 0; r < nranks; ++r) lines.emplace_back(&all[static_cast<std::size_t>(r) * sizeof line]);
+    for (int r = 0; r < nranks; ++r)
+      lines.emplace_back(&all[static_cast<std::size_t>(r) * sizeof line]);
     std::printf("# MPI_Allreduce peer (Open MPI), %d processes\n", nranks);
     report.preamble(o, lines);
     report.table_header();

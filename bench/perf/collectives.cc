@@ -100,36 +100,42 @@ std::vector<Expect> reduce_expect(const Counts& c, int rank, int, int root, bool
 }  // namespace
 
 const Collective& all_reduce_collective() {
-  static const Collective c{"AllReduce",      true,          false,    allreduce_counts,
-                            allreduce_factor, allreduce_run, allreduce_stream, everyone,
+  static const Collective c{"AllReduce",
+                            true,
+                            false,
+                            allreduce_counts,
+                            allreduce_factor,
+                            allreduce_run,
+                            allreduce_stream,
+                            everyone,
                             allreduce_expect};
   return c;
 }
 
 const Collective& all_gather_collective() {
-  static const Collective c{"AllGather", false,         false,    allgather_counts,
-                            ring_factor, allgather_run, allgather_stream, everyone,
-                            allgather_expect};
+  static const Collective c{"AllGather",      false,       false,
+                            allgather_counts, ring_factor, allgather_run,
+                            allgather_stream, everyone,    allgather_expect};
   return c;
 }
 
 const Collective& reduce_scatter_collective() {
-  static const Collective c{"ReduceScatter",     true,       false, reduce_scatter_counts,
-                            ring_factor,         reduce_scatter_run, reduce_scatter_stream,
-                            everyone,            reduce_scatter_expect};
+  static const Collective c{"ReduceScatter",       true,        false,
+                            reduce_scatter_counts, ring_factor, reduce_scatter_run,
+                            reduce_scatter_stream, everyone,    reduce_scatter_expect};
   return c;
 }
 
 const Collective& broadcast_collective() {
-  static const Collective c{"Broadcast", false,         true,      rooted_counts,
-                            one,         broadcast_run, broadcast_stream, root_only,
-                            broadcast_expect};
+  static const Collective c{"Broadcast",      false,     true,
+                            rooted_counts,    one,       broadcast_run,
+                            broadcast_stream, root_only, broadcast_expect};
   return c;
 }
 
 const Collective& reduce_collective() {
-  static const Collective c{"Reduce", true,       true,     rooted_counts,
-                            one,      reduce_run, reduce_stream, everyone, reduce_expect};
+  static const Collective c{"Reduce",   true,          true,     rooted_counts, one,
+                            reduce_run, reduce_stream, everyone, reduce_expect};
   return c;
 }
 

@@ -308,8 +308,8 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   int world = group.world_size();
   if (coll.uses_root && o.root >= world) {
     if (group.prints()) {
-      std::fprintf(stderr, "invalid root %d: there are %d ranks (-r -1 runs every root)\n",
-                   o.root, world);
+      std::fprintf(stderr, "invalid root %d: there are %d ranks (-r -1 runs every root)\n", o.root,
+                   world);
     }
     return 1;
   }

@@ -61,7 +61,8 @@ class MpiGroup final : public GroupProvider {
     MPI_Gather(mine, kLineBytes, MPI_CHAR, all.data(), kLineBytes, MPI_CHAR, 0, MPI_COMM_WORLD);
     std::vector<std::string> out;
     if (rank_ == 0) {
-      for (int r = 0; r < size_; ++r) out.emplace_back(&all[static_cast<std::size_t>(r) * kLineBytes]);
+      for (int r = 0; r < size_; ++r)
+        out.emplace_back(&all[static_cast<std::size_t>(r) * kLineBytes]);
     }
     return out;
   }

@@ -47,7 +47,8 @@ class ProcessGroup : public GroupProvider {
     std::vector<char> all(kLineBytes * static_cast<std::size_t>(size_));
     comm_->allgather(mine, all.data(), kLineBytes, DataType::Int8);
     std::vector<std::string> out;
-    for (int r = 0; r < size_; ++r) out.emplace_back(&all[kLineBytes * static_cast<std::size_t>(r)]);
+    for (int r = 0; r < size_; ++r)
+      out.emplace_back(&all[kLineBytes * static_cast<std::size_t>(r)]);
     return out;
   }
 

@@ -12,8 +12,8 @@ namespace {
 
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
-    throw Error(ErrorCode::CudaError,
-                std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    throw Error(ErrorCode::CudaError, std::string(what) + ": " + cudaGetErrorName(e) + " (" +
+                                          cudaGetErrorString(e) + ")");
   }
 }
 
@@ -53,7 +53,8 @@ class DeviceMemory final : public RankMemory {
     if (exec_) cudaGraphExecDestroy(exec_), exec_ = nullptr;
     if (graph_) cudaGraphDestroy(graph_), graph_ = nullptr;
     // Thread-local mode: the other ranks' threads keep making their own calls.
-    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal),
+          "cudaStreamBeginCapture");
   }
   void end_capture() override {
     check(cudaStreamEndCapture(stream_, &graph_), "cudaStreamEndCapture");

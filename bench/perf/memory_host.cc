@@ -33,9 +33,13 @@ class HostMemory final : public RankMemory {
   }
   cudaStream_t stream() override { return nullptr; }
   void synchronize() override {}
-  void begin_capture() override { throw Error(ErrorCode::InvalidUsage, "-G needs --buffers device"); }
+  void begin_capture() override {
+    throw Error(ErrorCode::InvalidUsage, "-G needs --buffers device");
+  }
   void end_capture() override { throw Error(ErrorCode::InvalidUsage, "-G needs --buffers device"); }
-  void launch_graph() override { throw Error(ErrorCode::InvalidUsage, "-G needs --buffers device"); }
+  void launch_graph() override {
+    throw Error(ErrorCode::InvalidUsage, "-G needs --buffers device");
+  }
   std::string describe() const override { return "[cpu] host memory"; }
   int device_index() const override { return -1; }
 
@@ -48,8 +52,8 @@ class HostMemory final : public RankMemory {
 std::unique_ptr<RankMemory> make_host_memory() { return std::make_unique<HostMemory>(); }
 
 int launcher_local_rank() {
-  for (const char* name : {"LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID",
-                           "MPI_LOCALRANKID"}) {
+  for (const char* name :
+       {"LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"}) {
     if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return std::atoi(v);
   }
   return 0;

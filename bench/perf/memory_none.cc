@@ -9,6 +9,9 @@ int process_device() {
               "COLOSSUS_CUDA=OFF)");
 }
 
-std::unique_ptr<RankMemory> make_device_memory(int) { (void)process_device(); return nullptr; }
+std::unique_ptr<RankMemory> make_device_memory(int) {
+  (void)process_device();
+  return nullptr;
+}
 
 }  // namespace colossus::perf

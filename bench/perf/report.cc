@@ -13,8 +13,7 @@ void Report::preamble(const PerfOptions& o, const std::vector<std::string>& devi
       "# nThread %d nGpus %d minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d "
       "agg iters: %d validation: %d graph: %d\n",
       o.nthreads, o.ngpus, o.min_bytes, o.max_bytes, factor ? o.step_factor : o.step_bytes,
-      factor ? "factor" : "bytes", o.warmup_iters, o.iters, o.agg_iters, o.check,
-      o.graph_launches);
+      factor ? "factor" : "bytes", o.warmup_iters, o.iters, o.agg_iters, o.check, o.graph_launches);
   if (o.blocking)
     std::printf("# Blocking Enabled: wait for completion and barrier after each collective \n");
   if (o.parallel_init)
@@ -29,9 +28,8 @@ std::string Report::device_line(int rank, int group, int device, const std::stri
   gethostname(host, sizeof host - 1);
   host[sizeof host - 1] = '\0';
   char line[512];
-  std::snprintf(line, sizeof line,
-                "#  Rank %2d Group %2d Pid %6d on %10s device %2d %s", rank, group,
-                static_cast<int>(getpid()), host, device, memory.c_str());
+  std::snprintf(line, sizeof line, "#  Rank %2d Group %2d Pid %6d on %10s device %2d %s", rank,
+                group, static_cast<int>(getpid()), host, device, memory.c_str());
   return line;
 }
 

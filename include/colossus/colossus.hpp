@@ -40,17 +40,17 @@ namespace colossus {
 namespace detail {
 class CommImpl;
 struct CommAccess;
-}
+}  // namespace detail
 
 // Knobs a caller may set programmatically. A field left at its default is
 // taken from the environment (COLOSSUS_* variables, see README), then from
 // the built-in default.
 struct Options {
-  int nchannels = 0;          // parallel rings; 0 = COLOSSUS_NCHANNELS or tuner
+  int nchannels = 0;            // parallel rings; 0 = COLOSSUS_NCHANNELS or tuner
   std::size_t chunk_bytes = 0;  // pipelining unit of a Plan; 0 = COLOSSUS_CHUNK_BYTES or tuner
-  double timeout_s = 0;       // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
-  std::size_t slot_bytes = 0;  // transport FIFO slot (message size); 0 = COLOSSUS_SLOT_BYTES
-  std::string transport;       // between processes: "shm", "tcp", "" = COLOSSUS_TRANSPORT or auto
+  double timeout_s = 0;         // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
+  std::size_t slot_bytes = 0;   // transport FIFO slot (message size); 0 = COLOSSUS_SLOT_BYTES
+  std::string transport;        // between processes: "shm", "tcp", "" = COLOSSUS_TRANSPORT or auto
   // Algorithms the tuner may pick, NCCL_ALGO syntax ("ring", "^tree",
   // "allreduce:hierarchical;allgather:ring"); "" = COLOSSUS_ALGO or all.
   std::string algorithm;
@@ -107,8 +107,8 @@ class Communicator {
                       ReduceOp op, cudaStream_t stream);
   void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
                  cudaStream_t stream);
-  void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
-              int root, cudaStream_t stream);
+  void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op, int root,
+              cudaStream_t stream);
   // Throws the first error a device collective met; returns if none.
   void check_async_error();
   // The bound device, or -1.

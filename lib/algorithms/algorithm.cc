@@ -33,7 +33,8 @@ bool supports(Algo algo, plan::Collective coll) {
   switch (algo) {
     case Algo::Ring: return true;
     case Algo::Tree:
-      return coll == Collective::AllReduce || coll == Collective::Broadcast || coll == Collective::Reduce;
+      return coll == Collective::AllReduce || coll == Collective::Broadcast ||
+             coll == Collective::Reduce;
     case Algo::Hierarchical: return true;
     case Algo::RecursiveDoubling: return coll == Collective::AllReduce;
   }
@@ -42,8 +43,8 @@ bool supports(Algo algo, plan::Collective coll) {
 
 plan::Plan make_plan(Algo algo, const plan::CollArgs& args, int rank, const AlgoParams& params) {
   if (!supports(algo, args.coll)) {
-    throw Error(ErrorCode::InvalidArgument, std::string(to_string(algo)) + " does not implement " +
-                                                plan::to_string(args.coll));
+    throw Error(ErrorCode::InvalidArgument,
+                std::string(to_string(algo)) + " does not implement " + plan::to_string(args.coll));
   }
   switch (algo) {
     case Algo::Ring: return ring_plan(args, rank, params);

@@ -21,13 +21,13 @@ enum class Algo : uint8_t {
   RecursiveDoubling,  // latency-optimal small-message allreduce: ceil(log2 n) exchanges
 };
 inline constexpr int kNumAlgos = 4;
-const char* to_string(Algo a);                       // "ring", "tree", "hierarchical", "recursive_doubling"
+const char* to_string(Algo a);  // "ring", "tree", "hierarchical", "recursive_doubling"
 std::optional<Algo> parse_algo(std::string_view s);  // case-insensitive; also "rd", "hier"
 
 struct AlgoParams {
   int nchannels = 1;                   // independent parts of the data, each its own schedule
   std::size_t chunk_bytes = 1u << 19;  // pipelining unit: a step moves at most this much
-  const Layout* layout = nullptr;      // nodes of the ranks; null = one node (Hierarchical needs it)
+  const Layout* layout = nullptr;  // nodes of the ranks; null = one node (Hierarchical needs it)
 };
 
 // Whether `algo` implements `coll` (for any n and layout).

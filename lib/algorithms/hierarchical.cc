@@ -74,8 +74,9 @@ void allreduce_part(ChannelBuilder& b, const Layout& l, int rank, Range r, const
 
   if (ring.size() > 1) {  // 1. intra-node reduce-scatter
     for (std::size_t o = 0; o < bs; o += s.chunk) {
-      ring_reduce_scatter(b, ring, [&](int q) { return slice_of(Buffer::Send, sub(o, q)); },
-                          slice_of(Buffer::Recv, sub(o, j)), /*finalize=*/G == 1);
+      ring_reduce_scatter(
+          b, ring, [&](int q) { return slice_of(Buffer::Send, sub(o, q)); },
+          slice_of(Buffer::Recv, sub(o, j)), /*finalize=*/G == 1);
     }
   }
   if (G > 1) {  // 2. inter-node allreduce of each segment of this rank's block
@@ -97,7 +98,8 @@ void allreduce_part(ChannelBuilder& b, const Layout& l, int rank, Range r, const
       SubRing owners;
       owners.pos = g;
       for (int h = 0; h < G; ++h) {
-        owners.ranks.push_back(node(l, h)[static_cast<std::size_t>(part_of(M, size(l, h), seg.begin - r.begin, s.align))]);
+        owners.ranks.push_back(node(
+            l, h)[static_cast<std::size_t>(part_of(M, size(l, h), seg.begin - r.begin, s.align))]);
       }
       ring_allreduce(b, owners, seg, partial, Buffer::Recv, s.chunk, s.align, true);
     }
@@ -116,9 +118,11 @@ TreeNode rooted_node(const Layout& l, int root, int rank) {
   auto leader_index = [&](int h) { return h == hr ? lr : lr % size(l, h); };
   auto leader = [&](int h) { return node(l, h)[static_cast<std::size_t>(leader_index(h))]; };
   const int g = l.node_of(rank), m = size(l, g);
-  const int k = (g - hr + G) % G;                         // position in the leaders' chain
+  const int k = (g - hr + G) % G;  // position in the leaders' chain
   const int pos = (l.local_index(rank) - leader_index(g) + m) % m;  // position in the node chain
-  auto in_chain = [&](int p) { return node(l, g)[static_cast<std::size_t>((leader_index(g) + p) % m)]; };
+  auto in_chain = [&](int p) {
+    return node(l, g)[static_cast<std::size_t>((leader_index(g) + p) % m)];
+  };
   TreeNode t;
   if (pos == 0) {
     t.parent = k == 0 ? -1 : leader((hr + k - 1) % G);
@@ -136,8 +140,9 @@ plan::Plan hierarchical_plan(const plan::CollArgs& args, int rank, const AlgoPar
   const Layout single = params.layout ? Layout() : Layout::single_node(args.nranks);
   const Layout& l = params.layout ? *params.layout : single;
   if (l.nranks() != args.nranks) {
-    throw Error(ErrorCode::InvalidArgument, "hierarchical: layout of " + std::to_string(l.nranks()) +
-                                                " ranks for a call on " + std::to_string(args.nranks));
+    throw Error(ErrorCode::InvalidArgument,
+                "hierarchical: layout of " + std::to_string(l.nranks()) + " ranks for a call on " +
+                    std::to_string(args.nranks));
   }
   const Sizing s = sizing(args, params);
   plan::Plan p = plan_header(args, rank, "hierarchical", s.nch);

@@ -18,7 +18,8 @@ inline int size(const Layout& l, int h) { return static_cast<int>(l.members(h).s
 inline SubRing rail_ring(const Layout& l, int rail, int my_node) {
   SubRing r;
   r.pos = my_node;
-  for (int h = 0; h < l.nnodes(); ++h) r.ranks.push_back(node(l, h)[static_cast<std::size_t>(rail % size(l, h))]);
+  for (int h = 0; h < l.nnodes(); ++h)
+    r.ranks.push_back(node(l, h)[static_cast<std::size_t>(rail % size(l, h))]);
   return r;
 }
 

@@ -51,7 +51,8 @@ void allgather(plan::Plan& p, const Layout& l, const Sizing& s) {
       // The block of node h's rank with local index li, if there is one.
       auto block = [&](int h, int li) {
         if (li >= size(l, h)) return empty_slice();
-        return recv_slice(static_cast<std::size_t>(node(l, h)[static_cast<std::size_t>(li)]) * count + off, len);
+        return recv_slice(
+            static_cast<std::size_t>(node(l, h)[static_cast<std::size_t>(li)]) * count + off, len);
       };
       for (int rail = j; G > 1 && rail < widest; rail += m) {
         ring_allgather(b, rail_ring(l, rail, g), rail == j ? send_slice(off, len) : empty_slice(),
@@ -78,7 +79,8 @@ void reduce_scatter(plan::Plan& p, const Layout& l, const Sizing& s) {
   for (int h = 0; h < G; ++h) {
     const int sz = size(l, h);
     first[static_cast<std::size_t>(h) + 1] =
-        first[static_cast<std::size_t>(h)] + (sz > j ? ceil_div(static_cast<std::size_t>(sz - j), static_cast<std::size_t>(m)) : 0);
+        first[static_cast<std::size_t>(h)] +
+        (sz > j ? ceil_div(static_cast<std::size_t>(sz - j), static_cast<std::size_t>(m)) : 0);
   }
   const std::size_t slots = first.back();
   const std::size_t cap = std::min(s.chunk, part(count, s.nch, 0, s.align).size());
@@ -92,23 +94,28 @@ void reduce_scatter(plan::Plan& p, const Layout& l, const Sizing& s) {
       // This rank's input destined to node h's rank with local index li, if any.
       auto input = [&](int h, int li) {
         if (li >= size(l, h)) return empty_slice();
-        return send_slice(static_cast<std::size_t>(node(l, h)[static_cast<std::size_t>(li)]) * count + off, len);
+        return send_slice(
+            static_cast<std::size_t>(node(l, h)[static_cast<std::size_t>(li)]) * count + off, len);
       };
-      // The node's sum destined to (h, li), for li = j mod m: staged in scratch, or the input itself.
+      // The node's sum destined to (h, li), for li = j mod m: staged in scratch, or the input
+      // itself.
       auto node_sum = [&](int h, int li) {
         if (li >= size(l, h) || !staged) return input(h, li);
-        const std::size_t slot = first[static_cast<std::size_t>(h)] + static_cast<std::size_t>(li / m);
+        const std::size_t slot =
+            first[static_cast<std::size_t>(h)] + static_cast<std::size_t>(li / m);
         return Slice{Buffer::Scratch, (static_cast<std::size_t>(c) * slots + slot) * cap, len};
       };
       for (int h = 0; m > 1 && h < G; ++h) {
         for (int t = 0; t * m < size(l, h); ++t) {
           const Slice dst = G == 1 ? recv_slice(off, len) : node_sum(h, t * m + j);
-          ring_reduce_scatter(b, ring, [&](int q) { return input(h, t * m + q); }, dst, G == 1);
+          ring_reduce_scatter(
+              b, ring, [&](int q) { return input(h, t * m + q); }, dst, G == 1);
         }
       }
       for (int rail = j; G > 1 && rail < widest; rail += m) {
-        ring_reduce_scatter(b, rail_ring(l, rail, g), [&](int h) { return node_sum(h, rail); },
-                            rail == j ? recv_slice(off, len) : empty_slice(), true);
+        ring_reduce_scatter(
+            b, rail_ring(l, rail, g), [&](int h) { return node_sum(h, rail); },
+            rail == j ? recv_slice(off, len) : empty_slice(), true);
       }
     }
   }

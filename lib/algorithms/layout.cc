@@ -7,14 +7,17 @@
 
 namespace colossus::algorithms {
 
-Layout Layout::single_node(int nranks) { return from_nodes(std::vector<int>(static_cast<std::size_t>(nranks), 0)); }
+Layout Layout::single_node(int nranks) {
+  return from_nodes(std::vector<int>(static_cast<std::size_t>(nranks), 0));
+}
 
 Layout Layout::blocks(int nodes, int per_node) {
   if (nodes < 1 || per_node < 1) {
     throw Error(ErrorCode::InvalidArgument, "Layout::blocks: nodes and per_node must be >= 1");
   }
   std::vector<int> node_of;
-  for (int n = 0; n < nodes; ++n) node_of.insert(node_of.end(), static_cast<std::size_t>(per_node), n);
+  for (int n = 0; n < nodes; ++n)
+    node_of.insert(node_of.end(), static_cast<std::size_t>(per_node), n);
   return from_nodes(node_of);
 }
 

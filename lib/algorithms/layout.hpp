@@ -29,9 +29,11 @@ class Layout {
   int node_of(int rank) const { return node_[static_cast<std::size_t>(rank)]; }
   int local_index(int rank) const { return local_[static_cast<std::size_t>(rank)]; }
   // Ranks of node `node`, ascending; local index i is members(node)[i].
-  const std::vector<int>& members(int node) const { return members_[static_cast<std::size_t>(node)]; }
+  const std::vector<int>& members(int node) const {
+    return members_[static_cast<std::size_t>(node)];
+  }
   int max_per_node() const;
-  bool uniform() const;  // every node holds the same number of ranks
+  bool uniform() const;          // every node holds the same number of ranks
   std::string describe() const;  // "2 nodes x 4 ranks" or "3 nodes, 2..5 ranks each"
 
  private:

@@ -35,7 +35,8 @@ struct Doubling {
   int rank_of(int id) const { return id < r ? 2 * id + 1 : id + r; }
 };
 
-void doubling_chunk(ChannelBuilder& b, const Doubling& d, int rank, std::size_t off, std::size_t m) {
+void doubling_chunk(ChannelBuilder& b, const Doubling& d, int rank, std::size_t off,
+                    std::size_t m) {
   const auto in = send_slice(off, m);
   const auto out = recv_slice(off, m);
   const int id = d.core_id(rank);
@@ -80,7 +81,8 @@ plan::Plan recursive_doubling_plan(const plan::CollArgs& args, int rank, const A
     ChannelBuilder b(p.channels[static_cast<std::size_t>(c)]);
     const Range part_c = part(args.count, nch, c, align);
     if (args.nranks == 1) {
-      b.copy(send_slice(part_c.begin, part_c.size()), recv_slice(part_c.begin, part_c.size()), true);
+      b.copy(send_slice(part_c.begin, part_c.size()), recv_slice(part_c.begin, part_c.size()),
+             true);
       continue;
     }
     for (std::size_t off = part_c.begin; off < part_c.end; off += chunk) {

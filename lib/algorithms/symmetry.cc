@@ -27,13 +27,15 @@ std::string Symmetry::describe() const {
          (exact ? " (exact)" : " (block rounding differs)");
 }
 
-Symmetry symmetry_of(const Layout& layout, const plan::CollArgs& args, Algo algo, std::string* why) {
+Symmetry symmetry_of(const Layout& layout, const plan::CollArgs& args, Algo algo,
+                     std::string* why) {
   auto none = [&](std::string reason) {
     *why = std::move(reason);
     return Symmetry{};
   };
   if (layout.nnodes() < 2) return none("one node");
-  if (!layout.uniform()) return none("nodes hold different numbers of ranks (" + layout.describe() + ")");
+  if (!layout.uniform())
+    return none("nodes hold different numbers of ranks (" + layout.describe() + ")");
   const int per = layout.max_per_node();
   for (int r = 0; r < layout.nranks(); ++r) {
     if (layout.node_of(r) != r / per)

@@ -54,7 +54,8 @@ TreeNode btree_node(int n, int v) {
   t.parent = btree_parent(n, v);
   for (long bit = 1; bit < n; bit <<= 1) {
     for (const long c : {v - bit, v + bit}) {
-      if (c > 0 && c < n && btree_parent(n, static_cast<int>(c)) == v) t.children.push_back(static_cast<int>(c));
+      if (c > 0 && c < n && btree_parent(n, static_cast<int>(c)) == v)
+        t.children.push_back(static_cast<int>(c));
     }
   }
   std::sort(t.children.begin(), t.children.end());

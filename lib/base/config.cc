@@ -76,10 +76,12 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_CHUNK_BYTES", "pipelining chunk of a Plan step (default 512K)"},
       {"COLOSSUS_SLOT_BYTES", "transport FIFO slot size (default 512K)"},
       {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
-      {"COLOSSUS_ALGO", "algorithms the tuner may pick, NCCL_ALGO syntax (ring, tree, hierarchical, "
-                        "recursive_doubling; ^ring; allreduce:tree;allgather:ring)"},
-      {"COLOSSUS_TOPO", "map the ranks onto a preset (dgx-h100:nodes=2) or topology XML file instead "
-                        "of the hosts they run on"},
+      {"COLOSSUS_ALGO",
+       "algorithms the tuner may pick, NCCL_ALGO syntax (ring, tree, hierarchical, "
+       "recursive_doubling; ^ring; allreduce:tree;allgather:ring)"},
+      {"COLOSSUS_TOPO",
+       "map the ranks onto a preset (dgx-h100:nodes=2) or topology XML file instead "
+       "of the hosts they run on"},
       {"COLOSSUS_SOCKET_IFNAME",
        "tcp interfaces: prefixes, ^ excludes, = exact (eth,^docker,=eth0); default: first up "
        "non-loopback"},
@@ -88,11 +90,14 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_BOOTSTRAP_ADDR",
        "rank 0's rendezvous address: ip, ip:port, [ipv6]:port, interface or host name "
        "(default: first up non-loopback IPv4 interface, ephemeral port)"},
-      {"COLOSSUS_TRANSPORT", "force one transport between processes: shm or tcp (default: shm "
-                             "within a host, tcp across hosts)"},
-      {"COLOSSUS_TOPO_FILE", "topology XML file to load instead of discovering this host (see "
-                             "topology/README.md)"},
-      {"COLOSSUS_TOPO_DUMP_FILE", "write this host's topology as XML to this file (%h host, %p pid)"},
+      {"COLOSSUS_TRANSPORT",
+       "force one transport between processes: shm or tcp (default: shm "
+       "within a host, tcp across hosts)"},
+      {"COLOSSUS_TOPO_FILE",
+       "topology XML file to load instead of discovering this host (see "
+       "topology/README.md)"},
+      {"COLOSSUS_TOPO_DUMP_FILE",
+       "write this host's topology as XML to this file (%h host, %p pid)"},
       // Set per rank by colossus-run (tools/colossus-run) for the launcher detection.
       {"COLOSSUS_RANK", "this process's rank, 0..WORLD_SIZE-1 (set by colossus-run)"},
       {"COLOSSUS_WORLD_SIZE", "number of ranks in the job (set by colossus-run)"},
@@ -109,46 +114,64 @@ Config Config::from_env() {
     c.warnings.push_back(std::string(var) + "=" + val + " ignored: " + why);
   };
   if (const char* v = get("COLOSSUS_DEBUG")) {
-    if (!strcasecmp(v, "NONE")) c.log_level = LogLevel::None;
-    else if (!strcasecmp(v, "WARN")) c.log_level = LogLevel::Warn;
-    else if (!strcasecmp(v, "INFO")) c.log_level = LogLevel::Info;
-    else if (!strcasecmp(v, "TRACE")) c.log_level = LogLevel::Trace;
-    else warn("COLOSSUS_DEBUG", v, "expected NONE, WARN, INFO or TRACE");
+    if (!strcasecmp(v, "NONE"))
+      c.log_level = LogLevel::None;
+    else if (!strcasecmp(v, "WARN"))
+      c.log_level = LogLevel::Warn;
+    else if (!strcasecmp(v, "INFO"))
+      c.log_level = LogLevel::Info;
+    else if (!strcasecmp(v, "TRACE"))
+      c.log_level = LogLevel::Trace;
+    else
+      warn("COLOSSUS_DEBUG", v, "expected NONE, WARN, INFO or TRACE");
   }
   if (const char* v = get("COLOSSUS_DEBUG_FILE")) c.log_file = v;
   if (const char* v = get("COLOSSUS_TIMEOUT_S")) {
     char* end = nullptr;
     const double t = std::strtod(v, &end);
-    if (end != v && *end == '\0' && t > 0 && t < 1e7) c.timeout_s = t;
-    else warn("COLOSSUS_TIMEOUT_S", v, "expected a positive number of seconds");
+    if (end != v && *end == '\0' && t > 0 && t < 1e7)
+      c.timeout_s = t;
+    else
+      warn("COLOSSUS_TIMEOUT_S", v, "expected a positive number of seconds");
   }
   long n = 0;
   if (const char* v = get("COLOSSUS_NCHANNELS")) {
-    if (parse_int(v, 1, 64, &n)) c.nchannels = static_cast<int>(n), c.nchannels_set = true;
-    else warn("COLOSSUS_NCHANNELS", v, "expected an integer in 1..64");
+    if (parse_int(v, 1, 64, &n))
+      c.nchannels = static_cast<int>(n), c.nchannels_set = true;
+    else
+      warn("COLOSSUS_NCHANNELS", v, "expected an integer in 1..64");
   }
   if (const char* v = get("COLOSSUS_FIFO_DEPTH")) {
-    if (parse_int(v, 2, 64, &n)) c.fifo_depth = static_cast<int>(n);
-    else warn("COLOSSUS_FIFO_DEPTH", v, "expected an integer in 2..64 (a ring needs 2 slots)");
+    if (parse_int(v, 2, 64, &n))
+      c.fifo_depth = static_cast<int>(n);
+    else
+      warn("COLOSSUS_FIFO_DEPTH", v, "expected an integer in 2..64 (a ring needs 2 slots)");
   }
   std::size_t bytes = 0;
   if (const char* v = get("COLOSSUS_CHUNK_BYTES")) {
-    if (parse_bytes(v, &bytes) && bytes >= 16 && bytes <= (1ull << 30)) c.chunk_bytes = bytes, c.chunk_set = true;
-    else warn("COLOSSUS_CHUNK_BYTES", v, "expected a size in 16..1G");
+    if (parse_bytes(v, &bytes) && bytes >= 16 && bytes <= (1ull << 30))
+      c.chunk_bytes = bytes, c.chunk_set = true;
+    else
+      warn("COLOSSUS_CHUNK_BYTES", v, "expected a size in 16..1G");
   }
   if (const char* v = get("COLOSSUS_SLOT_BYTES")) {
-    if (parse_bytes(v, &bytes) && bytes >= 64 && bytes <= (1ull << 30)) c.slot_bytes = bytes;
-    else warn("COLOSSUS_SLOT_BYTES", v, "expected a size in 64..1G");
+    if (parse_bytes(v, &bytes) && bytes >= 64 && bytes <= (1ull << 30))
+      c.slot_bytes = bytes;
+    else
+      warn("COLOSSUS_SLOT_BYTES", v, "expected a size in 64..1G");
   }
   if (const char* v = get("COLOSSUS_ALGO")) c.algo = v;
   if (const char* v = get("COLOSSUS_TOPO")) c.topo = v;  // parsed by topology/ when used
   if (const char* v = get("COLOSSUS_BOOTSTRAP_ADDR")) c.bootstrap_addr = v;  // parsed where used
   if (const char* v = get("COLOSSUS_SOCKET_IFNAME")) c.socket_ifname = v;
-  if (const char* v = get("COLOSSUS_TOPO_FILE")) c.topo_file = v;  // read (and checked) by topology/
+  if (const char* v = get("COLOSSUS_TOPO_FILE"))
+    c.topo_file = v;  // read (and checked) by topology/
   if (const char* v = get("COLOSSUS_TOPO_DUMP_FILE")) c.topo_dump_file = v;
   if (const char* v = get("COLOSSUS_SOCKET_NSOCKS")) {
-    if (parse_int(v, 1, 16, &n)) c.socket_nsocks = static_cast<int>(n);
-    else warn("COLOSSUS_SOCKET_NSOCKS", v, "expected an integer in 1..16");
+    if (parse_int(v, 1, 16, &n))
+      c.socket_nsocks = static_cast<int>(n);
+    else
+      warn("COLOSSUS_SOCKET_NSOCKS", v, "expected an integer in 1..16");
   }
   if (const char* v = get("COLOSSUS_TRANSPORT")) {
     if (!strcasecmp(v, "shm") || !strcasecmp(v, "tcp")) {

@@ -20,17 +20,17 @@ struct Config {
   int nchannels = 2;                    // COLOSSUS_NCHANNELS
   std::size_t chunk_bytes = 512 << 10;  // COLOSSUS_CHUNK_BYTES: Plan pipelining unit
   std::size_t slot_bytes = 512 << 10;   // COLOSSUS_SLOT_BYTES: transport FIFO slot size
-  bool nchannels_set = false;          // the variables above were given: the tuner keeps them
+  bool nchannels_set = false;           // the variables above were given: the tuner keeps them
   bool chunk_set = false;
-  int fifo_depth = 4;                   // COLOSSUS_FIFO_DEPTH: slots per connection
-  std::string algo;                     // COLOSSUS_ALGO (NCCL_ALGO syntax)
-  std::string topo;                     // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts
-  std::string socket_ifname;            // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto
-  int socket_nsocks = 2;                // COLOSSUS_SOCKET_NSOCKS: tcp sockets per peer and channel
-  std::string transport;                // COLOSSUS_TRANSPORT: "" (auto), "shm" or "tcp"
-  std::string bootstrap_addr;           // COLOSSUS_BOOTSTRAP_ADDR: rank 0's listen address; "" = auto
-  std::string topo_file;                // COLOSSUS_TOPO_FILE: topology XML to load instead of discovering
-  std::string topo_dump_file;           // COLOSSUS_TOPO_DUMP_FILE (%h host, %p pid): write the topology
+  int fifo_depth = 4;          // COLOSSUS_FIFO_DEPTH: slots per connection
+  std::string algo;            // COLOSSUS_ALGO (NCCL_ALGO syntax)
+  std::string topo;            // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts
+  std::string socket_ifname;   // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto
+  int socket_nsocks = 2;       // COLOSSUS_SOCKET_NSOCKS: tcp sockets per peer and channel
+  std::string transport;       // COLOSSUS_TRANSPORT: "" (auto), "shm" or "tcp"
+  std::string bootstrap_addr;  // COLOSSUS_BOOTSTRAP_ADDR: rank 0's listen address; "" = auto
+  std::string topo_file;       // COLOSSUS_TOPO_FILE: topology XML to load instead of discovering
+  std::string topo_dump_file;  // COLOSSUS_TOPO_DUMP_FILE (%h host, %p pid): write the topology
 
   // Problems found while reading (bad values, unknown variables), one per line.
   std::vector<std::string> warnings;

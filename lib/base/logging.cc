@@ -22,9 +22,12 @@ std::string expand(const std::string& pattern, const std::string& host) {
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '%' && i + 1 < pattern.size()) {
       const char c = pattern[++i];
-      if (c == 'h') out += host;
-      else if (c == 'p') out += std::to_string(getpid());
-      else out += c;
+      if (c == 'h')
+        out += host;
+      else if (c == 'p')
+        out += std::to_string(getpid());
+      else
+        out += c;
     } else {
       out += pattern[i];
     }

@@ -34,7 +34,7 @@ class LogLine {
 
 }  // namespace colossus::base
 
-#define CLOG(level)                                                         \
+#define CLOG(level)                                                        \
   if (!::colossus::base::log_enabled(::colossus::base::LogLevel::level)) { \
-  } else                                                                    \
+  } else                                                                   \
     ::colossus::base::LogLine(::colossus::base::LogLevel::level)

@@ -8,18 +8,18 @@ namespace colossus {
 namespace {
 // Names as nccl-tests prints them, indexed by enum value.
 constexpr std::array<std::string_view, kNumDataTypes> kTypeNames = {
-    "int8", "uint8", "int32", "uint32", "int64", "uint64",
+    "int8", "uint8", "int32",  "uint32",   "int64",  "uint64",
     "half", "float", "double", "bfloat16", "f8e4m3", "f8e5m2"};
 constexpr std::array<std::string_view, kNumReduceOps> kOpNames = {"sum", "prod", "max", "min",
                                                                   "avg"};
 // Extra spellings accepted on input (NCCL's aliases and C++-ish names).
 constexpr std::pair<std::string_view, DataType> kTypeAliases[] = {
-    {"char", DataType::Int8},          {"int", DataType::Int32},
-    {"float16", DataType::Float16},    {"fp16", DataType::Float16},
-    {"float32", DataType::Float32},    {"fp32", DataType::Float32},
-    {"float64", DataType::Float64},    {"fp64", DataType::Float64},
-    {"bf16", DataType::Bfloat16},      {"fp8e4m3", DataType::Float8e4m3},
-    {"e4m3", DataType::Float8e4m3},    {"fp8e5m2", DataType::Float8e5m2},
+    {"char", DataType::Int8},       {"int", DataType::Int32},
+    {"float16", DataType::Float16}, {"fp16", DataType::Float16},
+    {"float32", DataType::Float32}, {"fp32", DataType::Float32},
+    {"float64", DataType::Float64}, {"fp64", DataType::Float64},
+    {"bf16", DataType::Bfloat16},   {"fp8e4m3", DataType::Float8e4m3},
+    {"e4m3", DataType::Float8e4m3}, {"fp8e5m2", DataType::Float8e5m2},
     {"e5m2", DataType::Float8e5m2},
 };
 }  // namespace

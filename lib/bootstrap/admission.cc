@@ -6,9 +6,9 @@
 #include <deque>
 #include <mutex>
 
-#include "colossus/error.hpp"
-#include "bootstrap/frame.hpp"
 #include "base/logging.hpp"
+#include "bootstrap/frame.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::bootstrap {
 

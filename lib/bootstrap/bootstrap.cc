@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "bootstrap/admission.hpp"
 #include "base/logging.hpp"
+#include "bootstrap/admission.hpp"
 
 namespace colossus::bootstrap {
 

@@ -44,11 +44,11 @@
 #include <string_view>
 #include <vector>
 
-#include "colossus/error.hpp"
 #include "bootstrap/frame.hpp"
+#include "bootstrap/oob.hpp"
 #include "bootstrap/socket.hpp"
 #include "bootstrap/unique_id.hpp"
-#include "bootstrap/oob.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::bootstrap {
 

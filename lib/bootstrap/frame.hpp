@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "colossus/error.hpp"
 #include "bootstrap/socket.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::bootstrap {
 

@@ -48,14 +48,22 @@ struct Launcher {
 
 const std::vector<Launcher>& launchers() {
   static const std::vector<Launcher> all = {
-      {"colossus-run", "COLOSSUS_RANK", "COLOSSUS_WORLD_SIZE", "COLOSSUS_LOCAL_RANK",
+      {"colossus-run",
+       "COLOSSUS_RANK",
+       "COLOSSUS_WORLD_SIZE",
+       "COLOSSUS_LOCAL_RANK",
        {"COLOSSUS_JOB_ID"}},
-      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK",
+      {"torchrun",
+       "RANK",
+       "WORLD_SIZE",
+       "LOCAL_RANK",
        {"TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT"}},
-      {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+      {"mpirun",
+       "OMPI_COMM_WORLD_RANK",
+       "OMPI_COMM_WORLD_SIZE",
+       "OMPI_COMM_WORLD_LOCAL_RANK",
        {"OMPI_MCA_ess_base_jobid", "OMPI_MCA_orte_hnp_uri", "PMIX_NAMESPACE"}},
-      {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
-       {"SLURM_JOB_ID", "SLURM_STEP_ID"}},
+      {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", {"SLURM_JOB_ID", "SLURM_STEP_ID"}},
   };
   return all;
 }

@@ -10,10 +10,10 @@
 #include <mutex>
 #include <vector>
 
-#include "colossus/error.hpp"
-#include "bootstrap/frame.hpp"
 #include "base/config.hpp"
 #include "base/logging.hpp"
+#include "bootstrap/frame.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::bootstrap {
 

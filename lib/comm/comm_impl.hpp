@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
-#include "colossus/colossus.hpp"
 #include "base/config.hpp"
+#include "bootstrap/oob.hpp"
+#include "colossus/colossus.hpp"
 #include "exec/cuda/stream_executor.hpp"
 #include "exec/executor.hpp"
-#include "tune/tuner.hpp"
-#include "bootstrap/oob.hpp"
 #include "transports/transport.hpp"
+#include "tune/tuner.hpp"
 
 namespace colossus::detail {
 
@@ -27,13 +27,13 @@ struct Settings {
   double timeout_s = 0;
   std::size_t slot_bytes = 0;
   int fifo_depth = 4;
-  std::string transport;  // "", "shm" or "tcp"
-  std::string algo;       // NCCL_ALGO syntax; "" = all
-  std::string topology;   // preset / XML the ranks are mapped onto; "" = real hosts
+  std::string transport;         // "", "shm" or "tcp"
+  std::string algo;              // NCCL_ALGO syntax; "" = all
+  std::string topology;          // preset / XML the ranks are mapped onto; "" = real hosts
   bool nchannels_fixed = false;  // given by Options or the environment: not tuned
   bool chunk_fixed = false;
-  int cuda_device = -1;          // bound GPU, or -1
-  int max_channels = 64;         // device residency bound (ranks sharing a GPU)
+  int cuda_device = -1;   // bound GPU, or -1
+  int max_channels = 64;  // device residency bound (ranks sharing a GPU)
 };
 
 // The most channels each rank of a bound communicator may run, from every

@@ -2,9 +2,9 @@
 #include <new>
 #include <string>
 
+#include "base/logging.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
-#include "base/logging.hpp"
 #include "comm/placement.hpp"
 #include "comm/validate.hpp"
 #include "topology/host.hpp"
@@ -49,8 +49,9 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   // runs its 16-byte vector loads (and 8-byte scalars) on aligned slots.
   s.slot_bytes = (o.slot_bytes ? o.slot_bytes : env.slot_bytes) / 16 * 16;
   if (o.cuda_device < -1) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");
+    throw Error(
+        ErrorCode::InvalidArgument,
+        "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");
   }
   s.cuda_device = o.cuda_device;
   s.fifo_depth = std::max(2, env.fifo_depth);
@@ -74,7 +75,8 @@ namespace {
 // bytes can deadlock two ranks that send to each other first.
 tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
   tune::TunerLimits l;
-  l.max_chunk_bytes = std::min(s.slot_bytes, transport_slot) * static_cast<std::size_t>(s.fifo_depth - 1);
+  l.max_chunk_bytes =
+      std::min(s.slot_bytes, transport_slot) * static_cast<std::size_t>(s.fifo_depth - 1);
   if (s.nchannels_fixed) l.nchannels = {std::min(s.nchannels, s.max_channels)};
   std::erase_if(l.nchannels, [&](int n) { return n > s.max_channels; });
   if (l.nchannels.empty()) l.nchannels = {s.max_channels};
@@ -94,7 +96,8 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
       transport_(std::move(transport)),
       executor_(*transport_, settings.timeout_s),
       layout_(layout.nranks() == nranks_ ? layout : algorithms::Layout::single_node(nranks_)),
-      tuner_(layout.nranks() == nranks_ ? std::move(model) : tune::host_memory_model(topology::local_host().cores),
+      tuner_(layout.nranks() == nranks_ ? std::move(model)
+                                        : tune::host_memory_model(topology::local_host().cores),
              layout_, tune::AlgoFilter::parse(settings.algo),
              tuner_limits(settings, transport_->slot_bytes())) {
   const tune::CostModel& m = tuner_.model();
@@ -105,8 +108,8 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
   }
   if (rank_ == 0) {
     CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
-               << transport_->name() << " transport, slot " << transport_->slot_bytes()
-               << " B; " << layout_.describe() << "; timeout " << settings_.timeout_s << " s";
+               << transport_->name() << " transport, slot " << transport_->slot_bytes() << " B; "
+               << layout_.describe() << "; timeout " << settings_.timeout_s << " s";
     CLOG(Info) << tuner_.model().describe();
     if (!settings_.algo.empty()) {
       CLOG(Info) << "algorithms restricted to \"" << settings_.algo << "\"";
@@ -147,8 +150,9 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
     if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
     executor_.run(p, exec::Buffers{send, recv, scratch_.data()});
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) + ": out of memory (count " +
-                                            std::to_string(args.count) + ")");
+    throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) +
+                                            ": out of memory (count " + std::to_string(args.count) +
+                                            ")");
   }
 }
 
@@ -195,31 +199,29 @@ void Communicator::allreduce(const void* send, void* recv, std::size_t count, Da
 
 void Communicator::allgather(const void* send, void* recv, std::size_t sendcount, DataType type) {
   auto& c = impl("allgather");
-  c.collective(make_args(plan::Collective::AllGather, sendcount, type, ReduceOp::Sum, 0,
-                         c.nranks()),
-               send, recv);
+  c.collective(
+      make_args(plan::Collective::AllGather, sendcount, type, ReduceOp::Sum, 0, c.nranks()), send,
+      recv);
 }
 
 void Communicator::reduce_scatter(const void* send, void* recv, std::size_t recvcount,
                                   DataType type, ReduceOp op) {
   auto& c = impl("reduce_scatter");
-  c.collective(make_args(plan::Collective::ReduceScatter, recvcount, type, op, 0, c.nranks()),
-               send, recv);
+  c.collective(make_args(plan::Collective::ReduceScatter, recvcount, type, op, 0, c.nranks()), send,
+               recv);
 }
 
 void Communicator::broadcast(const void* send, void* recv, std::size_t count, DataType type,
                              int root) {
   auto& c = impl("broadcast");
-  c.collective(make_args(plan::Collective::Broadcast, count, type, ReduceOp::Sum, root,
-                         c.nranks()),
+  c.collective(make_args(plan::Collective::Broadcast, count, type, ReduceOp::Sum, root, c.nranks()),
                send, recv);
 }
 
 void Communicator::reduce(const void* send, void* recv, std::size_t count, DataType type,
                           ReduceOp op, int root) {
   auto& c = impl("reduce");
-  c.collective(make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()), send,
-               recv);
+  c.collective(make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()), send, recv);
 }
 
 std::vector<Communicator> loopback_group(int n, const Options& options) {
@@ -239,11 +241,13 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
   }
   const comm::Placement place = comm::place_local(n, settings.topology);
   CLOG(Info) << "loopback group: " << place.description;
-  auto transports = transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
+  auto transports =
+      transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
   std::vector<Communicator> comms;
   comms.reserve(static_cast<std::size_t>(n));
   for (auto& t : transports) {
-    auto impl = std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model);
+    auto impl =
+        std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model);
     if (settings.cuda_device >= 0) {
       exec::gpu::StreamSetup setup;
       setup.device = settings.cuda_device;

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <map>
 
+#include "base/logging.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
-#include "base/logging.hpp"
 #include "comm/validate.hpp"
 #include "exec/cuda/device_plan.hpp"
 
@@ -45,7 +45,8 @@ void CommImpl::bind_device(exec::gpu::StreamSetup setup) {
       ipc += setup.reach[p] == exec::gpu::PeerReach::SameHost;
     }
     CLOG(Info) << "rank 0 bound to CUDA device " << setup.device << ": peers " << ipc
-               << " over cuda_ipc, " << network << " over the host proxy (tcp), the rest in process; "
+               << " over cuda_ipc, " << network
+               << " over the host proxy (tcp), the rest in process; "
                << "at most " << settings_.max_channels
                << " channels per rank (every rank sharing a GPU resident at once)";
   }
@@ -57,8 +58,9 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
   const char* name = to_string(args.coll);
   if (!device_) {
     throw Error(ErrorCode::InvalidUsage,
-                std::string(name) + " on a stream: the communicator is not bound to a CUDA device "
-                                    "(set Options::cuda_device)");
+                std::string(name) +
+                    " on a stream: the communicator is not bound to a CUDA device "
+                    "(set Options::cuda_device)");
   }
   comm::validate_call(args, rank_, send, recv);
   device_->check_error();
@@ -87,16 +89,16 @@ void CommImpl::check_host_buffers(const plan::CollArgs& args, const void* send,
 void Communicator::allreduce(const void* send, void* recv, std::size_t count, DataType type,
                              ReduceOp op, cudaStream_t stream) {
   auto& c = impl("allreduce");
-  c.collective(detail::make_args(plan::Collective::AllReduce, count, type, op, 0, c.nranks()),
-               send, recv, stream);
+  c.collective(detail::make_args(plan::Collective::AllReduce, count, type, op, 0, c.nranks()), send,
+               recv, stream);
 }
 
 void Communicator::allgather(const void* send, void* recv, std::size_t sendcount, DataType type,
                              cudaStream_t stream) {
   auto& c = impl("allgather");
-  c.collective(detail::make_args(plan::Collective::AllGather, sendcount, type, ReduceOp::Sum, 0,
-                                 c.nranks()),
-               send, recv, stream);
+  c.collective(
+      detail::make_args(plan::Collective::AllGather, sendcount, type, ReduceOp::Sum, 0, c.nranks()),
+      send, recv, stream);
 }
 
 void Communicator::reduce_scatter(const void* send, void* recv, std::size_t recvcount,
@@ -110,16 +112,16 @@ void Communicator::reduce_scatter(const void* send, void* recv, std::size_t recv
 void Communicator::broadcast(const void* send, void* recv, std::size_t count, DataType type,
                              int root, cudaStream_t stream) {
   auto& c = impl("broadcast");
-  c.collective(detail::make_args(plan::Collective::Broadcast, count, type, ReduceOp::Sum, root,
-                                 c.nranks()),
-               send, recv, stream);
+  c.collective(
+      detail::make_args(plan::Collective::Broadcast, count, type, ReduceOp::Sum, root, c.nranks()),
+      send, recv, stream);
 }
 
 void Communicator::reduce(const void* send, void* recv, std::size_t count, DataType type,
                           ReduceOp op, int root, cudaStream_t stream) {
   auto& c = impl("reduce");
-  c.collective(detail::make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()),
-               send, recv, stream);
+  c.collective(detail::make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()), send,
+               recv, stream);
 }
 
 void Communicator::check_async_error() { impl("check_async_error").check_async_error(); }

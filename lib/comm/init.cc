@@ -11,13 +11,13 @@
 #include <map>
 #include <string>
 
-#include "colossus/colossus.hpp"
-#include "bootstrap/bootstrap.hpp"
-#include "exec/cuda/stream_executor.hpp"
-#include "comm/comm_impl.hpp"
-#include "bootstrap/launch_env.hpp"
 #include "base/logging.hpp"
+#include "bootstrap/bootstrap.hpp"
+#include "bootstrap/launch_env.hpp"
+#include "colossus/colossus.hpp"
+#include "comm/comm_impl.hpp"
 #include "comm/placement.hpp"
+#include "exec/cuda/stream_executor.hpp"
 #include "transports/loopback/loopback.hpp"
 #include "transports/per_peer.hpp"
 #include "transports/shm/shm.hpp"
@@ -35,7 +35,9 @@ std::string host_identity() {
   return std::string(host) + "/" + boot;
 }
 
-std::string host_name(const std::string& identity) { return identity.substr(0, identity.find('/')); }
+std::string host_name(const std::string& identity) {
+  return identity.substr(0, identity.find('/'));
+}
 
 transport::TcpOptions tcp_options(const detail::Settings& s) {
   transport::TcpOptions o;
@@ -59,7 +61,8 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
   for (int a = 0; a < n; ++a) {
     for (int b = a + 1; b < n; ++b) {
       (hosts[static_cast<std::size_t>(a)] == hosts[static_cast<std::size_t>(b)] ? any_local_pair
-                                                                                : any_remote_pair) = true;
+                                                                                : any_remote_pair) =
+          true;
     }
   }
   if (forced == "shm" && any_remote_pair) {
@@ -150,7 +153,8 @@ JobDevices gather_devices(bootstrap::OutOfBand& oob, const detail::Settings& s) 
   job.bound = bound != 0;
   if (job.bound && oob.rank() == 0) {
     std::map<std::string, int> per_gpu;
-    for (std::size_t r = 0; r < job.hosts.size(); ++r) ++per_gpu[job.hosts[r] + " " + job.devices[r].bus_id];
+    for (std::size_t r = 0; r < job.hosts.size(); ++r)
+      ++per_gpu[job.hosts[r] + " " + job.devices[r].bus_id];
     for (const auto& [gpu, n] : per_gpu) {
       if (n > 1) {
         CLOG(Warn) << n << " ranks share GPU " << gpu.substr(gpu.find(' ') + 1) << " on "
@@ -179,7 +183,8 @@ exec::gpu::StreamSetup device_setup(bootstrap::OutOfBand& oob, const detail::Set
     setup.reach.push_back(same && s.transport != "tcp" ? exec::gpu::PeerReach::SameHost
                                                        : exec::gpu::PeerReach::Network);
     for (int q = p + 1; q < n; ++q) {
-      if (hosts[static_cast<std::size_t>(p)] != hosts[static_cast<std::size_t>(q)] || s.transport == "tcp")
+      if (hosts[static_cast<std::size_t>(p)] != hosts[static_cast<std::size_t>(q)] ||
+          s.transport == "tcp")
         any_network = true;
     }
   }
@@ -219,9 +224,8 @@ UniqueId parse_unique_id(const std::string& text) {
 
 Communicator init(const UniqueId& id, int rank, int nranks, const Options& options) {
   if (nranks < 1 || rank < 0 || rank >= nranks) {
-    throw Error(ErrorCode::InvalidArgument, "init: rank " + std::to_string(rank) +
-                                                " of " + std::to_string(nranks) +
-                                                " is out of range");
+    throw Error(ErrorCode::InvalidArgument, "init: rank " + std::to_string(rank) + " of " +
+                                                std::to_string(nranks) + " is out of range");
   }
   detail::Settings settings = detail::resolve_settings(options, base::env_config());
   std::unique_ptr<bootstrap::OutOfBand> oob =
@@ -236,9 +240,9 @@ Communicator init(const UniqueId& id, int rank, int nranks, const Options& optio
   }
   exec::gpu::StreamSetup device;
   if (job.bound) device = device_setup(*oob, settings, hosts);  // collective
-  auto impl = std::make_shared<detail::CommImpl>(std::move(transport), settings,
-                                                 std::move(place.layout), std::move(place.model),
-                                                 std::move(oob));
+  auto impl =
+      std::make_shared<detail::CommImpl>(std::move(transport), settings, std::move(place.layout),
+                                         std::move(place.model), std::move(oob));
   if (job.bound) impl->bind_device(std::move(device));
   return detail::CommAccess::wrap(std::move(impl));
 }
@@ -256,9 +260,9 @@ Communicator init_from_env(const Options& options) {
                     "free on rank 0's host)");
   }
   const std::string where = launch->bootstrap_host + ":" + std::to_string(launch->bootstrap_port);
-  const bootstrap::UniqueId id =
-      launch->rank == 0 ? bootstrap::make_unique_id(where, launch->job_key)
-                        : bootstrap::unique_id_for(where, launch->job_key);
+  const bootstrap::UniqueId id = launch->rank == 0
+                                     ? bootstrap::make_unique_id(where, launch->job_key)
+                                     : bootstrap::unique_id_for(where, launch->job_key);
   return init(external(id), launch->rank, launch->world_size, options);
 }
 

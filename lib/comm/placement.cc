@@ -15,7 +15,8 @@ bool is_file(const std::string& spec) {
          (spec.size() > 4 && spec.compare(spec.size() - 4, 4, ".xml") == 0);
 }
 
-Placement from_map(const topology::Topology& topo, topology::RankMap map, const std::string& source) {
+Placement from_map(const topology::Topology& topo, topology::RankMap map,
+                   const std::string& source) {
   Placement p;
   p.description = map.describe();
   p.layout = algorithms::Layout::from_nodes(map.node_of_rank());
@@ -25,7 +26,8 @@ Placement from_map(const topology::Topology& topo, topology::RankMap map, const 
 }
 
 Placement onto_spec(int nranks, const std::string& spec) {
-  const topology::Topology topo = is_file(spec) ? topology::load_xml(spec) : topology::make_preset(spec);
+  const topology::Topology topo =
+      is_file(spec) ? topology::load_xml(spec) : topology::make_preset(spec);
   return from_map(topo, topology::map_ranks(topo, nranks), "topology " + spec);
 }
 
@@ -34,13 +36,15 @@ Placement onto_spec(int nranks, const std::string& spec) {
 Placement place_local(int nranks, const std::string& spec) {
   if (!spec.empty()) return onto_spec(nranks, spec);
   const topology::Topology topo = topology::local_view();
-  return from_map(topo, topology::map_ranks(topo, std::vector<int>(static_cast<std::size_t>(nranks), 0)),
+  return from_map(topo,
+                  topology::map_ranks(topo, std::vector<int>(static_cast<std::size_t>(nranks), 0)),
                   "this host");
 }
 
 Placement place_job(bootstrap::OutOfBand& oob, const std::string& spec) {
   if (!spec.empty()) return onto_spec(oob.nranks(), spec);
-  const std::vector<std::string> views = oob.allgather(topology::serialize_host(topology::local_view()));
+  const std::vector<std::string> views =
+      oob.allgather(topology::serialize_host(topology::local_view()));
   std::vector<int> host_of_rank;
   const topology::Topology global = topology::merge_hosts(views, &host_of_rank);
   return from_map(global, topology::map_ranks(global, host_of_rank), "discovered hosts");

@@ -49,7 +49,8 @@ void validate_call(const plan::CollArgs& a, int rank, const void* send, const vo
   }
   const bool rooted = a.coll == Collective::Broadcast || a.coll == Collective::Reduce;
   if (rooted && (a.root < 0 || a.root >= a.nranks)) {
-    bad(a, "root " + std::to_string(a.root) + " out of range [0, " + std::to_string(a.nranks) + ")");
+    bad(a,
+        "root " + std::to_string(a.root) + " out of range [0, " + std::to_string(a.nranks) + ")");
   }
 
   const std::size_t n = static_cast<std::size_t>(a.nranks);
@@ -73,8 +74,9 @@ void validate_call(const plan::CollArgs& a, int rank, const void* send, const vo
     default: in_place = s == r; break;
   }
   if (!in_place && s < r + recv_bytes && r < s + send_bytes) {
-    bad(a, "sendbuff and recvbuff overlap but are not in place (see colossus.hpp for the "
-           "in-place conventions)");
+    bad(a,
+        "sendbuff and recvbuff overlap but are not in place (see colossus.hpp for the "
+        "in-place conventions)");
   }
 }
 

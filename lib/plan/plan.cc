@@ -86,9 +86,9 @@ std::string describe(const Step& s) {
 std::string describe(const Plan& p) {
   std::ostringstream os;
   os << p.algorithm << ' ' << to_string(p.args.coll) << " rank " << p.rank << '/' << p.args.nranks
-     << " count " << p.args.count << ' ' << to_string(p.args.dtype) << ' '
-     << to_string(p.args.op) << " root " << p.args.root << ", " << p.channels.size()
-     << " channels, " << p.num_steps() << " steps\n";
+     << " count " << p.args.count << ' ' << to_string(p.args.dtype) << ' ' << to_string(p.args.op)
+     << " root " << p.args.root << ", " << p.channels.size() << " channels, " << p.num_steps()
+     << " steps\n";
   for (std::size_t c = 0; c < p.channels.size(); ++c) {
     for (std::size_t i = 0; i < p.channels[c].steps.size(); ++i) {
       os << "  ch" << c << " #" << i << ' ' << describe(p.channels[c].steps[i]) << '\n';

@@ -103,9 +103,9 @@ struct ChannelPlan {
 struct Plan {
   CollArgs args;
   int rank = 0;
-  std::string algorithm;           // "ring", ...
+  std::string algorithm;  // "ring", ...
   std::vector<ChannelPlan> channels;
-  std::size_t scratch_count = 0;   // elements of scratch the plan needs
+  std::size_t scratch_count = 0;  // elements of scratch the plan needs
   std::size_t num_steps() const;
 };
 

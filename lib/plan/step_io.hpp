@@ -71,12 +71,8 @@ COLOSSUS_HD constexpr StepIO step_io(StepKind k) {
 COLOSSUS_HD constexpr bool receives(StepKind k) { return step_io(k).reads(StepOperand::Msg); }
 COLOSSUS_HD constexpr bool sends(StepKind k) { return step_io(k).writes(StepOperand::Slot); }
 COLOSSUS_HD constexpr bool reads_src(StepKind k) { return step_io(k).reads(StepOperand::Src); }
-COLOSSUS_HD constexpr bool writes_dst(StepKind k) {
-  return step_io(k).writes(StepOperand::Dst);
-}
-COLOSSUS_HD constexpr bool reduces(StepKind k) {
-  return step_io(k).in[1] != StepOperand::None;
-}
+COLOSSUS_HD constexpr bool writes_dst(StepKind k) { return step_io(k).writes(StepOperand::Dst); }
+COLOSSUS_HD constexpr bool reduces(StepKind k) { return step_io(k).in[1] != StepOperand::None; }
 
 // The addresses of one piece's operands; null where the step has none.
 struct PiecePointers {

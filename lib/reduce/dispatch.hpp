@@ -9,9 +9,9 @@
 
 #include <cstdint>
 
+#include "base/hd.hpp"
 #include "colossus/types.hpp"
 #include "reduce/functors.hpp"
-#include "base/hd.hpp"
 
 namespace colossus::reduce {
 

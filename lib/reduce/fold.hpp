@@ -17,8 +17,8 @@
 // a copy of the bits (no widening: a signalling NaN stays signalling).
 #pragma once
 
-#include "reduce/functors.hpp"
 #include "base/hd.hpp"
+#include "reduce/functors.hpp"
 
 namespace colossus::reduce {
 

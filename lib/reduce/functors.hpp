@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "reduce/float_convert.hpp"
 #include "base/hd.hpp"
+#include "reduce/float_convert.hpp"
 
 namespace colossus::reduce {
 

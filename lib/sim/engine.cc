@@ -48,7 +48,11 @@ class Engine {
  public:
   Engine(const Fabric& fabric, const plan::CollArgs& args, algorithms::Algo algo,
          const algorithms::AlgoParams& params, const SimOptions& opt)
-      : fab_(fabric), args_(args), algo_(algo), params_(params), opt_(opt),
+      : fab_(fabric),
+        args_(args),
+        algo_(algo),
+        params_(params),
+        opt_(opt),
         esize_(dtype_size(args.dtype)) {}
 
   SimResult run();
@@ -96,20 +100,23 @@ class Engine {
 
 void Engine::hold_plans() {
   const int n = args_.nranks;
-  if (opt_.fold) fold_ = choose_folding(fab_, args_, algo_, params_, &why_not_folded_);
-  else why_not_folded_ = "folding turned off";
+  if (opt_.fold)
+    fold_ = choose_folding(fab_, args_, algo_, params_, &why_not_folded_);
+  else
+    why_not_folded_ = "folding turned off";
   const int slots = fold_.slots(n);
   slot_of_.assign(static_cast<std::size_t>(n), -1);
   auto refuse = [&](std::size_t need) {
-    throw Error(ErrorCode::InvalidArgument,
-                std::string("simulator: ") + algorithms::to_string(algo_) + " " +
-                    plan::to_string(args_.coll) + " on " + std::to_string(n) + " ranks needs " +
-                    (need ? "about " + std::to_string(need) : "more than " + std::to_string(kMaxSimSteps)) +
-                    " steps of Plans held at once (limit " + std::to_string(kMaxSimSteps) +
-                    (fold_.active() ? "), even folded to " + std::to_string(fold_.slots(n)) + " ranks"
-                                    : "); ranks not folded: " + why_not_folded_) +
-                    ". Fewer ranks or channels, or a larger call (ring and hierarchical fold"
-                    " when every block of the call holds data) would fit");
+    throw Error(
+        ErrorCode::InvalidArgument,
+        std::string("simulator: ") + algorithms::to_string(algo_) + " " +
+            plan::to_string(args_.coll) + " on " + std::to_string(n) + " ranks needs " +
+            (need ? "about " + std::to_string(need) : "more than " + std::to_string(kMaxSimSteps)) +
+            " steps of Plans held at once (limit " + std::to_string(kMaxSimSteps) +
+            (fold_.active() ? "), even folded to " + std::to_string(fold_.slots(n)) + " ranks"
+                            : "); ranks not folded: " + why_not_folded_) +
+            ". Fewer ranks or channels, or a larger call (ring and hierarchical fold"
+            " when every block of the call holds data) would fit");
   };
   plans_.reserve(static_cast<std::size_t>(slots));
   for (int s = 0; s < slots; ++s) {
@@ -130,10 +137,12 @@ void Engine::build_resources() {
   for (int s = 0; s < slots; ++s) {
     for (const ResKind k : {kIntra, kIntra, kMemory}) {
       res_kind_.push_back(k);
-      flows_.add_resource((k == kMemory ? fab_.memory_gbytes_per_s() : fab_.intra_gbytes_per_s()) * kGBps);
+      flows_.add_resource((k == kMemory ? fab_.memory_gbytes_per_s() : fab_.intra_gbytes_per_s()) *
+                          kGBps);
     }
   }
-  for (int r = 0; r < fab_.nranks(); ++r) nics_per_node_ = std::max(nics_per_node_, fab_.nic_index(r) + 1);
+  for (int r = 0; r < fab_.nranks(); ++r)
+    nics_per_node_ = std::max(nics_per_node_, fab_.nic_index(r) + 1);
   const std::size_t nodes = static_cast<std::size_t>(fab_.layout().nnodes());
   nic_tx_.assign(nodes * static_cast<std::size_t>(nics_per_node_), -1);
   nic_rx_ = nic_tx_;
@@ -147,7 +156,8 @@ void Engine::build_resources() {
     }
   }
   for (const int r : slot_rank_) {
-    const std::size_t i = static_cast<std::size_t>(fab_.layout().node_of(r) * nics_per_node_ + fab_.nic_index(r));
+    const std::size_t i =
+        static_cast<std::size_t>(fab_.layout().node_of(r) * nics_per_node_ + fab_.nic_index(r));
     if (nic_tx_[i] >= 0 || fab_.layout().nnodes() < 2) continue;
     for (int* id : {&nic_tx_[i], &nic_rx_[i]}) {
       *id = flows_.add_resource(fab_.nic_gbytes_per_s(r) * kGBps, fab_.nic_burst_bytes(r),
@@ -209,8 +219,12 @@ void Engine::start_move(Agent& a, int id, const Step& s, double now) {
       use[n++] = {3 * slot_of(to) + 1, 1.0};
     } else {
       const auto& L = fab_.layout();
-      use[n++] = {nic_tx_[static_cast<std::size_t>(L.node_of(me) * nics_per_node_ + fab_.nic_index(me))], 1.0};
-      use[n++] = {nic_rx_[static_cast<std::size_t>(L.node_of(rep) * nics_per_node_ + fab_.nic_index(rep))], 1.0};
+      use[n++] = {
+          nic_tx_[static_cast<std::size_t>(L.node_of(me) * nics_per_node_ + fab_.nic_index(me))],
+          1.0};
+      use[n++] = {
+          nic_rx_[static_cast<std::size_t>(L.node_of(rep) * nics_per_node_ + fab_.nic_index(rep))],
+          1.0};
     }
   }
   use[n++] = {base + 2, tune::memory_passes(s.kind)};
@@ -330,15 +344,18 @@ SimResult Engine::run() {
 SimResult simulate(const Fabric& fabric, const plan::CollArgs& args, algorithms::Algo algo,
                    algorithms::AlgoParams params, const SimOptions& options) {
   if (args.nranks != fabric.nranks()) {
-    throw Error(ErrorCode::InvalidArgument, "simulator: the call has " + std::to_string(args.nranks) +
-                                                " ranks, the fabric " + std::to_string(fabric.nranks()));
+    throw Error(ErrorCode::InvalidArgument,
+                "simulator: the call has " + std::to_string(args.nranks) + " ranks, the fabric " +
+                    std::to_string(fabric.nranks()));
   }
   if (!algorithms::supports(algo, args.coll)) {
-    throw Error(ErrorCode::InvalidArgument, std::string("simulator: ") + algorithms::to_string(algo) +
-                                                " does not implement " + plan::to_string(args.coll));
+    throw Error(ErrorCode::InvalidArgument,
+                std::string("simulator: ") + algorithms::to_string(algo) + " does not implement " +
+                    plan::to_string(args.coll));
   }
   if (params.nchannels < 1 || params.chunk_bytes == 0) {
-    throw Error(ErrorCode::InvalidArgument, "simulator: nchannels must be >= 1 and chunk_bytes > 0");
+    throw Error(ErrorCode::InvalidArgument,
+                "simulator: nchannels must be >= 1 and chunk_bytes > 0");
   }
   params.layout = &fabric.layout();
   Engine engine(fabric, args, algo, params, options);

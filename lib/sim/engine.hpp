@@ -43,18 +43,18 @@ namespace colossus::sim {
 inline constexpr std::size_t kMaxSimSteps = 3'000'000;
 
 struct SimOptions {
-  bool fold = true;                  // fold symmetric ranks where choose_folding allows
-  TraceRecorder* trace = nullptr;    // record steps and flows
+  bool fold = true;                // fold symmetric ranks where choose_folding allows
+  TraceRecorder* trace = nullptr;  // record steps and flows
   // Called now and then with the share of steps done (0..1); for a progress bar.
   std::function<void(double)> progress;
 };
 
 struct SimResult {
-  double time_us = 0;            // virtual time of the call (last step of any rank)
-  std::uint64_t events = 0;      // events processed
-  std::uint64_t steps = 0;       // steps simulated (of the held Plans)
-  int slots = 0;                 // ranks simulated (representatives when folded)
-  Folding folding;               // how ranks were folded (or not)
+  double time_us = 0;        // virtual time of the call (last step of any rank)
+  std::uint64_t events = 0;  // events processed
+  std::uint64_t steps = 0;   // steps simulated (of the held Plans)
+  int slots = 0;             // ranks simulated (representatives when folded)
+  Folding folding;           // how ranks were folded (or not)
   // Busiest resource of each class: bytes it carried / (rate x time_us).
   double nic_util = 0, intra_util = 0, memory_util = 0;  // memory: engines and shared cores
   // tune::bound_of: "NIC", "intra-node", "memory" (busy > half the time) or "latency".

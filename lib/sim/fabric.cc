@@ -53,7 +53,9 @@ Fabric Fabric::from_paths(const topology::PathModel& paths, const tune::CostMode
   return f;
 }
 
-double Fabric::nic_gbytes_per_s(int rank) const { return nic_rate_[static_cast<std::size_t>(rank)]; }
+double Fabric::nic_gbytes_per_s(int rank) const {
+  return nic_rate_[static_cast<std::size_t>(rank)];
+}
 
 double Fabric::cores_gbytes_per_s() const {
   const int cores = model_.cores_per_node;
@@ -82,8 +84,8 @@ void Fabric::find_asymmetry() {
     const auto i = static_cast<std::size_t>(r), b = static_cast<std::size_t>(base);
     if (nic_index_[i] != nic_index_[b] || nic_rate_[i] != nic_rate_[b] ||
         nic_burst_[i] != nic_burst_[b] || nic_peak_[i] != nic_peak_[b]) {
-      asymmetry_ = "rank " + std::to_string(r) + "'s NIC differs from rank " +
-                   std::to_string(base) + "'s";
+      asymmetry_ =
+          "rank " + std::to_string(r) + "'s NIC differs from rank " + std::to_string(base) + "'s";
       return;
     }
   }

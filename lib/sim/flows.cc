@@ -62,9 +62,10 @@ int FlowSet::start(double now, double bytes, const Use* uses, int nuses, int own
 bool FlowSet::next(double* at, int* flow) {
   while (!due_.empty()) {
     const Due d = due_.top();
-    const bool live = d.flow < 0 ? res_[static_cast<std::size_t>(-1 - d.flow)].version == d.version
-                                 : flows_[static_cast<std::size_t>(d.flow)].active &&
-                                       flows_[static_cast<std::size_t>(d.flow)].version == d.version;
+    const bool live = d.flow < 0
+                          ? res_[static_cast<std::size_t>(-1 - d.flow)].version == d.version
+                          : flows_[static_cast<std::size_t>(d.flow)].active &&
+                                flows_[static_cast<std::size_t>(d.flow)].version == d.version;
     if (live) {
       *at = d.at;
       *flow = d.flow;
@@ -176,7 +177,8 @@ void FlowSet::rebalance(double now, const int* seeds, int nseeds) {
     }
     ++r.version;
     if (r.tokens > 0.01 * r.burst && r.used > r.capacity) {
-      due_.push(Due{now + (r.tokens - 0.01 * r.burst) / (r.used - r.capacity), -1 - rid, r.version});
+      due_.push(
+          Due{now + (r.tokens - 0.01 * r.burst) / (r.used - r.capacity), -1 - rid, r.version});
     }
   }
   for (const int fid : comp_flows_) {
@@ -184,7 +186,8 @@ void FlowSet::rebalance(double now, const int* seeds, int nseeds) {
     f.fixed = false;
     if (f.rate == f.old_rate) continue;  // its due time stands: keep the heap small
     ++f.version;
-    const double at = f.rate > 0 ? now + f.remaining / f.rate : std::numeric_limits<double>::infinity();
+    const double at =
+        f.rate > 0 ? now + f.remaining / f.rate : std::numeric_limits<double>::infinity();
     due_.push(Due{at, fid, f.version});
   }
 }

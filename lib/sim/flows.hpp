@@ -53,7 +53,7 @@ class FlowSet {
     double burst = 0, peak = 0, tokens = 0;  // token bucket (burst 0: none)
     double used = 0, since = 0;              // units per us in use since `since`
     std::uint32_t version = 0;               // of its pending "runs dry" event
-    std::vector<int> flows;  // in flight through it
+    std::vector<int> flows;                  // in flight through it
     // Scratch of rebalance().
     std::uint32_t stamp = 0;
     double left = 0, weights = 0;

@@ -16,13 +16,16 @@ std::size_t moved(const plan::Step& s) { return s.count(); }
 // "" when plan `x` is plan `r` carried by g: kinds and peers step by step,
 // bytes per channel within rounding. Sets *exact false when any step's
 // count differs (uneven blocks: the short block comes at another step).
-std::string compare(const Folding& f, int p, const plan::Plan& r, const plan::Plan& x, bool* exact) {
-  const std::string where = "rank " + std::to_string(x.rank) + " against rank " + std::to_string(r.rank);
+std::string compare(const Folding& f, int p, const plan::Plan& r, const plan::Plan& x,
+                    bool* exact) {
+  const std::string where =
+      "rank " + std::to_string(x.rank) + " against rank " + std::to_string(r.rank);
   if (r.channels.size() != x.channels.size()) return where + ": channel counts differ";
   for (std::size_t c = 0; c < r.channels.size(); ++c) {
     const auto& a = r.channels[c].steps;
     const auto& b = x.channels[c].steps;
-    if (a.size() != b.size()) return where + ": channel " + std::to_string(c) + " step counts differ";
+    if (a.size() != b.size())
+      return where + ": channel " + std::to_string(c) + " step counts differ";
     std::size_t ta = 0, tb = 0;
     for (std::size_t i = 0; i < a.size(); ++i) {
       const auto mapped = [&](int peer) { return peer < 0 ? peer : f.apply(p, peer); };
@@ -72,7 +75,9 @@ Folding choose_folding(const Fabric& fabric, const plan::CollArgs& args, Algo al
       const int p = k * f.per_node;  // a rank of node k: g carries node 0 to node k
       const plan::Plan img = algorithms::make_plan(algo, args, f.apply(p, r), params);
       const std::string bad = compare(f, p, rep, img, &f.exact);
-      if (!bad.empty()) return refuse(std::string(algorithms::to_string(algo)) + " plans are not symmetric: " + bad);
+      if (!bad.empty())
+        return refuse(std::string(algorithms::to_string(algo)) +
+                      " plans are not symmetric: " + bad);
     }
   }
   why->clear();

@@ -42,7 +42,8 @@ unsigned parse_list(const std::string& spec, std::string list) {
   std::size_t pos = 0;
   while (pos <= list.size()) {
     const std::size_t comma = list.find(',', pos);
-    const std::string name = trim(list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    const std::string name =
+        trim(list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
     if (name.empty()) bad(spec, "empty algorithm name");
     const auto algo = algorithms::parse_algo(name);
     if (!algo) bad(spec, "unknown algorithm \"" + name + "\"");
@@ -71,7 +72,8 @@ AlgoFilter AlgoFilter::parse(const std::string& spec) {
   std::size_t pos = 0;
   while (pos < s.size()) {
     const std::size_t semi = s.find(';', pos);
-    const std::string part = trim(s.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos));
+    const std::string part =
+        trim(s.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos));
     pos = semi == std::string::npos ? s.size() : semi + 1;
     if (part.empty()) continue;
     const std::size_t colon = part.find(':');
@@ -91,6 +93,8 @@ bool AlgoFilter::allows(Collective coll, Algo algo) const {
   return (allowed_[static_cast<std::size_t>(coll)] >> static_cast<unsigned>(algo)) & 1u;
 }
 
-bool AlgoFilter::restricted(Collective coll) const { return restricted_[static_cast<std::size_t>(coll)]; }
+bool AlgoFilter::restricted(Collective coll) const {
+  return restricted_[static_cast<std::size_t>(coll)];
+}
 
 }  // namespace colossus::tune

@@ -7,8 +7,9 @@ namespace colossus::tune {
 std::string CostModel::describe() const {
   std::ostringstream os;
   os << "cost model (" << source << "): intra " << intra.gbytes_per_s << " GB/s, "
-     << intra.latency_us << " us, local " << local_gbytes_per_s << " GB/s traffic; inter " << inter.gbytes_per_s << " GB/s x " << nics_per_node
-     << " NIC(s)/node, " << inter.latency_us << " us; step " << step_us << " us";
+     << intra.latency_us << " us, local " << local_gbytes_per_s << " GB/s traffic; inter "
+     << inter.gbytes_per_s << " GB/s x " << nics_per_node << " NIC(s)/node, " << inter.latency_us
+     << " us; step " << step_us << " us";
   if (cores_per_node > 0) os << "; " << cores_per_node << " cores/node";
   return os.str();
 }

@@ -44,15 +44,15 @@ struct LinkCost {
 // only for latency-bound calls, where the simulator is the finer check.
 
 struct CostModel {
-  LinkCost intra;              // rank <-> rank on one node
-  LinkCost inter;              // one NIC
+  LinkCost intra;  // rank <-> rank on one node
+  LinkCost inter;  // one NIC
   // A rank's own copy/reduce loops: bytes read plus bytes written per
   // second (memory traffic, not payload). CPU ranks: about twice the
   // memcpy payload rate; GPU ranks: HBM.
   double local_gbytes_per_s = 11.0;
-  int nics_per_node = 1;       // rank r sends off-node through NIC local_index(r) % nics_per_node
-  double step_us = 0.25;       // executor software cost of one step (one thread runs all channels)
-  int cores_per_node = 0;      // 0: unknown; more ranks than cores time-slice
+  int nics_per_node = 1;   // rank r sends off-node through NIC local_index(r) % nics_per_node
+  double step_us = 0.25;   // executor software cost of one step (one thread runs all channels)
+  int cores_per_node = 0;  // 0: unknown; more ranks than cores time-slice
   // Added to each intra hop, times ranks per core, when a node's ranks
   // outnumber its cores: the receiver waits its turn for a core. (64
   // loopback ranks on 2 cores: ~32 x 4 us per hop; measured ~120 us per

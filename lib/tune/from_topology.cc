@@ -37,7 +37,8 @@ CostModel cost_model(const topology::PathModel& paths, const std::string& source
   const topology::PathCost nic = paths.inter_node(0);
   if (nic.gbytes_per_s > 0) {
     m.inter.gbytes_per_s = nic.gbytes_per_s;
-    m.inter.latency_us = peer_away >= 0 ? paths.network_latency_us(0, peer_away) : 2 * nic.latency_us;
+    m.inter.latency_us =
+        peer_away >= 0 ? paths.network_latency_us(0, peer_away) : 2 * nic.latency_us;
   }
   m.nics_per_node = std::max<int>(1, static_cast<int>(nics.size()));
   return m;

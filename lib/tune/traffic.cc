@@ -35,7 +35,8 @@ namespace {
 // Folded (sym active): plans[r] is representative r's, and a message from
 // peer p to rank r is the one rep(p) sends to sym.unapply(p, r).
 void critical_path(const CostModel& model, const algorithms::Layout& layout,
-                   const algorithms::Symmetry& sym, const std::vector<plan::Plan>& plans, Traffic* t) {
+                   const algorithms::Symmetry& sym, const std::vector<plan::Plan>& plans,
+                   Traffic* t) {
   struct Msg {
     double at;  // the sending step's end
     int hops;
@@ -103,10 +104,11 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
     std::string why;
     sym = algorithms::symmetry_of(layout, call, algo, &why);
     if (!sym.active()) {
-      throw Error(ErrorCode::InvalidArgument, "tuner: " + std::to_string(n) + " ranks exceed the " +
-                                                  std::to_string(kMaxTrafficRanks) +
-                                                  " for which every rank's Plans are counted, and " +
-                                                  algorithms::to_string(algo) + " does not fold: " + why);
+      throw Error(ErrorCode::InvalidArgument,
+                  "tuner: " + std::to_string(n) + " ranks exceed the " +
+                      std::to_string(kMaxTrafficRanks) +
+                      " for which every rank's Plans are counted, and " +
+                      algorithms::to_string(algo) + " does not fold: " + why);
     }
   }
   if (sym.active() && call.count < representative_count(call, nchannels)) {

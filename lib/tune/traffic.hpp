@@ -6,9 +6,9 @@
 // and the bytes that stay on it; and it replays those Plans in latency-only
 // virtual time (each receive waits for its message's send plus the link's
 // latency, each step costs step_us) to find the critical path: 2(n-1) hops
-// for a ring allreduce, 2 log2 n for a tree, whatever the Plans say. Those are fractions of the call's size, independent of it, so
-// one count serves every size of a (collective, algorithm, channels) triple.
-// Cost: one Plan per rank, O(n * steps); callers cache the result. Refused
+// for a ring allreduce, 2 log2 n for a tree, whatever the Plans say. Those are fractions of the
+// call's size, independent of it, so one count serves every size of a (collective, algorithm,
+// channels) triple. Cost: one Plan per rank, O(n * steps); callers cache the result. Refused
 // (InvalidArgument) above kMaxTrafficRanks, where the simulator's folding is
 // the tool.
 #pragma once
@@ -27,9 +27,9 @@ struct Traffic {
   double nic_bytes = 0;    // most loaded NIC: bytes sent off-node per byte of the call's vector
   double intra_bytes = 0;  // most loaded rank: bytes sent on-node per byte of the vector
   double work_bytes = 0;   // most loaded rank: bytes its copy/reduce loops read + write, per byte
-  int hops = 0;               // link hops on the critical path, one chunk
-  double critical_us = 0;     // latency-only time of one chunk: hops' latencies + step costs
-  std::size_t steps = 0;      // rank 0's steps in the one-chunk Plans (all channels)
+  int hops = 0;            // link hops on the critical path, one chunk
+  double critical_us = 0;  // latency-only time of one chunk: hops' latencies + step costs
+  std::size_t steps = 0;   // rank 0's steps in the one-chunk Plans (all channels)
   bool crosses_nodes = false;
 };
 

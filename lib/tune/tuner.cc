@@ -13,7 +13,9 @@ namespace colossus::tune {
 using algorithms::Algo;
 
 Tuner::Tuner(CostModel model, algorithms::Layout layout, AlgoFilter filter, TunerLimits limits)
-    : model_(std::move(model)), layout_(std::move(layout)), filter_(std::move(filter)),
+    : model_(std::move(model)),
+      layout_(std::move(layout)),
+      filter_(std::move(filter)),
       limits_(std::move(limits)) {}
 
 const Traffic& Tuner::traffic(const plan::CollArgs& args, Algo algo, int nchannels) {
@@ -43,7 +45,8 @@ Candidate Tuner::predict(const plan::CollArgs& args, Algo algo, int nchannels,
   std::size_t steps = 0;
   for (const auto& ch : mine.channels) steps += ch.steps.size();
   const double stages = t.steps > 0 ? std::max(1.0, double(steps) / double(t.steps)) : 1.0;
-  const double per_hop = t.hops > 0 ? (t.critical_us - double(t.steps) * model_.step_us) / t.hops : 0.0;
+  const double per_hop =
+      t.hops > 0 ? (t.critical_us - double(t.steps) * model_.step_us) / t.hops : 0.0;
   c.latency_us = t.critical_us + (stages - 1) * per_hop +
                  double(steps > t.steps ? steps - t.steps : 0) * model_.step_us;
   const int per_node = layout_.max_per_node();
@@ -61,9 +64,12 @@ Choice Tuner::choose(const plan::CollArgs& args) {
     std::vector<Algo> algos;
     for (int i = 0; i < algorithms::kNumAlgos; ++i) {
       const Algo a = static_cast<Algo>(i);
-      if (!algorithms::supports(a, args.coll) || (use_filter && !filter_.allows(args.coll, a))) continue;
+      if (!algorithms::supports(a, args.coll) || (use_filter && !filter_.allows(args.coll, a)))
+        continue;
       // Hierarchical on one node is the ring plus empty phases: not a distinct choice.
-      if (a == Algo::Hierarchical && layout_.nnodes() == 1 && !(use_filter && filter_.restricted(args.coll))) continue;
+      if (a == Algo::Hierarchical && layout_.nnodes() == 1 &&
+          !(use_filter && filter_.restricted(args.coll)))
+        continue;
       algos.push_back(a);
     }
     return algos;
@@ -75,9 +81,9 @@ Choice Tuner::choose(const plan::CollArgs& args) {
     unfiltered = true;
   }
   if (algos.empty()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "COLOSSUS_ALGO=\"" + filter_.spec() + "\" leaves no algorithm that implements " +
-                    plan::to_string(args.coll));
+    throw Error(ErrorCode::InvalidArgument, "COLOSSUS_ALGO=\"" + filter_.spec() +
+                                                "\" leaves no algorithm that implements " +
+                                                plan::to_string(args.coll));
   }
   Choice choice;
   choice.forced = algos.size() == 1 && filter_.restricted(args.coll) && !unfiltered;
@@ -100,8 +106,9 @@ Choice Tuner::choose(const plan::CollArgs& args) {
     }
   }
   if (choice.candidates.empty()) return fallback(args, algos, choice);
-  std::stable_sort(choice.candidates.begin(), choice.candidates.end(),
-                   [](const Candidate& x, const Candidate& y) { return x.predicted_us < y.predicted_us; });
+  std::stable_sort(
+      choice.candidates.begin(), choice.candidates.end(),
+      [](const Candidate& x, const Candidate& y) { return x.predicted_us < y.predicted_us; });
   choice.best = choice.candidates.front();
   return choice;
 }
@@ -109,15 +116,16 @@ Choice Tuner::choose(const plan::CollArgs& args) {
 // Above kMaxTrafficRanks, when no allowed candidate folds (trees, small
 // calls whose blocks are empty, uneven layouts): a fixed rule, said as such
 // in the log.
-Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos, Choice choice) const {
+Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos,
+                       Choice choice) const {
   // No candidate folds: ring and hierarchical would leave blocks empty (the
   // call is small for this many ranks) or the layout is uneven. Small calls
   // are latency-bound: recursive doubling, else the tree's log-depth.
   const bool small = vector_bytes(args) <= 64 * 1024 ||
                      args.count < representative_count(args, limits_.nchannels.front());
   Algo pick = algos.front();
-  for (const Algo want : {small ? Algo::RecursiveDoubling : Algo::Ring, small ? Algo::Tree : Algo::Ring,
-                          Algo::Ring, Algo::Hierarchical}) {
+  for (const Algo want : {small ? Algo::RecursiveDoubling : Algo::Ring,
+                          small ? Algo::Tree : Algo::Ring, Algo::Ring, Algo::Hierarchical}) {
     if (std::find(algos.begin(), algos.end(), want) != algos.end()) {
       pick = want;
       break;
@@ -145,9 +153,10 @@ std::string summary(const plan::CollArgs& args, const Choice& choice) {
   std::ostringstream os;
   const Candidate& b = choice.best;
   os << plan::to_string(args.coll) << " " << static_cast<std::size_t>(vector_bytes(args)) << " B "
-     << to_string(args.dtype) << " on " << args.nranks << " ranks: " << algorithms::to_string(b.algo)
-     << ", " << b.nchannels << " ch, chunk " << b.chunk_bytes << " B, predicted "
-     << fmt_us(b.predicted_us) << " (" << b.bottleneck << "-bound)";
+     << to_string(args.dtype) << " on " << args.nranks
+     << " ranks: " << algorithms::to_string(b.algo) << ", " << b.nchannels << " ch, chunk "
+     << b.chunk_bytes << " B, predicted " << fmt_us(b.predicted_us) << " (" << b.bottleneck
+     << "-bound)";
   if (choice.forced) os << " [COLOSSUS_ALGO]";
   for (const Candidate& c : choice.candidates) {
     if (c.algo != b.algo) {
@@ -164,7 +173,8 @@ std::string explain(const plan::CollArgs& args, const Choice& choice) {
      << " bytes, " << to_string(args.dtype) << ", " << args.nranks << " ranks\n";
   os << "# " << std::left << std::setw(20) << "algorithm" << std::right << std::setw(4) << "ch"
      << std::setw(10) << "chunk" << std::setw(14) << "predicted" << std::setw(14) << "latency"
-     << std::setw(14) << "bandwidth" << "  bound\n";
+     << std::setw(14) << "bandwidth"
+     << "  bound\n";
   for (const Candidate& c : choice.candidates) {
     const bool pick = &c == &choice.candidates.front();
     os << (pick ? "* " : "  ") << std::left << std::setw(20) << algorithms::to_string(c.algo)

@@ -42,9 +42,9 @@ struct Choice {
 };
 
 struct TunerLimits {
-  std::vector<int> nchannels = {1, 2, 4, 8};                   // tried unless fixed
+  std::vector<int> nchannels = {1, 2, 4, 8};  // tried unless fixed
   std::vector<std::size_t> chunk_bytes = {128u << 10, 512u << 10};
-  std::size_t max_chunk_bytes = 1536u << 10;                   // slot x (FIFO depth - 1)
+  std::size_t max_chunk_bytes = 1536u << 10;  // slot x (FIFO depth - 1)
 };
 
 class Tuner {
@@ -75,7 +75,8 @@ class Tuner {
 
 // The candidates as a table, fastest first, the pick marked with '*'.
 std::string explain(const plan::CollArgs& args, const Choice& choice);
-// "allreduce 1048576 B: hierarchical, 2 ch, chunk 524288 B, predicted 812 us (runner-up ring 1410 us)"
+// "allreduce 1048576 B: hierarchical, 2 ch, chunk 524288 B, predicted 812 us (runner-up ring 1410
+// us)"
 std::string summary(const plan::CollArgs& args, const Choice& choice);
 
 }  // namespace colossus::tune

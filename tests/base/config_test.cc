@@ -1,8 +1,9 @@
 // The config module: size parsing and environment handling.
+#include "base/config.hpp"
+
 #include <cstdlib>
 
 #include "catch.hpp"
-#include "base/config.hpp"
 
 using colossus::base::Config;
 using colossus::base::LogLevel;

@@ -17,10 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "colossus/error.hpp"
 #include "bootstrap/bootstrap.hpp"
 #include "bootstrap/frame.hpp"
 #include "bootstrap/unique_id.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::test {
 

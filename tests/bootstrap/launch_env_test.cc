@@ -18,9 +18,12 @@ TEST_CASE("no launcher variables means no launch", "[launch]") {
 }
 
 TEST_CASE("torchrun: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT", "[launch]") {
-  const Environment env = {{"RANK", "3"},          {"WORLD_SIZE", "8"},
-                           {"LOCAL_RANK", "1"},    {"MASTER_ADDR", "10.1.2.3"},
-                           {"MASTER_PORT", "29500"}, {"TORCHELASTIC_RUN_ID", "job7"}};
+  const Environment env = {{"RANK", "3"},
+                           {"WORLD_SIZE", "8"},
+                           {"LOCAL_RANK", "1"},
+                           {"MASTER_ADDR", "10.1.2.3"},
+                           {"MASTER_PORT", "29500"},
+                           {"TORCHELASTIC_RUN_ID", "job7"}};
   auto info = detect_launch(env);
   REQUIRE(info);
   CHECK(info->launcher == "torchrun");
@@ -47,8 +50,10 @@ TEST_CASE("mpirun and srun ranks, with COLOSSUS_BOOTSTRAP_ADDR for the rendezvou
   CHECK((mpi->rank == 2 && mpi->world_size == 4 && mpi->local_rank == 0));
   CHECK((mpi->bootstrap_host == "node0" && mpi->bootstrap_port == 5000));
 
-  auto slurm = detect_launch(
-      {{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"}, {"SLURM_JOB_ID", "9"}});
+  auto slurm = detect_launch({{"SLURM_PROCID", "5"},
+                              {"SLURM_NTASKS", "16"},
+                              {"SLURM_LOCALID", "1"},
+                              {"SLURM_JOB_ID", "9"}});
   REQUIRE(slurm);
   CHECK(slurm->launcher == "srun");
   CHECK((slurm->rank == 5 && slurm->world_size == 16 && slurm->local_rank == 1));
@@ -82,8 +87,9 @@ TEST_CASE("malformed launcher values are rejected with the variable named", "[la
   expect({{"RANK", "-1"}, {"WORLD_SIZE", "8"}}, "RANK=-1");
   expect({{"RANK", "x"}, {"WORLD_SIZE", "8"}}, "RANK=x");
   expect({{"RANK", "0"}, {"WORLD_SIZE", "0"}}, "WORLD_SIZE=0");
-  expect({{"COLOSSUS_RANK", "0"}, {"COLOSSUS_WORLD_SIZE", "2"}, {"COLOSSUS_BOOTSTRAP_ADDR", "nohost"}},
-         "COLOSSUS_BOOTSTRAP_ADDR=nohost");
+  expect(
+      {{"COLOSSUS_RANK", "0"}, {"COLOSSUS_WORLD_SIZE", "2"}, {"COLOSSUS_BOOTSTRAP_ADDR", "nohost"}},
+      "COLOSSUS_BOOTSTRAP_ADDR=nohost");
 }
 
 TEST_CASE("host:port splitting", "[launch]") {

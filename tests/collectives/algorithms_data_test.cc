@@ -54,16 +54,20 @@ const Setting kSettings[] = {{2, 512u << 10, 512u << 10, 4}, {3, 192, 64, 4}, {1
 class World {
  public:
   World(int n, const Setting& s, std::optional<Layout> layout)
-      : n_(n), setting_(s), layout_(std::move(layout)),
+      : n_(n),
+        setting_(s),
+        layout_(std::move(layout)),
         transports_(colossus::transport::make_loopback_transports(n, s.slot_bytes, s.depth)),
         pool_(n) {
-    for (auto& t : transports_) executors_.push_back(std::make_unique<colossus::exec::Executor>(*t, 60));
+    for (auto& t : transports_)
+      executors_.push_back(std::make_unique<colossus::exec::Executor>(*t, 60));
   }
 
   std::string describe() const {
     std::ostringstream os;
     os << "n=" << n_ << (layout_ ? " layout " + layout_->describe() : std::string()) << " channels "
-       << setting_.nchannels << " chunk " << setting_.chunk_bytes << " slot " << setting_.slot_bytes;
+       << setting_.nchannels << " chunk " << setting_.chunk_bytes << " slot "
+       << setting_.slot_bytes;
     return os.str();
   }
 
@@ -93,19 +97,24 @@ class World {
     args.op = c.op;
     args.root = c.root;
     args.nranks = n_;
-    const AlgoParams params{setting_.nchannels, setting_.chunk_bytes, layout_ ? &*layout_ : nullptr};
+    const AlgoParams params{setting_.nchannels, setting_.chunk_bytes,
+                            layout_ ? &*layout_ : nullptr};
     const colossus::plan::Plan plan = colossus::algorithms::make_plan(algo, args, r, params);
     const std::size_t es = colossus::dtype_size(c.dtype);
-    const std::size_t scount = colossus::plan::send_count(args), rcount = colossus::plan::recv_count(args);
+    const std::size_t scount = colossus::plan::send_count(args),
+                      rcount = colossus::plan::recv_count(args);
     const auto ur = static_cast<std::size_t>(r);
     std::vector<unsigned char> send(scount * es + 16, kSentinel), recv(rcount * es + 16, kSentinel);
     std::vector<unsigned char> scratch(plan.scratch_count * es + 16, kSentinel);
     unsigned char* sp = send.data();
     unsigned char* rp = recv.data();
     if (c.in_place) {
-      if (c.coll == Collective::AllGather) sp = rp + ur * c.count * es;
-      else if (c.coll == Collective::ReduceScatter) rp = sp + ur * c.count * es;
-      else sp = rp;
+      if (c.coll == Collective::AllGather)
+        sp = rp + ur * c.count * es;
+      else if (c.coll == Collective::ReduceScatter)
+        rp = sp + ur * c.count * es;
+      else
+        sp = rp;
     }
     for (std::size_t i = 0; i < scount; ++i) test::store(c.dtype, sp, i, inputs[ur][i]);
     executors_[ur]->run(plan, {sp, rp, scratch.data()});
@@ -132,7 +141,9 @@ class World {
           case Collective::Reduce: check(i, got, reduced(i)); break;
           case Collective::ReduceScatter: check(i, got, reduced(ur * c.count + i)); break;
           case Collective::AllGather: check(i, got, {inputs[i / c.count][i % c.count], 0}); break;
-          case Collective::Broadcast: check(i, got, {inputs[static_cast<std::size_t>(c.root)][i], 0}); break;
+          case Collective::Broadcast:
+            check(i, got, {inputs[static_cast<std::size_t>(c.root)][i], 0});
+            break;
         }
       }
     } else if (!c.in_place) {
@@ -153,7 +164,8 @@ class World {
     }
     // Nothing written past any buffer's end.
     const std::size_t rbytes = c.in_place && c.coll == Collective::ReduceScatter ? 0 : rcount * es;
-    for (const auto& [buf, used] : {std::pair{&recv, rbytes}, std::pair{&scratch, plan.scratch_count * es}}) {
+    for (const auto& [buf, used] :
+         {std::pair{&recv, rbytes}, std::pair{&scratch, plan.scratch_count * es}}) {
       for (std::size_t b = used; b < used + 16; ++b) {
         if ((*buf)[b] != kSentinel) {
           report("wrote past the end of a buffer");
@@ -177,11 +189,12 @@ bool reduces(Collective c) {
 
 // The full sweep of one algorithm on one world.
 void sweep(Algo algo, World& w, int n, std::vector<std::string>& problems, std::size_t& cases) {
-  for (const Collective coll : {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
-                                Collective::Broadcast, Collective::Reduce}) {
+  for (const Collective coll :
+       {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
+        Collective::Broadcast, Collective::Reduce}) {
     if (!colossus::algorithms::supports(algo, coll)) continue;
-    for (const DataType t : {DataType::Float32, DataType::Float16, DataType::Bfloat16, DataType::Int32,
-                             DataType::Float64}) {
+    for (const DataType t : {DataType::Float32, DataType::Float16, DataType::Bfloat16,
+                             DataType::Int32, DataType::Float64}) {
       for (const ReduceOp op : {ReduceOp::Sum, ReduceOp::Max, ReduceOp::Avg}) {
         if (!reduces(coll) && op != ReduceOp::Sum) continue;
         for (const std::size_t count : {0, 1, 7, 1009}) {
@@ -191,7 +204,8 @@ void sweep(Algo algo, World& w, int n, std::vector<std::string>& problems, std::
             c.dtype = t;
             c.op = op;
             c.count = count;
-            c.root = static_cast<int>((count * 3 + static_cast<std::size_t>(t)) % static_cast<std::size_t>(n));
+            c.root = static_cast<int>((count * 3 + static_cast<std::size_t>(t)) %
+                                      static_cast<std::size_t>(n));
             c.in_place = in_place;
             for (auto& p : w.run(algo, c)) problems.push_back(p);
             ++cases;
@@ -202,7 +216,8 @@ void sweep(Algo algo, World& w, int n, std::vector<std::string>& problems, std::
   }
 }
 
-void require_clean(const std::vector<std::string>& problems, std::size_t cases, std::size_t min_cases) {
+void require_clean(const std::vector<std::string>& problems, std::size_t cases,
+                   std::size_t min_cases) {
   std::string shown;
   for (std::size_t i = 0; i < problems.size() && i < 8; ++i) shown += problems[i] + "\n";
   INFO(problems.size() << " problems in " << cases << " cases; first ones:\n" << shown);

@@ -20,8 +20,7 @@ std::string Case::describe() const {
   return os.str();
 }
 
-Group::Group(int n, const Options& options)
-    : n_(n), comms_(loopback_group(n, options)), pool_(n) {}
+Group::Group(int n, const Options& options) : n_(n), comms_(loopback_group(n, options)), pool_(n) {}
 
 Group::Group(std::vector<Communicator> comms)
     : n_(static_cast<int>(comms.size())), comms_(std::move(comms)), pool_(n_) {}
@@ -82,9 +81,12 @@ void run_rank(const Case& c, int n, int r, Communicator& comm, const Inputs& inp
   unsigned char* sp = send.data;
   unsigned char* rp = recv.data;
   if (c.in_place) {
-    if (c.coll == Collective::AllGather) sp = rp + ur * block * es;
-    else if (c.coll == Collective::ReduceScatter) rp = sp + ur * block * es;
-    else sp = rp;
+    if (c.coll == Collective::AllGather)
+      sp = rp + ur * block * es;
+    else if (c.coll == Collective::ReduceScatter)
+      rp = sp + ur * block * es;
+    else
+      sp = rp;
   }
   for (std::size_t i = 0; i < scount; ++i) store(c.dtype, sp, i, inputs[ur][i]);
   switch (c.coll) {
@@ -148,8 +150,8 @@ std::vector<std::string> Group::run(const Case& c) {
   auto errors = pool_.run([&](int r) {
     run_rank(c, n_, r, comms_[static_cast<std::size_t>(r)], inputs, [&](const std::string& what) {
       std::lock_guard<std::mutex> lock(mu);
-      problems.push_back(c.describe() + " n=" + std::to_string(n_) + " rank " +
-                         std::to_string(r) + ": " + what);
+      problems.push_back(c.describe() + " n=" + std::to_string(n_) + " rank " + std::to_string(r) +
+                         ": " + what);
     });
   });
   for (auto& e : errors) problems.push_back(c.describe() + " n=" + std::to_string(n_) + " " + e);

@@ -36,7 +36,7 @@ void run_rank(const Case& c, int n, int r, Communicator& comm, const Inputs& inp
 // One loopback group and its rank threads, reused across cases.
 class Group {
  public:
-  Group(int n, const Options& options);  // loopback ranks
+  Group(int n, const Options& options);             // loopback ranks
   explicit Group(std::vector<Communicator> comms);  // ranks over any transport
   int size() const { return n_; }
   // Runs the case on all ranks; returns one line per problem (empty = pass),

@@ -15,9 +15,9 @@ TEST_CASE("make_group builds working communicators from a transport factory", "[
   });
   test::Group group(std::move(comms));
   std::vector<std::string> problems;
-  for (auto coll : {plan::Collective::AllReduce, plan::Collective::AllGather,
-                    plan::Collective::ReduceScatter, plan::Collective::Broadcast,
-                    plan::Collective::Reduce}) {
+  for (auto coll :
+       {plan::Collective::AllReduce, plan::Collective::AllGather, plan::Collective::ReduceScatter,
+        plan::Collective::Broadcast, plan::Collective::Reduce}) {
     test::Case c;
     c.coll = coll;
     c.count = 5003;

@@ -54,7 +54,10 @@ inline Expected reduce_reference(DataType t, ReduceOp op, const double* x, int n
     double mn = x[0], mx = x[0];
     for (int r = 0; r < n; ++r) {
       const auto v = static_cast<uint64_t>(static_cast<int64_t>(x[r]));
-      if (op == ReduceOp::Prod) acc *= v; else acc += v;
+      if (op == ReduceOp::Prod)
+        acc *= v;
+      else
+        acc += v;
       mn = std::min(mn, x[r]);
       mx = std::max(mx, x[r]);
     }
@@ -65,9 +68,10 @@ inline Expected reduce_reference(DataType t, ReduceOp op, const double* x, int n
       case ReduceOp::Max: e.value = mx; break;
       case ReduceOp::Avg: {
         const double wrapped = wrap_to(t, acc);  // integer avg: wrapped sum / n, truncated
-        e.value = is_signed_int(t) ? static_cast<double>(static_cast<int64_t>(wrapped) / n)
-                                   : static_cast<double>(static_cast<uint64_t>(wrapped) /
-                                                         static_cast<uint64_t>(n));
+        e.value =
+            is_signed_int(t)
+                ? static_cast<double>(static_cast<int64_t>(wrapped) / n)
+                : static_cast<double>(static_cast<uint64_t>(wrapped) / static_cast<uint64_t>(n));
         break;
       }
     }

@@ -44,8 +44,8 @@ TEST_CASE("null buffers with a nonzero count are rejected", "[bad-input]") {
                ErrorCode::InvalidArgument, "sendbuff is null");
   expect_error([&] { c.allreduce(buf, nullptr, 4, DataType::Float32, ReduceOp::Sum); },
                ErrorCode::InvalidArgument, "recvbuff is null");
-  expect_error([&] { c.allgather(nullptr, buf, 4, DataType::Float32); },
-               ErrorCode::InvalidArgument, "allgather: sendbuff is null");
+  expect_error([&] { c.allgather(nullptr, buf, 4, DataType::Float32); }, ErrorCode::InvalidArgument,
+               "allgather: sendbuff is null");
   expect_error([&] { c.reduce_scatter(buf, nullptr, 4, DataType::Float32, ReduceOp::Sum); },
                ErrorCode::InvalidArgument, "reduce_scatter: recvbuff is null");
   expect_error([&] { c.broadcast(nullptr, buf, 4, DataType::Float32, 0); },
@@ -110,8 +110,8 @@ TEST_CASE("buffers overlapping other than in place are rejected", "[bad-input]")
   float buf[16] = {};
   expect_error([&] { c.allreduce(buf, buf + 1, 8, DataType::Float32, ReduceOp::Sum); },
                ErrorCode::InvalidArgument, "overlap");
-  expect_error([&] { c.allgather(buf + 2, buf, 4, DataType::Float32); },
-               ErrorCode::InvalidArgument, "overlap");
+  expect_error([&] { c.allgather(buf + 2, buf, 4, DataType::Float32); }, ErrorCode::InvalidArgument,
+               "overlap");
   // The in-place arrangements themselves are accepted.
   CHECK_NOTHROW(c.allreduce(buf, buf, 8, DataType::Float32, ReduceOp::Sum));
   CHECK_NOTHROW(c.allgather(buf, buf, 4, DataType::Float32));

@@ -81,8 +81,8 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/layout.hpp"
 #include "catch.hpp"
-#include "colossus/error.hpp"
 #include "collectives/reference.hpp"
+#include "colossus/error.hpp"
 #include "exec/channel_world.hpp"
 #include "exec/cuda/device_plan.hpp"
 #include "plan/plan.hpp"
@@ -127,8 +127,8 @@ struct Setting {
   std::uint64_t base;       // counters start here
   std::string describe() const {
     std::ostringstream os;
-    os << nchannels << " ch, slot " << slot_bytes << " B x depth " << depth << ", chunk " << chunk_bytes
-       << " B, counters from " << base;
+    os << nchannels << " ch, slot " << slot_bytes << " B x depth " << depth << ", chunk "
+       << chunk_bytes << " B, counters from " << base;
     return os.str();
   }
 };
@@ -186,9 +186,12 @@ std::vector<std::string> run_case(World& w, Algo algo, const Case& c, int nchann
     b.sp = reinterpret_cast<unsigned char*>(b.send->data());
     b.rp = reinterpret_cast<unsigned char*>(b.recv->data());
     if (c.in_place) {
-      if (c.coll == Collective::AllGather) b.sp = b.rp + ur * c.count * es;
-      else if (c.coll == Collective::ReduceScatter) b.rp = b.sp + ur * c.count * es;
-      else b.sp = b.rp;
+      if (c.coll == Collective::AllGather)
+        b.sp = b.rp + ur * c.count * es;
+      else if (c.coll == Collective::ReduceScatter)
+        b.rp = b.sp + ur * c.count * es;
+      else
+        b.sp = b.rp;
     }
     for (std::size_t i = 0; i < scount; ++i) test::store(c.dtype, b.sp, i, inputs[ur][i]);
     ptrs.push_back({b.sp, b.rp, b.scratch_bytes ? static_cast<void*>(b.scratch->data()) : nullptr});
@@ -223,13 +226,16 @@ std::vector<std::string> run_case(World& w, Algo algo, const Case& c, int nchann
           case Collective::Reduce: check(i, got, reduced(i)); break;
           case Collective::ReduceScatter: check(i, got, reduced(ur * c.count + i)); break;
           case Collective::AllGather: check(i, got, {inputs[i / c.count][i % c.count], 0}); break;
-          case Collective::Broadcast: check(i, got, {inputs[static_cast<std::size_t>(c.root)][i], 0}); break;
+          case Collective::Broadcast:
+            check(i, got, {inputs[static_cast<std::size_t>(c.root)][i], 0});
+            break;
         }
       }
     } else if (!c.in_place) {
       for (std::size_t k = 0; k < b.rbytes; ++k) {
         if (b.rp[k] != kSentinel) {
-          report("reduce wrote the recv buffer of a non-root rank (byte " + std::to_string(k) + ")");
+          report("reduce wrote the recv buffer of a non-root rank (byte " + std::to_string(k) +
+                 ")");
           break;
         }
       }
@@ -247,10 +253,12 @@ std::vector<std::string> run_case(World& w, Algo algo, const Case& c, int nchann
     const auto* send_base = reinterpret_cast<const unsigned char*>(b.send->data());
     const auto* scratch_base = reinterpret_cast<const unsigned char*>(b.scratch->data());
     const std::size_t recv_used = c.in_place && c.coll == Collective::ReduceScatter ? 0 : b.rbytes;
-    const std::size_t send_used =
-        c.in_place && c.coll != Collective::ReduceScatter ? 0 : b.sbytes;  // in place: send lives in recv
-    for (const auto& [base, used] : {std::pair{recv_base, recv_used}, std::pair{send_base, send_used},
-                                     std::pair{scratch_base, b.scratch_bytes}}) {
+    const std::size_t send_used = c.in_place && c.coll != Collective::ReduceScatter
+                                      ? 0
+                                      : b.sbytes;  // in place: send lives in recv
+    for (const auto& [base, used] :
+         {std::pair{recv_base, recv_used}, std::pair{send_base, send_used},
+          std::pair{scratch_base, b.scratch_bytes}}) {
       for (std::size_t k = used; k < used + 64; ++k) {
         if (base[k] != kSentinel) {
           report("wrote past the end of a buffer (" + std::to_string(k - used) + " bytes past)");
@@ -294,10 +302,14 @@ void sweep(Algo algo) {
     if (algo == Algo::Hierarchical) {
       // 2 nodes where n is even; odd n: uneven interleaved nodes (n = 3: {0, 1}, {2};
       // n = 5: {0, 2}, {1, 3, 4}), and n = 1 a single node.
-      if (n % 2 == 0) layout = Layout::blocks(2, n / 2);
-      else if (n == 3) layout = Layout::from_nodes({0, 0, 1});
-      else if (n == 5) layout = Layout::from_nodes({0, 1, 0, 1, 1});
-      else layout = Layout::single_node(n);
+      if (n % 2 == 0)
+        layout = Layout::blocks(2, n / 2);
+      else if (n == 3)
+        layout = Layout::from_nodes({0, 0, 1});
+      else if (n == 5)
+        layout = Layout::from_nodes({0, 1, 0, 1, 1});
+      else
+        layout = Layout::single_node(n);
     }
     for (const Setting& s : kSettings) {
       // One world per (n, setting): every case continues the counters of the one before.
@@ -307,11 +319,13 @@ void sweep(Algo algo) {
                                 s.describe() + ": ";
       auto one = [&](const Case& c) {
         ++cases;
-        for (const std::string& p : run_case(world, algo, c, s.nchannels, s.chunk_bytes, layout ? &*layout : nullptr))
+        for (const std::string& p :
+             run_case(world, algo, c, s.nchannels, s.chunk_bytes, layout ? &*layout : nullptr))
           problems.push_back(where + c.describe() + ": " + p);
       };
-      for (const Collective coll : {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
-                                    Collective::Broadcast, Collective::Reduce}) {
+      for (const Collective coll :
+           {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
+            Collective::Broadcast, Collective::Reduce}) {
         if (!algorithms::supports(algo, coll)) continue;
         for (const std::size_t count : {1, 7, 1031, 10007}) {
           // 10007 elements in 64 B slots are ~1000 messages a rank: 256 B slots only (time).
@@ -325,14 +339,16 @@ void sweep(Algo algo) {
               c.dtype = dtype;
               c.op = op;
               c.count = count;
-              c.root = static_cast<int>((count * 3 + (in_place ? 1 : 0)) % static_cast<std::size_t>(n));
+              c.root =
+                  static_cast<int>((count * 3 + (in_place ? 1 : 0)) % static_cast<std::size_t>(n));
               c.in_place = in_place;
               one(c);
             }
           }
         }
         // One bf16 Max case per reducing collective (n = 5 and 8, 64 B slots of depth 4).
-        if (reduces(coll) && (n == 5 || n == 8) && s.slot_bytes == 64 && s.depth == 4 && s.nchannels == 2) {
+        if (reduces(coll) && (n == 5 || n == 8) && s.slot_bytes == 64 && s.depth == 4 &&
+            s.nchannels == 2) {
           Case c;
           c.coll = coll;
           c.dtype = DataType::Bfloat16;
@@ -347,8 +363,8 @@ void sweep(Algo algo) {
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   INFO(to_string(algo) << ": " << cases << " cases in " << secs << " s\n" << join_first(problems));
-  WARN(to_string(algo) << ": " << cases << " cases, " << g_messages.load() - messages << " messages in "
-                       << secs << " s");
+  WARN(to_string(algo) << ": " << cases << " cases, " << g_messages.load() - messages
+                       << " messages in " << secs << " s");
   CHECK(problems.empty());
 }
 
@@ -358,7 +374,8 @@ bool mentions(const std::vector<std::string>& problems, const std::string& what)
   return false;
 }
 
-plan::CollArgs make_args(Collective coll, std::size_t count, DataType dtype, ReduceOp op, int root, int n) {
+plan::CollArgs make_args(Collective coll, std::size_t count, DataType dtype, ReduceOp op, int root,
+                         int n) {
   plan::CollArgs a;
   a.coll = coll;
   a.count = count;
@@ -373,7 +390,8 @@ plan::CollArgs make_args(Collective coll, std::size_t count, DataType dtype, Red
 
 // ---------------------------------------------------------------------------
 
-TEST_CASE("device plan: encode_channel mirrors every step of every algorithm's plans", "[device][encode]") {
+TEST_CASE("device plan: encode_channel mirrors every step of every algorithm's plans",
+          "[device][encode]") {
   std::size_t channels = 0;
   for (int n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16}) {
     for (int a = 0; a < algorithms::kNumAlgos; ++a) {
@@ -386,11 +404,12 @@ TEST_CASE("device plan: encode_channel mirrors every step of every algorithm's p
         for (std::size_t count : {1, 7, 1031}) {
           const auto args = make_args(coll, count, DataType::Float32, ReduceOp::Sum, n / 2, n);
           for (int r = 0; r < n; ++r) {
-            const plan::Plan p = algorithms::make_plan(algo, args, r, AlgoParams{2, 64, layout ? &*layout : nullptr});
+            const plan::Plan p = algorithms::make_plan(
+                algo, args, r, AlgoParams{2, 64, layout ? &*layout : nullptr});
             for (std::size_t c = 0; c < p.channels.size(); ++c) {
               const auto& steps = p.channels[c].steps;
-              INFO(to_string(algo) << " " << to_string(coll) << " n=" << n << " count " << count << " rank " << r
-                                   << " channel " << c);
+              INFO(to_string(algo) << " " << to_string(coll) << " n=" << n << " count " << count
+                                   << " rank " << r << " channel " << c);
               const EncodedChannel e = exec::gpu::encode_channel(p.channels[c]);
               ++channels;
               REQUIRE(e.steps.size() == steps.size());
@@ -398,7 +417,8 @@ TEST_CASE("device plan: encode_channel mirrors every step of every algorithm's p
               for (std::size_t i = 0; i < e.peers.size(); ++i) {
                 CHECK(e.peers[i] >= 0);
                 CHECK(e.peers[i] < n);
-                CHECK(e.peers[i] != r);  // no plan talks to its own rank (DeviceLinks has no self link)
+                CHECK(e.peers[i] !=
+                      r);  // no plan talks to its own rank (DeviceLinks has no self link)
                 for (std::size_t j = 0; j < i; ++j) CHECK(e.peers[i] != e.peers[j]);
               }
               for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -442,7 +462,8 @@ TEST_CASE("device plan: encode_channel mirrors every step of every algorithm's p
               for (std::size_t i = 0; i < e.peers.size(); ++i) {
                 bool used = false;
                 for (const DeviceStep& d : e.steps)
-                  used = used || d.recv_conn == static_cast<int>(i) || d.send_conn == static_cast<int>(i);
+                  used = used || d.recv_conn == static_cast<int>(i) ||
+                         d.send_conn == static_cast<int>(i);
                 CHECK(used);
               }
             }
@@ -481,9 +502,10 @@ TEST_CASE("device plan: encode_channel refuses what the kernel cannot run", "[de
       StepKind kind;
       int send_peer, recv_peer;
     };
-    for (const Bad b : {Bad{StepKind::Send, -1, -1}, Bad{StepKind::Recv, -1, -1},
-                        Bad{StepKind::RecvReduce, 2, -1}, Bad{StepKind::RecvReduceSend, -1, 2},
-                        Bad{StepKind::RecvCopySend, 2, -1}, Bad{StepKind::RecvReduceCopySend, -1, 2}}) {
+    for (const Bad b :
+         {Bad{StepKind::Send, -1, -1}, Bad{StepKind::Recv, -1, -1},
+          Bad{StepKind::RecvReduce, 2, -1}, Bad{StepKind::RecvReduceSend, -1, 2},
+          Bad{StepKind::RecvCopySend, 2, -1}, Bad{StepKind::RecvReduceCopySend, -1, 2}}) {
       plan::ChannelPlan ch;
       plan::Step s;
       s.kind = b.kind;
@@ -528,15 +550,18 @@ TEST_CASE("device protocol: tree plans through the channel loop on the CPU", "[d
   sweep(Algo::Tree);
 }
 
-TEST_CASE("device protocol: hierarchical plans through the channel loop on the CPU", "[device][protocol]") {
+TEST_CASE("device protocol: hierarchical plans through the channel loop on the CPU",
+          "[device][protocol]") {
   sweep(Algo::Hierarchical);
 }
 
-TEST_CASE("device protocol: recursive doubling plans through the channel loop on the CPU", "[device][protocol]") {
+TEST_CASE("device protocol: recursive doubling plans through the channel loop on the CPU",
+          "[device][protocol]") {
   sweep(Algo::RecursiveDoubling);
 }
 
-TEST_CASE("device protocol: consecutive plans continue the connections' counters", "[device][protocol]") {
+TEST_CASE("device protocol: consecutive plans continue the connections' counters",
+          "[device][protocol]") {
   const int n = 4;
   World w(n, 64, 4);
   // Pieces rank r sends to peer p on channel c, per plan, from the plans.
@@ -547,13 +572,14 @@ TEST_CASE("device protocol: consecutive plans continue the connections' counters
       const plan::Plan p = algorithms::make_plan(algo, args, r, AlgoParams{nch, chunk, nullptr});
       for (std::size_t c = 0; c < p.channels.size(); ++c)
         for (const plan::Step& s : p.channels[c].steps)
-          if (plan::sends(s.kind)) sends[{r, s.send_peer, static_cast<int>(c)}] += (s.count() + piece - 1) / piece;
+          if (plan::sends(s.kind))
+            sends[{r, s.send_peer, static_cast<int>(c)}] += (s.count() + piece - 1) / piece;
     }
     return sends;
   };
   std::map<std::tuple<int, int, int>, std::uint64_t> total;
-  auto step = [&](Algo algo, Collective coll, std::size_t count, DataType dtype, ReduceOp op, int nch,
-                  std::size_t chunk) {
+  auto step = [&](Algo algo, Collective coll, std::size_t count, DataType dtype, ReduceOp op,
+                  int nch, std::size_t chunk) {
     Case c;
     c.coll = coll;
     c.count = count;
@@ -564,7 +590,8 @@ TEST_CASE("device protocol: consecutive plans continue the connections' counters
     const auto problems = run_case(w, algo, c, nch, chunk, nullptr);
     INFO(join_first(problems));
     REQUIRE(problems.empty());
-    for (const auto& [k, v] : expect(algo, make_args(coll, count, dtype, op, 1, n), nch, chunk)) total[k] += v;
+    for (const auto& [k, v] : expect(algo, make_args(coll, count, dtype, op, 1, n), nch, chunk))
+      total[k] += v;
     // Each (rank, peer, channel) link: exactly the pieces of every plan so far, both ends.
     for (const auto& [k, v] : total) {
       const auto [r, p, ch] = k;
@@ -579,7 +606,8 @@ TEST_CASE("device protocol: consecutive plans continue the connections' counters
   // more messages on the same links.
   step(Algo::Tree, Collective::AllReduce, 513, DataType::Int32, ReduceOp::Sum, 2, 64);
   step(Algo::Ring, Collective::Broadcast, 100, DataType::Bfloat16, ReduceOp::Sum, 2, 192);
-  step(Algo::RecursiveDoubling, Collective::AllReduce, 99, DataType::Float32, ReduceOp::Sum, 2, 192);
+  step(Algo::RecursiveDoubling, Collective::AllReduce, 99, DataType::Float32, ReduceOp::Sum, 2,
+       192);
   step(Algo::Ring, Collective::AllReduce, 1031, DataType::Float32, ReduceOp::Avg, 2, 192);
 }
 
@@ -590,7 +618,8 @@ TEST_CASE("device protocol: ranks 0 and 1 through host proxies over loopback, th
   std::size_t cases = 0;
   std::vector<std::string> problems;
   for (const int n : {2, 3}) {
-    for (const Setting& s : {Setting{1, 64, 2, 64, 0}, Setting{2, 64, 4, 192, 0}, Setting{2, 256, 4, 512, 0}}) {
+    for (const Setting& s :
+         {Setting{1, 64, 2, 64, 0}, Setting{2, 64, 4, 192, 0}, Setting{2, 256, 4, 512, 0}}) {
       World w(n, s.slot_bytes, s.depth, s.base, /*proxy01=*/true);
       REQUIRE(w.proxied(0, 1));
       REQUIRE(w.proxied(1, 0));
@@ -605,7 +634,8 @@ TEST_CASE("device protocol: ranks 0 and 1 through host proxies over loopback, th
             c.in_place = in_place;
             ++cases;
             for (const auto& p : run_case(w, Algo::Ring, c, s.nchannels, s.chunk_bytes, nullptr))
-              problems.push_back("n=" + std::to_string(n) + " " + s.describe() + " " + c.describe() + ": " + p);
+              problems.push_back("n=" + std::to_string(n) + " " + s.describe() + " " +
+                                 c.describe() + ": " + p);
           }
         }
       }
@@ -615,12 +645,14 @@ TEST_CASE("device protocol: ranks 0 and 1 through host proxies over loopback, th
       g.count = 333;
       ++cases;
       for (const auto& p : run_case(w, Algo::Ring, g, s.nchannels, s.chunk_bytes, nullptr))
-        problems.push_back("n=" + std::to_string(n) + " " + s.describe() + " " + g.describe() + ": " + p);
+        problems.push_back("n=" + std::to_string(n) + " " + s.describe() + " " + g.describe() +
+                           ": " + p);
     }
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   INFO(cases << " cases in " << secs << " s\n" << join_first(problems));
-  WARN("proxy: " << cases << " cases, " << g_messages.load() - messages << " messages in " << secs << " s");
+  WARN("proxy: " << cases << " cases, " << g_messages.load() - messages << " messages in " << secs
+                 << " s");
   CHECK(problems.empty());
 }
 
@@ -689,7 +721,8 @@ TEST_CASE("device protocol: the channel loop catches a broken encoding (negative
     w.set_mutator([](int rank, int, EncodedChannel& e) {
       if (rank != 2) return;
       for (DeviceStep& d : e.steps) {
-        if (d.recv_conn >= 0) d.recv_conn = static_cast<std::int8_t>(d.send_conn >= 0 ? d.send_conn : d.recv_conn);
+        if (d.recv_conn >= 0)
+          d.recv_conn = static_cast<std::int8_t>(d.send_conn >= 0 ? d.send_conn : d.recv_conn);
       }
     });
     const auto problems = run_case(w, Algo::Ring, c, 1, 192, nullptr);

@@ -28,12 +28,11 @@
 #include <thread>
 #include <vector>
 
+#include "bootstrap/unique_id.hpp"
 #include "catch.hpp"
 #include "colossus/colossus.hpp"
-#include "bootstrap/unique_id.hpp"
 #include "gpu/device_cases.hpp"
 #include "gpu/gpu_skip.hpp"
-
 
 namespace colossus::test::device {
 namespace {

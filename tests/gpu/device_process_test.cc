@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "bootstrap/unique_id.hpp"
 #include "catch.hpp"
 #include "colossus/colossus.hpp"
-#include "bootstrap/unique_id.hpp"
 #include "gpu/device_cases.hpp"
 #include "gpu/gpu_skip.hpp"
 
@@ -28,8 +28,6 @@ extern char** environ;
 
 namespace colossus::test::device {
 namespace {
-
-
 
 #ifndef COLOSSUS_DEVICE_WORKER
 #error "COLOSSUS_DEVICE_WORKER (the device_worker executable's path) is set by CMake"

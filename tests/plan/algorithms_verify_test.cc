@@ -63,14 +63,16 @@ const Collective kAll[] = {Collective::AllReduce, Collective::AllGather, Collect
 
 bool few(int n) { return n == 1 || n == 2 || n == 3 || n == 5 || n == 8 || n == 31 || n == 64; }
 
-std::string describe_case(Algo algo, const CollArgs& a, const AlgoParams& p, const VerifyOptions& o) {
-  return std::string(to_string(algo)) + " " + std::string(to_string(a.coll)) + " n=" + std::to_string(a.nranks) +
+std::string describe_case(Algo algo, const CollArgs& a, const AlgoParams& p,
+                          const VerifyOptions& o) {
+  return std::string(to_string(algo)) + " " + std::string(to_string(a.coll)) +
+         " n=" + std::to_string(a.nranks) +
          (p.layout ? " layout " + p.layout->describe() : std::string()) +
          " count=" + std::to_string(a.count) + " " + std::string(to_string(a.dtype)) + " " +
-         std::string(to_string(a.op)) +
-         " root=" + std::to_string(a.root) + " channels=" + std::to_string(p.nchannels) +
-         " chunk=" + std::to_string(p.chunk_bytes) + " depth=" + std::to_string(o.fifo_depth) +
-         " slot=" + std::to_string(o.slot_elements) + (o.in_place ? " in-place" : " out-of-place");
+         std::string(to_string(a.op)) + " root=" + std::to_string(a.root) +
+         " channels=" + std::to_string(p.nchannels) + " chunk=" + std::to_string(p.chunk_bytes) +
+         " depth=" + std::to_string(o.fifo_depth) + " slot=" + std::to_string(o.slot_elements) +
+         (o.in_place ? " in-place" : " out-of-place");
 }
 
 struct Tally {
@@ -85,10 +87,12 @@ void check(Algo algo, const CollArgs& a, const AlgoParams& p, bool three_slots, 
   std::vector<VerifyOptions> options;
   for (const bool in_place : {false, true}) {
     options.push_back({.in_place = in_place, .fifo_depth = 2, .slot_elements = chunk});
-    if (three_slots) options.push_back({.in_place = in_place, .fifo_depth = 4, .slot_elements = (chunk + 2) / 3});
+    if (three_slots)
+      options.push_back({.in_place = in_place, .fifo_depth = 4, .slot_elements = (chunk + 2) / 3});
   }
   for (const VerifyOptions& o : options) {
-    const VerifyResult res = verify(a, [&](int r) { return make_plan(algo, a, r, p); }, o);
+    const VerifyResult res = verify(
+        a, [&](int r) { return make_plan(algo, a, r, p); }, o);
     ++t.cases;
     t.steps += res.steps;
     if (!res.ok) t.failures.push_back(describe_case(algo, a, p, o) + ": " + res.error);
@@ -96,7 +100,8 @@ void check(Algo algo, const CollArgs& a, const AlgoParams& p, bool three_slots, 
 }
 
 // Every (count, setting, root, op, dtype) the bounds above allow, at n ranks.
-void sweep_n(Algo algo, Collective coll, int n, const Layout* layout, bool variants_here, Tally& t) {
+void sweep_n(Algo algo, Collective coll, int n, const Layout* layout, bool variants_here,
+             Tally& t) {
   const bool rooted = coll == Collective::Broadcast || coll == Collective::Reduce;
   const bool reducing = coll != Collective::AllGather && coll != Collective::Broadcast;
   const bool quadratic = coll == Collective::AllGather || coll == Collective::ReduceScatter;
@@ -109,7 +114,8 @@ void sweep_n(Algo algo, Collective coll, int n, const Layout* layout, bool varia
   for (const std::size_t count : kCounts) {
     for (const AlgoParams* base : {&kLarge, &kMedium, &kTiny}) {
       if (count == kHuge && base == &kTiny) continue;
-      if (count == kHuge && base == &kMedium && !(variants_here && (!quadratic || n <= 8))) continue;
+      if (count == kHuge && base == &kMedium && !(variants_here && (!quadratic || n <= 8)))
+        continue;
       if (base == &kTiny && quadratic && !variants_here && (n > 12 || layout)) continue;
       // The 4-rank-node layout outside the handful of n: the counts that cut blocks unevenly.
       if (layout && !variants_here && (count == 0 || count == 2 || count == 7)) continue;
@@ -160,14 +166,20 @@ Layout round_robin(int n, int nodes) {
 }
 Layout of_sizes(const std::vector<int>& sizes) {
   std::vector<int> node_of;
-  for (std::size_t h = 0; h < sizes.size(); ++h) node_of.insert(node_of.end(), static_cast<std::size_t>(sizes[h]), static_cast<int>(h));
+  for (std::size_t h = 0; h < sizes.size(); ++h)
+    node_of.insert(node_of.end(), static_cast<std::size_t>(sizes[h]), static_cast<int>(h));
   return Layout::from_nodes(node_of);
 }
 
 // The named shapes: uniform blocks, uneven, and interleaved (non-consecutive).
 std::vector<Layout> named_layouts() {
-  return {Layout::blocks(1, 8), Layout::blocks(2, 4), Layout::blocks(4, 2), Layout::blocks(3, 5),
-          Layout::blocks(8, 8), of_sizes({3, 5, 1}), of_sizes({1, 4, 2, 2}),
+  return {Layout::blocks(1, 8),
+          Layout::blocks(2, 4),
+          Layout::blocks(4, 2),
+          Layout::blocks(3, 5),
+          Layout::blocks(8, 8),
+          of_sizes({3, 5, 1}),
+          of_sizes({1, 4, 2, 2}),
           round_robin(8, 2),  // 0 1 0 1 ...: uniform, not consecutive
           Layout::from_nodes({2, 0, 0, 1, 2, 0, 2, 2, 1, 0, 2})};  // uneven, interleaved
 }
@@ -255,10 +267,12 @@ TEST_CASE("hierarchical traffic between nodes stays on its rail", "[verifier][hi
             const Plan plan = make_plan(Algo::Hierarchical, a, r, p);
             for (const ChannelPlan& ch : plan.channels) {
               for (const Step& s : ch.steps) {
-                for (const int peer : {sends(s.kind) ? s.send_peer : -1, receives(s.kind) ? s.recv_peer : -1}) {
+                for (const int peer :
+                     {sends(s.kind) ? s.send_peer : -1, receives(s.kind) ? s.recv_peer : -1}) {
                   if (peer < 0 || l.node_of(peer) == l.node_of(r)) continue;
                   ++inter;
-                  INFO(to_string(coll) << " " << l.describe() << " rank " << r << ": " << describe(s));
+                  INFO(to_string(coll)
+                       << " " << l.describe() << " rank " << r << ": " << describe(s));
                   REQUIRE(l.local_index(peer) == l.local_index(r));
                 }
               }
@@ -283,7 +297,8 @@ std::size_t rounds(Algo algo, const CollArgs& a, const AlgoParams& p) {
   // Per stream (from, to, channel): the rounds in which its messages were sent.
   std::map<std::tuple<int, int, std::size_t>, std::vector<std::size_t>> sent;
   std::map<std::tuple<int, int, std::size_t>, std::size_t> taken;
-  std::vector<std::vector<std::size_t>> next(static_cast<std::size_t>(n)), done(static_cast<std::size_t>(n));
+  std::vector<std::vector<std::size_t>> next(static_cast<std::size_t>(n)),
+      done(static_cast<std::size_t>(n));
   for (int r = 0; r < n; ++r) {
     next[static_cast<std::size_t>(r)].assign(plans[static_cast<std::size_t>(r)].channels.size(), 0);
     done[static_cast<std::size_t>(r)].assign(plans[static_cast<std::size_t>(r)].channels.size(), 0);
@@ -319,7 +334,8 @@ std::size_t rounds(Algo algo, const CollArgs& a, const AlgoParams& p) {
 
 }  // namespace
 
-TEST_CASE("tree and recursive doubling take O(log n) rounds", "[verifier][tree][recursive_doubling]") {
+TEST_CASE("tree and recursive doubling take O(log n) rounds",
+          "[verifier][tree][recursive_doubling]") {
   CollArgs a;
   a.count = 1;
   for (int n = 2; n <= 64; ++n) {

@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "gpu/gpu_skip.hpp"
 #include "reduce/cuda/reduce_cuda.hpp"
 #include "reduce/fold_reference.hpp"
 #include "reduce/reduce.hpp"
-#include "gpu/gpu_skip.hpp"
 
 namespace colossus::reduce::gpu {
 namespace {

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "catch.hpp"
-
 #include "sim/flows.hpp"
 
 using colossus::sim::FlowSet;

@@ -52,14 +52,18 @@ TEST_CASE("ring allreduce on one node matches 2(n-1)(s + B/beta + alpha) + s") {
   r.step_us = 0.7;
   for (const int n : {2, 3, 5, 7, 8}) {
     for (const int nch : {1, 2}) {
-      for (const std::size_t q : {std::size_t{1024}, std::size_t{65536}}) {  // floats per channel block
+      for (const std::size_t q :
+           {std::size_t{1024}, std::size_t{65536}}) {  // floats per channel block
         const std::size_t count = q * static_cast<std::size_t>(n * nch);
         const double bc = 4.0 * static_cast<double>(q);
         const Fabric f = Fabric::uniform(Layout::single_node(n), model_of(r));
-        const SimResult res = run(f, args_of(Collective::AllReduce, count, n), Algo::Ring, params_of(nch));
-        const double want = 2.0 * (n - 1) * (r.step_us + xfer_us(nch * bc, r.intra_gbps) + r.intra_lat_us) +
-                            r.step_us + xfer_us(nch * 2 * bc, r.local_gbps);
-        INFO("n=" << n << " channels=" << nch << " block=" << bc << " B: got " << res.time_us << " want " << want);
+        const SimResult res =
+            run(f, args_of(Collective::AllReduce, count, n), Algo::Ring, params_of(nch));
+        const double want =
+            2.0 * (n - 1) * (r.step_us + xfer_us(nch * bc, r.intra_gbps) + r.intra_lat_us) +
+            r.step_us + xfer_us(nch * 2 * bc, r.local_gbps);
+        INFO("n=" << n << " channels=" << nch << " block=" << bc << " B: got " << res.time_us
+                  << " want " << want);
         CHECK(rel_err(res.time_us, want) < kTol);
         CHECK(res.slots >= 1);
         CHECK(res.steps > 0);
@@ -83,7 +87,8 @@ TEST_CASE("ring allgather: n-1 steps, the local copy overlapping the first hop")
       const std::size_t count = 32768;  // floats per rank: B = 128 KiB
       const double b = 4.0 * count;
       const Fabric f = Fabric::uniform(Layout::single_node(n), model_of(r));
-      const SimResult res = run(f, args_of(Collective::AllGather, count, n), Algo::Ring, params_of(1));
+      const SimResult res =
+          run(f, args_of(Collective::AllGather, count, n), Algo::Ring, params_of(1));
       const double eps = xfer_us(2 * b, r.local_gbps);
       const double want = (n - 1) * (r.step_us + xfer_us(b, r.intra_gbps)) +
                           std::max(r.step_us + eps, alpha) + (n - 2) * alpha + r.step_us + eps;
@@ -113,12 +118,14 @@ TEST_CASE("2x4 ring limited by its NIC hop") {
   const int n = 8;
   const std::size_t q = 65536;  // floats per block: B = 256 KiB
   const double b = 4.0 * q;
-  const double a = r.step_us + xfer_us(b, r.intra_gbps), d_slow = r.step_us + xfer_us(b, r.nic_gbps);
+  const double a = r.step_us + xfer_us(b, r.intra_gbps),
+               d_slow = r.step_us + xfer_us(b, r.nic_gbps);
   REQUIRE(3 * (d_slow - a) >= r.nic_lat_us + 3 * r.intra_lat_us);
   for (const int nics : {1, 4}) {  // NIC hops run in opposite directions: never shared
     r.nics_per_node = nics;
     const Fabric f = Fabric::uniform(Layout::blocks(2, 4), model_of(r));
-    const SimResult res = run(f, args_of(Collective::AllReduce, q * n, n), Algo::Ring, params_of(1));
+    const SimResult res =
+        run(f, args_of(Collective::AllReduce, q * n, n), Algo::Ring, params_of(1));
     const double last = r.step_us + xfer_us(2 * b, r.local_gbps);
     const double want = 2 * (n - 1) * d_slow + r.nic_lat_us + last;
     std::vector<double> d(n, a), lat(n, r.intra_lat_us);
@@ -169,9 +176,11 @@ TEST_CASE("recursive doubling: log2(n) exchanges") {
     for (const std::size_t count : {std::size_t{256}, std::size_t{131072}}) {
       const double m = 4.0 * count;
       const Fabric f = Fabric::uniform(Layout::single_node(n), model_of(r));
-      const SimResult res = run(f, args_of(Collective::AllReduce, count, n), Algo::RecursiveDoubling, params_of(1));
+      const SimResult res =
+          run(f, args_of(Collective::AllReduce, count, n), Algo::RecursiveDoubling, params_of(1));
       const double rounds = std::log2(n);
-      const double want = rounds * (2 * r.step_us + xfer_us(m, r.intra_gbps) + r.intra_lat_us + xfer_us(3 * m, r.local_gbps));
+      const double want = rounds * (2 * r.step_us + xfer_us(m, r.intra_gbps) + r.intra_lat_us +
+                                    xfer_us(3 * m, r.local_gbps));
       INFO("n=" << n << " M=" << m << ": got " << res.time_us << " want " << want);
       CHECK(rel_err(res.time_us, want) < kTol);
     }
@@ -195,10 +204,12 @@ TEST_CASE("recursive doubling across 2 nodes: the NIC round, shared per NIC") {
   for (const int nics : {4, 2, 1}) {
     r.nics_per_node = nics;
     const Fabric f = Fabric::uniform(Layout::blocks(2, 4), model_of(r));
-    const SimResult res = run(f, args_of(Collective::AllReduce, count, 8), Algo::RecursiveDoubling, params_of(1));
+    const SimResult res =
+        run(f, args_of(Collective::AllReduce, count, 8), Algo::RecursiveDoubling, params_of(1));
     const double share = 4.0 / nics;
     const double want = 2 * (2 * r.step_us + xfer_us(m, r.intra_gbps) + r.intra_lat_us) +
-                        (2 * r.step_us + xfer_us(m * share, r.nic_gbps) + r.nic_lat_us) + xfer_us(9 * m, r.local_gbps);
+                        (2 * r.step_us + xfer_us(m * share, r.nic_gbps) + r.nic_lat_us) +
+                        xfer_us(9 * m, r.local_gbps);
     INFO("nics=" << nics << ": got " << res.time_us << " want " << want);
     CHECK(rel_err(res.time_us, want) < kTol);
   }

@@ -77,8 +77,10 @@ TEST_CASE("double binary tree allreduce of one chunk, n = 8") {
     r.step_us = 0.5;
     const double u = xfer_us(m, r.intra_gbps);
     const Fabric f = Fabric::uniform(Layout::single_node(8), model_of(r));
-    const SimResult res = run(f, args_of(Collective::AllReduce, 2 * q, 8), Algo::Tree, params_of(1));
-    const double want = 12 * r.step_us + 10 * u + 5 * alpha + std::max(alpha, u) + xfer_us(11 * m, r.local_gbps);
+    const SimResult res =
+        run(f, args_of(Collective::AllReduce, 2 * q, 8), Algo::Tree, params_of(1));
+    const double want =
+        12 * r.step_us + 10 * u + 5 * alpha + std::max(alpha, u) + xfer_us(11 * m, r.local_gbps);
     INFO("alpha=" << alpha << ": got " << res.time_us << " want " << want);
     CHECK(rel_err(res.time_us, want) < kTol);
     CHECK_FALSE(res.folding.active());  // trees are not folded
@@ -111,7 +113,8 @@ TEST_CASE("hierarchical allreduce, 2 nodes x 2, phase by phase") {
     r.nics_per_node = nics;
     const double u2 = xfer_us(m / 4, r.nic_gbps) * (2.0 / nics);
     const Fabric f = Fabric::uniform(Layout::blocks(2, 2), model_of(r));
-    const SimResult res = run(f, args_of(Collective::AllReduce, count, 4), Algo::Hierarchical, params_of(1));
+    const SimResult res =
+        run(f, args_of(Collective::AllReduce, count, 4), Algo::Hierarchical, params_of(1));
     const double want = 7 * r.step_us + 2 * u1 + 2 * u2 + 2 * r.intra_lat_us + 2 * r.nic_lat_us +
                         xfer_us(3 * m, r.local_gbps);
     INFO("nics=" << nics << ": got " << res.time_us << " want " << want);
@@ -143,13 +146,16 @@ TEST_CASE("ranks sharing a NIC get an equal share of it (hierarchical 2x4)") {
     r.nics_per_node = nics;
     const double u2 = xfer_us(m / 8, r.nic_gbps / (4.0 / nics));
     const Fabric f = Fabric::uniform(Layout::blocks(2, 4), model_of(r));
-    const SimResult res = run(f, args_of(Collective::AllReduce, count, 8), Algo::Hierarchical, params_of(1));
+    const SimResult res =
+        run(f, args_of(Collective::AllReduce, count, 8), Algo::Hierarchical, params_of(1));
     const double want = 11 * r.step_us + 6 * u1 + 2 * u2 + 6 * r.intra_lat_us + 2 * r.nic_lat_us +
                         xfer_us(1.5 * m, r.local_gbps);
     INFO("nics=" << nics << ": got " << res.time_us << " want " << want);
     CHECK(rel_err(res.time_us, want) < kTol);
     // Each halving of the NICs adds exactly 2 * (M/8) / gamma * (flows per NIC before).
-    if (prev > 0) CHECK(res.time_us - prev == Approx(2 * xfer_us(m / 8, r.nic_gbps) * (2.0 / nics)).epsilon(1e-6));
+    if (prev > 0)
+      CHECK(res.time_us - prev ==
+            Approx(2 * xfer_us(m / 8, r.nic_gbps) * (2.0 / nics)).epsilon(1e-6));
     prev = res.time_us;
   }
 }

@@ -36,7 +36,8 @@ struct Shape {
 const Shape kShapes[] = {{2, 4}, {4, 8}, {8, 8}, {16, 4}, {64, 8}};
 
 // Runs folded and unfolded; checks the folding bookkeeping; returns both.
-std::pair<SimResult, SimResult> both(const Fabric& f, const CollArgs& a, Algo algo, const AlgoParams& p) {
+std::pair<SimResult, SimResult> both(const Fabric& f, const CollArgs& a, Algo algo,
+                                     const AlgoParams& p) {
   const SimResult folded = run(f, a, algo, p, true);
   const SimResult flat = run(f, a, algo, p, false);
   const int per_node = static_cast<int>(f.layout().members(0).size());
@@ -51,9 +52,11 @@ std::pair<SimResult, SimResult> both(const Fabric& f, const CollArgs& a, Algo al
   return {folded, flat};
 }
 
-void check_equal(const Fabric& f, const CollArgs& a, Algo algo, const AlgoParams& p, Folding::Group group) {
-  INFO(colossus::algorithms::to_string(algo) << " " << colossus::plan::to_string(a.coll) << " count " << a.count
-                                             << " on " << f.layout().describe() << ", " << p.nchannels << " channels");
+void check_equal(const Fabric& f, const CollArgs& a, Algo algo, const AlgoParams& p,
+                 Folding::Group group) {
+  INFO(colossus::algorithms::to_string(algo)
+       << " " << colossus::plan::to_string(a.coll) << " count " << a.count << " on "
+       << f.layout().describe() << ", " << p.nchannels << " channels");
   const auto [folded, flat] = both(f, a, algo, p);
   CHECK(folded.folding.group == group);
   CHECK(folded.folding.exact);
@@ -69,13 +72,14 @@ TEST_CASE("folding equals no folding: ring allreduce") {
   for (const Shape s : kShapes) {
     const int n = s.nodes * s.per_node;
     for (const int nics : {s.per_node, 1}) {
-      const Fabric f = Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(nics)));
-      check_equal(f, args_of(Collective::AllReduce, static_cast<std::size_t>(n) * 64, n), Algo::Ring, params_of(1),
-                  Folding::Group::NodeRotation);
+      const Fabric f =
+          Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(nics)));
+      check_equal(f, args_of(Collective::AllReduce, static_cast<std::size_t>(n) * 64, n),
+                  Algo::Ring, params_of(1), Folding::Group::NodeRotation);
     }
     const Fabric f = Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(2)));
-    check_equal(f, args_of(Collective::AllReduce, static_cast<std::size_t>(n) * 128, n), Algo::Ring, params_of(2),
-                Folding::Group::NodeRotation);
+    check_equal(f, args_of(Collective::AllReduce, static_cast<std::size_t>(n) * 128, n), Algo::Ring,
+                params_of(2), Folding::Group::NodeRotation);
   }
 }
 
@@ -83,9 +87,10 @@ TEST_CASE("folding equals no folding: hierarchical allreduce, allgather, reduce_
   for (const Shape s : kShapes) {
     const int n = s.nodes * s.per_node;
     for (const int nics : {s.per_node, 2}) {
-      const Fabric f = Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(nics)));
-      check_equal(f, args_of(Collective::AllReduce, static_cast<std::size_t>(n) * 64, n), Algo::Hierarchical,
-                  params_of(1), Folding::Group::NodeRotation);
+      const Fabric f =
+          Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(nics)));
+      check_equal(f, args_of(Collective::AllReduce, static_cast<std::size_t>(n) * 64, n),
+                  Algo::Hierarchical, params_of(1), Folding::Group::NodeRotation);
       check_equal(f, args_of(Collective::AllGather, 256, n), Algo::Hierarchical, params_of(1),
                   Folding::Group::NodeRotation);
       check_equal(f, args_of(Collective::ReduceScatter, 256, n), Algo::Hierarchical, params_of(1),
@@ -97,7 +102,8 @@ TEST_CASE("folding equals no folding: hierarchical allreduce, allgather, reduce_
 TEST_CASE("folding equals no folding: recursive doubling (node XOR)") {
   for (const Shape s : kShapes) {
     const int n = s.nodes * s.per_node;
-    const Fabric f = Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(s.per_node / 2)));
+    const Fabric f =
+        Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(s.per_node / 2)));
     check_equal(f, args_of(Collective::AllReduce, 4096, n), Algo::RecursiveDoubling, params_of(1),
                 Folding::Group::NodeXor);
     check_equal(f, args_of(Collective::AllReduce, 4096, n), Algo::RecursiveDoubling, params_of(2),
@@ -136,8 +142,10 @@ TEST_CASE("uneven counts fold approximately, within 1%") {
                        Case{&shared, Algo::Ring, 0.01}, Case{&shared, Algo::Hierarchical, 0.03}}) {
     const int n = c.fab->nranks();
     for (const std::size_t count : {std::size_t{100003}, std::size_t{1234567}}) {
-      INFO(colossus::algorithms::to_string(c.algo) << " count " << count << " on " << c.fab->describe());
-      const auto [folded, flat] = both(*c.fab, args_of(Collective::AllReduce, count, n), c.algo, params_of(2));
+      INFO(colossus::algorithms::to_string(c.algo)
+           << " count " << count << " on " << c.fab->describe());
+      const auto [folded, flat] =
+          both(*c.fab, args_of(Collective::AllReduce, count, n), c.algo, params_of(2));
       INFO("folded " << folded.time_us << " us, unfolded " << flat.time_us << " us");
       CHECK(rel_err(folded.time_us, flat.time_us) < c.tol);
       CHECK_FALSE(folded.folding.exact);  // rank g(r)'s step k moves another block
@@ -168,7 +176,8 @@ TEST_CASE("folding on a fabric from a preset (dgx-h100, 4 nodes) is within 1%") 
   for (const Algo algo : {Algo::Ring, Algo::Hierarchical}) {
     for (const std::size_t count : {std::size_t{32} * 1024, std::size_t{8} << 20}) {
       INFO(colossus::algorithms::to_string(algo) << " count " << count << " on " << f.describe());
-      const auto [folded, flat] = both(f, args_of(Collective::AllReduce, count, 32), algo, params_of(2));
+      const auto [folded, flat] =
+          both(f, args_of(Collective::AllReduce, count, 32), algo, params_of(2));
       INFO("folded " << folded.time_us << " us, unfolded " << flat.time_us << " us");
       CHECK(rel_err(folded.time_us, flat.time_us) < 0.01);
     }

@@ -47,7 +47,8 @@ class Parser {
     throw std::runtime_error("json: " + what + " at offset " + std::to_string(i_));
   }
   void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+      ++i_;
   }
   char peek() {
     ws();
@@ -76,7 +77,10 @@ class Parser {
         std::string k = string();
         expect(':');
         v.obj[k] = value();
-        if (peek() == ',') { ++i_; continue; }
+        if (peek() == ',') {
+          ++i_;
+          continue;
+        }
         expect('}');
         return v;
       }
@@ -87,7 +91,10 @@ class Parser {
       if (peek() == ']') return ++i_, v;
       for (;;) {
         v.arr.push_back(value());
-        if (peek() == ',') { ++i_; continue; }
+        if (peek() == ',') {
+          ++i_;
+          continue;
+        }
         expect(']');
         return v;
       }
@@ -97,8 +104,15 @@ class Parser {
       v.str = string();
       return v;
     }
-    if (literal("true")) { v.type = Value::Type::Bool; v.b = true; return v; }
-    if (literal("false")) { v.type = Value::Type::Bool; return v; }
+    if (literal("true")) {
+      v.type = Value::Type::Bool;
+      v.b = true;
+      return v;
+    }
+    if (literal("false")) {
+      v.type = Value::Type::Bool;
+      return v;
+    }
     if (literal("null")) return v;
     v.type = Value::Type::Number;
     v.num = number();
@@ -111,11 +125,16 @@ class Parser {
     while (i_ < s_.size() && s_[i_] != '"') {
       const char c = s_[i_++];
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-      if (c != '\\') { out += c; continue; }
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
       if (i_ >= s_.size()) fail("bad escape");
       const char e = s_[i_++];
       switch (e) {
-        case '"': case '\\': case '/': out += e; break;
+        case '"':
+        case '\\':
+        case '/': out += e; break;
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'n': out += '\n'; break;
@@ -147,8 +166,14 @@ class Parser {
       if (i_ == d) fail("expected a digit");
     };
     if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    if (i_ < s_.size() && s_[i_] == '0') ++i_; else digits();
-    if (i_ < s_.size() && s_[i_] == '.') { ++i_; digits(); }
+    if (i_ < s_.size() && s_[i_] == '0')
+      ++i_;
+    else
+      digits();
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      digits();
+    }
     if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
       ++i_;
       if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;

@@ -113,8 +113,8 @@ inline double rel_err(double got, double want) { return std::fabs(got - want) / 
 //            of duration `last` (step_us + memory flow).
 // Step k of rank r starts when its step k-1 ended and the message of rank
 // r-1's step k-1 arrived (end + latency).
-inline double ring_pipeline(const std::vector<double>& d, const std::vector<double>& lat,
-                            int sends, double last) {
+inline double ring_pipeline(const std::vector<double>& d, const std::vector<double>& lat, int sends,
+                            double last) {
   const int n = static_cast<int>(d.size());
   std::vector<double> e(d), prev;
   for (int k = 1; k < sends; ++k) {
@@ -122,14 +122,17 @@ inline double ring_pipeline(const std::vector<double>& d, const std::vector<doub
     for (int r = 0; r < n; ++r) {
       const int p = (r + n - 1) % n;
       e[static_cast<std::size_t>(r)] =
-          std::max(prev[static_cast<std::size_t>(r)], prev[static_cast<std::size_t>(p)] + lat[static_cast<std::size_t>(p)]) +
+          std::max(prev[static_cast<std::size_t>(r)],
+                   prev[static_cast<std::size_t>(p)] + lat[static_cast<std::size_t>(p)]) +
           d[static_cast<std::size_t>(r)];
     }
   }
   double t = 0;
   for (int r = 0; r < n; ++r) {
     const int p = (r + n - 1) % n;
-    t = std::max(t, std::max(e[static_cast<std::size_t>(r)], e[static_cast<std::size_t>(p)] + lat[static_cast<std::size_t>(p)]) + last);
+    t = std::max(t, std::max(e[static_cast<std::size_t>(r)],
+                             e[static_cast<std::size_t>(p)] + lat[static_cast<std::size_t>(p)]) +
+                        last);
   }
   return t;
 }

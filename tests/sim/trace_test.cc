@@ -1,6 +1,8 @@
 // trace_test.cc: a recorded run written as a Chrome trace is well-formed
 // JSON with one slice per simulated step and a matched flow arrow per
 // message, inside the run's virtual time.
+#include "sim/trace.hpp"
+
 #include <map>
 #include <set>
 #include <sstream>
@@ -8,7 +10,6 @@
 
 #include "catch.hpp"
 #include "json_lite.hpp"
-#include "sim/trace.hpp"
 #include "sim_fixtures.hpp"
 
 using namespace simtest;
@@ -22,7 +23,8 @@ struct Expected {
   std::set<int> ranks;
 };
 
-Expected expected_of(const Layout& l, const CollArgs& a, Algo algo, AlgoParams p, const std::set<int>& ranks) {
+Expected expected_of(const Layout& l, const CollArgs& a, Algo algo, AlgoParams p,
+                     const std::set<int>& ranks) {
   Expected e;
   e.ranks = ranks;
   p.layout = &l;
@@ -72,7 +74,8 @@ void check_trace(const colossus::sim::TraceRecorder& rec, const SimResult& res, 
     REQUIRE(ev.has("ph"));
     const std::string ph = ev.at("ph").str;
     if (ph == "M") {
-      if (ev.has("name") && ev.at("name").str == "process_name" && ev.has("args") && ev.at("args").has("name")) {
+      if (ev.has("name") && ev.at("name").str == "process_name" && ev.has("args") &&
+          ev.at("args").has("name")) {
         const std::string name = ev.at("args").at("name").str;
         for (const int r : e.ranks) {
           if (name == "rank " + std::to_string(r)) named.insert(r);
@@ -119,7 +122,8 @@ TEST_CASE("chrome trace of a 4-rank ring allreduce over 2 channels") {
   r.local_gbps = 500;
   const Layout l = Layout::single_node(4);
   const Fabric f = Fabric::uniform(l, model_of(r));
-  const CollArgs a = args_of(Collective::AllReduce, 2 * (524288 + 4096) + 100, 4);  // 2 loops per channel, uneven blocks
+  const CollArgs a = args_of(Collective::AllReduce, 2 * (524288 + 4096) + 100,
+                             4);  // 2 loops per channel, uneven blocks
   const AlgoParams p = params_of(2);
   colossus::sim::TraceRecorder rec;
   const SimResult res = run(f, a, Algo::Ring, p, /*fold=*/false, &rec);
@@ -158,8 +162,8 @@ TEST_CASE("json_lite parses JSON and rejects malformed documents") {
   CHECK(v.at("a").arr[3].b);
   CHECK(v.at("a").arr[4].is(Value::Type::Null));
   CHECK(v.at("b").is(Value::Type::Object));
-  for (const char* bad : {"", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[01]", "[1.]", "\"abc", "[nan]",
-                          "{\"a\":1} x", "[\"\t\"]", "{a:1}"}) {
+  for (const char* bad : {"", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[01]", "[1.]", "\"abc",
+                          "[nan]", "{\"a\":1} x", "[\"\t\"]", "{a:1}"}) {
     INFO(bad);
     CHECK_THROWS(json_lite::parse(bad));
   }

@@ -12,15 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "colossus/error.hpp"
 #include "bootstrap/oob.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::test {
 
 class ThreadOobGroup {
  public:
   explicit ThreadOobGroup(int n, double timeout_s = 30)
-      : n_(n), timeout_(timeout_s), secret_(std::random_device{}() * 0x9E3779B97F4A7C15ull + 1),
+      : n_(n),
+        timeout_(timeout_s),
+        secret_(std::random_device{}() * 0x9E3779B97F4A7C15ull + 1),
         slots_(static_cast<std::size_t>(n)) {
     for (int r = 0; r < n; ++r) endpoints_.push_back(std::make_unique<Endpoint>(this, r));
   }

@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/config.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
-#include "base/config.hpp"
 #include "support/thread_oob.hpp"
 
 namespace colossus::test {
@@ -40,14 +40,15 @@ inline std::vector<Communicator> make_group(int n, const TransportFactory& facto
   for (auto& t : threads) t.join();
   for (int r = 0; r < n; ++r) {
     if (!errors[static_cast<std::size_t>(r)].empty()) {
-      throw std::runtime_error("rank " + std::to_string(r) + ": transport setup failed: " +
-                               errors[static_cast<std::size_t>(r)]);
+      throw std::runtime_error("rank " + std::to_string(r) +
+                               ": transport setup failed: " + errors[static_cast<std::size_t>(r)]);
     }
   }
   const detail::Settings settings = detail::resolve_settings(options, base::env_config());
   std::vector<Communicator> comms;
   for (auto& t : transports) {
-    comms.push_back(detail::CommAccess::wrap(std::make_shared<detail::CommImpl>(std::move(t), settings)));
+    comms.push_back(
+        detail::CommAccess::wrap(std::make_shared<detail::CommImpl>(std::move(t), settings)));
   }
   return comms;
 }

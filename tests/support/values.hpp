@@ -49,7 +49,9 @@ inline void store(DataType t, void* base, std::size_t i, double v) {
     case DataType::Uint32: static_cast<uint32_t*>(base)[i] = static_cast<uint32_t>(wrap()); return;
     case DataType::Int64: static_cast<int64_t*>(base)[i] = static_cast<int64_t>(wrap()); return;
     case DataType::Uint64: static_cast<uint64_t*>(base)[i] = wrap(); return;
-    case DataType::Float16: static_cast<Half*>(base)[i] = float_to_half(static_cast<float>(v)); return;
+    case DataType::Float16:
+      static_cast<Half*>(base)[i] = float_to_half(static_cast<float>(v));
+      return;
     case DataType::Float32: static_cast<float*>(base)[i] = static_cast<float>(v); return;
     case DataType::Float64: static_cast<double*>(base)[i] = v; return;
     case DataType::Bfloat16:

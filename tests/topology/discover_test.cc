@@ -3,9 +3,9 @@
 
 #include <cstdlib>
 
+#include "base/config.hpp"
 #include "catch.hpp"
 #include "colossus/error.hpp"
-#include "base/config.hpp"
 #include "topology/mapping.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "base/config.hpp"
-#include "support/thread_oob.hpp"
 #include "support/fork_oob.hpp"
 #include "support/shm_support.hpp"
+#include "support/thread_oob.hpp"
 
 using namespace colossus;
 

@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "bootstrap/socket.hpp"
 #include "catch.hpp"
 #include "transports/tcp/progress.hpp"
-#include "bootstrap/socket.hpp"
 #include "transports/tcp/wire.hpp"
 
 using namespace colossus;
@@ -34,7 +34,7 @@ constexpr uint64_t kSecret = 0x5eed'c105'e0ac'e001;
 
 // A blocking client socket connected to `to`, its hello written.
 bootstrap::Fd connect_stream_socket(const bootstrap::Endpoint& to, int index, int nsockets,
-                              std::size_t slot_bytes) {
+                                    std::size_t slot_bytes) {
   bootstrap::Fd fd(::socket(to.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd);
   REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to.ss), to.len) == 0);

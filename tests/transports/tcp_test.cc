@@ -13,13 +13,13 @@
 #include <cstring>
 #include <thread>
 
-#include "catch.hpp"
-#include "collectives/harness.hpp"
-#include "support/thread_oob.hpp"
 #include "bootstrap/interfaces.hpp"
 #include "bootstrap/socket.hpp"
-#include "transports/tcp/wire.hpp"
+#include "catch.hpp"
+#include "collectives/harness.hpp"
 #include "support/tcp_support.hpp"
+#include "support/thread_oob.hpp"
+#include "transports/tcp/wire.hpp"
 
 using namespace colossus;
 using transport::Status;
@@ -133,8 +133,8 @@ TEST_CASE("tcp interface filter: NCCL_SOCKET_IFNAME syntax", "[tcp]") {
 TEST_CASE("tcp interface choice: default skips loopback and bridges, spec picks the first match",
           "[tcp]") {
   const std::vector<bootstrap::NetInterface> all = {iface("lo", true), iface("docker0"),
-                                              iface("eth0", false, false), iface("ens3"),
-                                              iface("eth1")};
+                                                    iface("eth0", false, false), iface("ens3"),
+                                                    iface("eth1")};
   auto pick = [&](const std::vector<bootstrap::NetInterface>& c, const char* spec) {
     const bootstrap::NetInterface* i = bootstrap::choose_interface(c, spec);
     return i ? i->name : std::string("(none)");

@@ -1,7 +1,8 @@
 // algo_filter_test.cc: COLOSSUS_ALGO parses NCCL_ALGO's syntax and refuses garbage.
+#include "tune/algo_filter.hpp"
+
 #include "catch.hpp"
 #include "colossus/error.hpp"
-#include "tune/algo_filter.hpp"
 
 using colossus::Error;
 using colossus::algorithms::Algo;
@@ -49,15 +50,16 @@ TEST_CASE("per-collective lists leave the others free") {
 }
 
 TEST_CASE("malformed specs are refused with the reason and the known names") {
-  for (const char* spec : {"rung", "ring,", "^", "allreduce:", "allreduse:ring", "allreduce:ring;bogus"}) {
+  for (const char* spec :
+       {"rung", "ring,", "^", "allreduce:", "allreduse:ring", "allreduce:ring;bogus"}) {
     INFO(spec);
     try {
       (void)AlgoFilter::parse(spec);
       FAIL("accepted");
     } catch (const Error& e) {
       CHECK(e.code() == colossus::ErrorCode::InvalidArgument);
-      CHECK(std::string(e.what()).find("algorithms: ring, tree, hierarchical, recursive_doubling") !=
-            std::string::npos);
+      CHECK(std::string(e.what()).find(
+                "algorithms: ring, tree, hierarchical, recursive_doubling") != std::string::npos);
     }
   }
 }

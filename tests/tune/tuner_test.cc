@@ -2,11 +2,12 @@
 // costs, and its picks follow from the cost model: the small-message
 // algorithm for 8 bytes on 64 ranks, hierarchical where the network is the
 // bottleneck, and whatever COLOSSUS_ALGO leaves.
+#include "tune/tuner.hpp"
+
 #include <cmath>
 
 #include "catch.hpp"
 #include "colossus/error.hpp"
-#include "tune/tuner.hpp"
 
 using namespace colossus;
 using algorithms::Algo;
@@ -49,7 +50,8 @@ TEST_CASE("traffic: ring sends 2(n-1)/n of the vector per rank, across one NIC p
 
 TEST_CASE("traffic: hierarchical sends 1/L of the vector per rail off-node") {
   const Layout l = Layout::blocks(2, 4);
-  const auto t = tune::plan_traffic(testbed_model(), l, allreduce(1 << 20, 8), Algo::Hierarchical, 1);
+  const auto t =
+      tune::plan_traffic(testbed_model(), l, allreduce(1 << 20, 8), Algo::Hierarchical, 1);
   // 4 rails x (1/4 of the vector) x 2(N-1)/N with N = 2, all through the host's one NIC.
   CHECK(t.nic_bytes == Approx(1.0).epsilon(0.05));
   CHECK(t.nic_bytes < 0.6 * 2.0 * 7 / 8 + 0.1);
@@ -94,7 +96,8 @@ TEST_CASE("COLOSSUS_ALGO narrows the candidates, and a filter that leaves none i
   CHECK(c.forced);
   for (const auto& cand : c.candidates) CHECK(cand.algo == Algo::Tree);
 
-  Tuner none(tune::host_memory_model(2), Layout::single_node(8), AlgoFilter::parse("allgather:tree"), {});
+  Tuner none(tune::host_memory_model(2), Layout::single_node(8),
+             AlgoFilter::parse("allgather:tree"), {});
   CollArgs ag = allreduce(1 << 20, 8);
   ag.coll = Collective::AllGather;
   CHECK_THROWS_AS(none.choose(ag), Error);
@@ -109,7 +112,8 @@ TEST_CASE("explain lists every candidate, fastest first, with the pick marked") 
   const auto a = allreduce(1 << 20, 8);
   const auto choice = tuner.choose(a);
   const std::string table = tune::explain(a, choice);
-  CHECK(table.find("* " + std::string(algorithms::to_string(choice.best.algo))) != std::string::npos);
+  CHECK(table.find("* " + std::string(algorithms::to_string(choice.best.algo))) !=
+        std::string::npos);
   for (const auto* name : {"ring", "tree", "hierarchical", "recursive_doubling"}) {
     CHECK(table.find(name) != std::string::npos);
   }

@@ -50,7 +50,8 @@ std::vector<std::string> split_hosts(const std::string& text) {
 
 const char* usage_text() {
   return "usage: colossus-run -n N [--hosts h1,h2,...] [--ranks-per-host R] [--timeout S]\n"
-         "                    [--tag-output | --no-tag] [--bind-to core|none] [--] PROGRAM [ARGS...]\n"
+         "                    [--tag-output | --no-tag] [--bind-to core|none] [--] PROGRAM "
+         "[ARGS...]\n"
          "\n"
          "Starts N processes of PROGRAM with COLOSSUS_RANK, COLOSSUS_WORLD_SIZE,\n"
          "COLOSSUS_LOCAL_RANK, COLOSSUS_LOCAL_SIZE, COLOSSUS_BOOTSTRAP_ADDR and\n"

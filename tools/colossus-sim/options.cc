@@ -4,8 +4,8 @@
 #include <functional>
 #include <map>
 
-#include "colossus/error.hpp"
 #include "base/config.hpp"
+#include "colossus/error.hpp"
 #include "tune/algo_filter.hpp"
 
 namespace colossus::sim_tool {
@@ -139,11 +139,11 @@ Options parse_options(int argc, char** argv) {
     o.chunk_bytes = parse_size(f, v);
   };
   const std::map<std::string, const Setter*> valued = {
-      {"--nch", &nch},        {"--chunk", &chunk},
-      {"--topo", &topo},      {"-n", &nranks},   {"--nranks", &nranks},     {"-c", &coll},
-      {"--coll", &coll},      {"-b", &minb},     {"--minbytes", &minb},     {"-e", &maxb},
-      {"--maxbytes", &maxb},  {"-f", &factor},   {"--stepfactor", &factor}, {"-d", &dtype},
-      {"--datatype", &dtype}, {"--algo", &algo}, {"--trace", &trace}};
+      {"--nch", &nch},           {"--chunk", &chunk}, {"--topo", &topo},      {"-n", &nranks},
+      {"--nranks", &nranks},     {"-c", &coll},       {"--coll", &coll},      {"-b", &minb},
+      {"--minbytes", &minb},     {"-e", &maxb},       {"--maxbytes", &maxb},  {"-f", &factor},
+      {"--stepfactor", &factor}, {"-d", &dtype},      {"--datatype", &dtype}, {"--algo", &algo},
+      {"--trace", &trace}};
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;

@@ -22,10 +22,10 @@ struct Options {
   std::size_t factor = 2;
   std::string algo;  // NCCL_ALGO syntax; "" = every algorithm
   Format format = Format::Table;
-  std::string trace_file;  // "" = no trace
-  int nchannels = 0;          // --nch: every candidate's channels (0: the tuner's)
+  std::string trace_file;       // "" = no trace
+  int nchannels = 0;            // --nch: every candidate's channels (0: the tuner's)
   std::size_t chunk_bytes = 0;  // --chunk: every candidate's chunk (0: the tuner's)
-  bool pick_only = false;     // --pick: simulate the tuner's pick only
+  bool pick_only = false;       // --pick: simulate the tuner's pick only
   bool fold = true;
   bool progress = true;  // when stderr is a terminal
   bool loopback = false;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "base/config.hpp"
 #include "colossus-sim/options.hpp"
 #include "colossus/error.hpp"
-#include "base/config.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"
 #include "tune/from_topology.hpp"
@@ -99,7 +99,8 @@ Tuners::Tuners(const Target& target, const std::string& algo_spec, plan::Collect
   }
   for (const Algo a : algos_) {
     one_.emplace_back(target.model(), target.layout(),
-                      tune::AlgoFilter::parse(algorithms::to_string(a)), explain_limits(nch, chunk));
+                      tune::AlgoFilter::parse(algorithms::to_string(a)),
+                      explain_limits(nch, chunk));
   }
 }
 

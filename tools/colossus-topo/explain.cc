@@ -1,7 +1,7 @@
 #include "colossus-topo/explain.hpp"
 
-#include "colossus/error.hpp"
 #include "base/config.hpp"
+#include "colossus/error.hpp"
 #include "tune/from_topology.hpp"
 #include "tune/tuner.hpp"
 
@@ -24,17 +24,19 @@ void print_explain(std::FILE* out, const topology::PathModel& paths, const std::
   args.nranks = paths.map().nranks();
   std::size_t bytes = 0;
   if (!base::parse_bytes(size, &bytes)) {
-    throw Error(ErrorCode::InvalidArgument, "--explain: size '" + size + "' is not a size (8, 1M, 4G)");
+    throw Error(ErrorCode::InvalidArgument,
+                "--explain: size '" + size + "' is not a size (8, 1M, 4G)");
   }
   // SIZE is the whole vector, as nccl-tests' -b/-e: allgather and
   // reduce_scatter pass count per rank.
-  const bool per_rank = args.coll == plan::Collective::AllGather ||
-                        args.coll == plan::Collective::ReduceScatter;
+  const bool per_rank =
+      args.coll == plan::Collective::AllGather || args.coll == plan::Collective::ReduceScatter;
   args.count = bytes / 4 / (per_rank ? static_cast<std::size_t>(args.nranks) : 1);
 
   const base::Config& env = base::env_config();
   tune::TunerLimits limits;
-  limits.max_chunk_bytes = env.slot_bytes * static_cast<std::size_t>(std::max(2, env.fifo_depth) - 1);
+  limits.max_chunk_bytes =
+      env.slot_bytes * static_cast<std::size_t>(std::max(2, env.fifo_depth) - 1);
   tune::Tuner tuner(tune::cost_model(paths, "colossus-topo"),
                     algorithms::Layout::from_nodes(paths.map().node_of_rank()),
                     tune::AlgoFilter::parse(algo.empty() ? env.algo : algo), limits);

@@ -19,7 +19,8 @@ namespace {
 
 const char* usage_text() {
   return "usage: colossus-topo [--preset NAME[:nodes=N] | --file X.xml] [--dump X.xml]\n"
-         "                     [--ranks N [--ranks-per-host R]] [--explain COLL SIZE [--algo SPEC]]\n"
+         "                     [--ranks N [--ranks-per-host R]] [--explain COLL SIZE [--algo "
+         "SPEC]]\n"
          "\n"
          "Prints a topology: hosts, NUMA domains, PCIe switches, GPUs and NICs with\n"
          "speeds, the GPU/NIC matrix (NV# NVLink, PIX/PHB/NODE/SYS PCIe distance),\n"
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
       o.explain_coll = argv[++i];
       o.explain_size = argv[++i];
     } else if (arg == "--preset" || arg == "--file" || arg == "--dump" || arg == "--ranks" ||
-        arg == "--ranks-per-host" || arg == "--algo") {
+               arg == "--ranks-per-host" || arg == "--algo") {
       if (!take()) return usage(arg + " needs a value");
       if (arg == "--preset")
         o.preset = value;

@@ -94,13 +94,14 @@ RemoteArena::RemoteArena(const ArenaHandle& h) {
     // memory is reachable from this one only with peer access.
     int here = -1;
     cudaGetDevice(&here);
-    if (h.kind == static_cast<std::uint8_t>(ArenaKind::Device) && h.device >= 0 && h.device != here) {
+    if (h.kind == static_cast<std::uint8_t>(ArenaKind::Device) && h.device >= 0 &&
+        h.device != here) {
       int can = 0;
       cudaDeviceCanAccessPeer(&can, here, h.device);
       if (!can) {
-        throw Error(ErrorCode::RemoteError, "cuda_ipc: device " + std::to_string(here) +
-                                                " cannot access device " + std::to_string(h.device) +
-                                                " (no peer-to-peer path)");
+        throw Error(ErrorCode::RemoteError,
+                    "cuda_ipc: device " + std::to_string(here) + " cannot access device " +
+                        std::to_string(h.device) + " (no peer-to-peer path)");
       }
       const cudaError_t e = cudaDeviceEnablePeerAccess(h.device, 0);
       if (e == cudaErrorPeerAccessAlreadyEnabled) {

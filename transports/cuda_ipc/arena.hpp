@@ -32,7 +32,9 @@ struct ArenaLayout {
   static constexpr std::size_t kHead = 0;
   static constexpr std::size_t kTail = 64;
   static constexpr std::size_t kSizes = 128;
-  static std::size_t ring_offset(std::uint32_t depth) { return (kSizes + 4u * depth + 255) / 256 * 256; }
+  static std::size_t ring_offset(std::uint32_t depth) {
+    return (kSizes + 4u * depth + 255) / 256 * 256;
+  }
   static std::size_t bytes(std::size_t slot_bytes, std::uint32_t depth) {
     return ring_offset(depth) + slot_bytes * depth;
   }
@@ -42,21 +44,27 @@ enum class ArenaKind : std::uint8_t { Device = 1, HostMapped = 2 };
 
 // Plain bytes, sent over the host transport as they are.
 struct ArenaHandle {
-  std::uint8_t kind = 0;         // ArenaKind
-  std::uint64_t pointer = 0;     // in the owner's address space
+  std::uint8_t kind = 0;      // ArenaKind
+  std::uint64_t pointer = 0;  // in the owner's address space
   std::uint64_t bytes = 0;
-  std::int32_t pid = 0;          // owner's process (for messages)
-  std::uint64_t process = 0;     // owner's random process token
-  std::int32_t device = -1;      // the owner's device (Device arenas)
-  unsigned char ipc[64] = {};    // cudaIpcMemHandle_t, for Device arenas
+  std::int32_t pid = 0;        // owner's process (for messages)
+  std::uint64_t process = 0;   // owner's random process token
+  std::int32_t device = -1;    // the owner's device (Device arenas)
+  unsigned char ipc[64] = {};  // cudaIpcMemHandle_t, for Device arenas
 };
 
 // Pointers into an arena as the device addresses them.
 struct ArenaView {
   std::byte* base = nullptr;
-  std::uint64_t* head() const { return reinterpret_cast<std::uint64_t*>(base + ArenaLayout::kHead); }
-  std::uint64_t* tail() const { return reinterpret_cast<std::uint64_t*>(base + ArenaLayout::kTail); }
-  std::uint32_t* sizes() const { return reinterpret_cast<std::uint32_t*>(base + ArenaLayout::kSizes); }
+  std::uint64_t* head() const {
+    return reinterpret_cast<std::uint64_t*>(base + ArenaLayout::kHead);
+  }
+  std::uint64_t* tail() const {
+    return reinterpret_cast<std::uint64_t*>(base + ArenaLayout::kTail);
+  }
+  std::uint32_t* sizes() const {
+    return reinterpret_cast<std::uint32_t*>(base + ArenaLayout::kSizes);
+  }
   std::byte* ring(std::uint32_t depth) const { return base + ArenaLayout::ring_offset(depth); }
 };
 

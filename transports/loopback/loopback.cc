@@ -12,8 +12,11 @@ namespace colossus::transport {
 // messages, `tail` released ones; each is written by one side only.
 struct LoopbackFabric::Stream {
   Stream(std::size_t slot, int depth, Doorbell* sender, Doorbell* receiver)
-      : slot_bytes(slot), depth(static_cast<uint64_t>(depth)), sizes(depth),
-        sender_bell(sender), receiver_bell(receiver) {
+      : slot_bytes(slot),
+        depth(static_cast<uint64_t>(depth)),
+        sizes(depth),
+        sender_bell(sender),
+        receiver_bell(receiver) {
     // Page-aligned so slots start 16-byte aligned for the vector kernels.
     storage = static_cast<std::byte*>(std::aligned_alloc(4096, round_page(slot * this->depth)));
     if (!storage) throw Error(ErrorCode::SystemError, "loopback: out of memory for FIFO slots");
@@ -41,10 +44,10 @@ LoopbackFabric::~LoopbackFabric() = default;
 
 LoopbackFabric::Stream& LoopbackFabric::stream(int src, int dst, int channel) {
   if (src < 0 || src >= nranks_ || dst < 0 || dst >= nranks_ || channel < 0) {
-    throw Error(ErrorCode::InvalidArgument,
-                "loopback: stream " + std::to_string(src) + " -> " + std::to_string(dst) +
-                    " channel " + std::to_string(channel) + " out of range (" +
-                    std::to_string(nranks_) + " ranks)");
+    throw Error(ErrorCode::InvalidArgument, "loopback: stream " + std::to_string(src) + " -> " +
+                                                std::to_string(dst) + " channel " +
+                                                std::to_string(channel) + " out of range (" +
+                                                std::to_string(nranks_) + " ranks)");
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto& s = streams_[{src, dst, channel}];
@@ -111,8 +114,7 @@ std::unique_ptr<RecvEndpoint> LoopbackTransport::connect_recv(int peer, int chan
   return std::make_unique<LoopbackRecv>(fabric_->stream(peer, rank_, channel));
 }
 
-std::vector<std::unique_ptr<Transport>> make_loopback_transports(int nranks,
-                                                                 std::size_t slot_bytes,
+std::vector<std::unique_ptr<Transport>> make_loopback_transports(int nranks, std::size_t slot_bytes,
                                                                  int depth) {
   auto fabric = std::make_shared<LoopbackFabric>(nranks, slot_bytes, depth);
   std::vector<std::unique_ptr<Transport>> out;

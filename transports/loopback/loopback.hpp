@@ -56,8 +56,7 @@ class LoopbackTransport final : public Transport {
 };
 
 // One fabric and n transports, element i for rank i.
-std::vector<std::unique_ptr<Transport>> make_loopback_transports(int nranks,
-                                                                 std::size_t slot_bytes,
+std::vector<std::unique_ptr<Transport>> make_loopback_transports(int nranks, std::size_t slot_bytes,
                                                                  int depth);
 
 }  // namespace colossus::transport

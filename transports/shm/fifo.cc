@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <new>
 
-#include "colossus/error.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::transport::shm {
 

@@ -6,8 +6,8 @@
 #include <random>
 #include <sstream>
 
-#include "colossus/error.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
 #include "transports/shm/fifo.hpp"
 #include "transports/shm/segment.hpp"
 
@@ -205,7 +205,8 @@ std::unique_ptr<RecvEndpoint> ShmTransport::connect_recv(int peer_rank, int chan
   return shm::make_recv_endpoint(std::move(c));
 }
 
-std::unique_ptr<Transport> make_shm_transport(bootstrap::OutOfBand& oob, const ShmOptions& options) {
+std::unique_ptr<Transport> make_shm_transport(bootstrap::OutOfBand& oob,
+                                              const ShmOptions& options) {
   return std::make_unique<ShmTransport>(oob, options);
 }
 

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "colossus/error.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
 
 namespace colossus::transport {
 
@@ -197,8 +197,7 @@ void TcpProgress::start_connects(SendStream& s) {
       fail(s.ring, s.conns,
            "rank " + std::to_string(rank_) + " -> rank " + std::to_string(s.peer) + " channel " +
                std::to_string(s.channel) + ": cannot connect to " +
-               peers_[static_cast<std::size_t>(s.peer)].str() + ": " +
-               bootstrap::errno_text(err),
+               peers_[static_cast<std::size_t>(s.peer)].str() + ": " + bootstrap::errno_text(err),
            false);
       return;
     }

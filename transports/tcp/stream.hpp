@@ -100,8 +100,8 @@ struct RecvStream {
 
   const int peer;
   const int channel;
-  int nsockets = 0;      // from the first hello; 0 = nothing connected yet
-  uint64_t headers = 0;  // messages whose header socket 0 has read
+  int nsockets = 0;            // from the first hello; 0 = nothing connected yet
+  uint64_t headers = 0;        // messages whose header socket 0 has read
   bool header_closed = false;  // socket 0 closed in order: no more headers
   SlotRing ring;
   std::vector<Conn> conns;  // nsockets entries once known

@@ -4,8 +4,8 @@
 #include <cerrno>
 
 #include "base/logging.hpp"
-#include "colossus/error.hpp"
 #include "bootstrap/interfaces.hpp"
+#include "colossus/error.hpp"
 #include "transports/tcp/progress.hpp"
 #include "transports/tcp/tcp.hpp"
 
@@ -114,7 +114,8 @@ TcpTransport::TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions
     const bootstrap::Endpoint bound = bootstrap::local_endpoint(listener.get());
     if (bound.len == 0) {
       throw Error(ErrorCode::SystemError, "tcp: getsockname of the listener on " +
-                                              iface->addr.str() + ": " + bootstrap::errno_text(errno));
+                                              iface->addr.str() + ": " +
+                                              bootstrap::errno_text(errno));
     }
     listen_address_ = bound.str();
   } catch (const std::exception& e) {

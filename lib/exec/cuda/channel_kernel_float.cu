@@ -16,7 +16,8 @@ int channel_blocks_per_sm() {
   int fewest = 1 << 30;
   auto take = [&](auto kernel) {
     int n = 0;
-    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kChannelThreads, 0) == cudaSuccess)
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kChannelThreads, 0) ==
+        cudaSuccess)
       fewest = n < fewest ? n : fewest;
   };
   using reduce::FuncSum;

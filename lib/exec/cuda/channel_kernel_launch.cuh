@@ -17,10 +17,10 @@ cudaError_t launch_typed(ReduceOp op, const WorkBatch& batch, int num_works, boo
     // The launch's own status (not a pending error of an earlier call).
     void* args[] = {const_cast<WorkBatch*>(&batch)};
     const void* fn = reinterpret_cast<const void*>(kernel);
-    err = cooperative ? cudaLaunchCooperativeKernel(fn, dim3(num_works), dim3(kChannelThreads),
-                                                    args, 0, stream)
-                      : cudaLaunchKernel(fn, dim3(num_works), dim3(kChannelThreads), args, 0,
-                                         stream);
+    err = cooperative
+              ? cudaLaunchCooperativeKernel(fn, dim3(num_works), dim3(kChannelThreads), args, 0,
+                                            stream)
+              : cudaLaunchKernel(fn, dim3(num_works), dim3(kChannelThreads), args, 0, stream);
   });
   return err;
 }

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "base/logging.hpp"
 #include "colossus/error.hpp"
@@ -73,25 +73,29 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
   std::sort(fresh.begin(), fresh.end());
   for (const auto& [peer, channel] : fresh) {
     auto link = std::make_unique<Link>();
-    if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&link->progress), 2 * sizeof(std::uint64_t)); e != cudaSuccess)
+    if (cudaError_t e =
+            cudaMalloc(reinterpret_cast<void**>(&link->progress), 2 * sizeof(std::uint64_t));
+        e != cudaSuccess)
       fail_cuda("cudaMalloc", e);
     cudaError_t e = cudaMemsetAsync(link->progress, 0, 2 * sizeof(std::uint64_t), stream_);
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
     if (e != cudaSuccess) fail_cuda("cudaMemsetAsync", e);
-    const bool network =
-        setup_.reach.at(static_cast<std::size_t>(peer)) == PeerReach::Network;
+    const bool network = setup_.reach.at(static_cast<std::size_t>(peer)) == PeerReach::Network;
     if (network) {
       if (proxy_ == nullptr) {
-        throw Error(ErrorCode::InternalError,
-                    "device links: rank " + std::to_string(peer) + " needs the network, and no proxy runs");
+        throw Error(ErrorCode::InternalError, "device links: rank " + std::to_string(peer) +
+                                                  " needs the network, and no proxy runs");
       }
-      link->mine = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
-      link->proxy_side = std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
-      link->conn = wire_conn(pointers(link->mine->device_view(), setup_.depth),
-                             pointers(link->proxy_side->device_view(), setup_.depth), true,
-                             link->progress);
+      link->mine =
+          std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
+      link->proxy_side =
+          std::make_unique<Arena>(ArenaKind::HostMapped, setup_.slot_bytes, setup_.depth, stream_);
+      link->conn =
+          wire_conn(pointers(link->mine->device_view(), setup_.depth),
+                    pointers(link->proxy_side->device_view(), setup_.depth), true, link->progress);
     } else {
-      link->mine = std::make_unique<Arena>(ArenaKind::Device, setup_.slot_bytes, setup_.depth, stream_);
+      link->mine =
+          std::make_unique<Arena>(ArenaKind::Device, setup_.slot_bytes, setup_.depth, stream_);
       link->conn.progress = link->progress;  // the rest once the peer's arena is known
       exchanged.emplace_back(peer, channel);
     }
@@ -152,8 +156,9 @@ void DeviceLinks::exchange(const std::vector<std::pair<int, int>>& fresh) {
     if (blob.size() != channels.size() * sizeof(Offer)) {
       throw Error(ErrorCode::InternalError,
                   "device links: rank " + std::to_string(peer) + " offered " +
-                      std::to_string(blob.size() / sizeof(Offer)) + " connections, this rank expected " +
-                      std::to_string(channels.size()) + " (the ranks' Plans differ)");
+                      std::to_string(blob.size() / sizeof(Offer)) +
+                      " connections, this rank expected " + std::to_string(channels.size()) +
+                      " (the ranks' Plans differ)");
     }
     for (std::size_t i = 0; i < channels.size(); ++i) {
       Offer o;
@@ -206,10 +211,12 @@ void DeviceLinks::send_blob(int peer, const std::string& blob) {
     throw Error(ErrorCode::InternalError, "device links: offers larger than the endpoint's slot");
   }
   void* slot = nullptr;
-  wait_for(t, setup_.timeout_s, peer, "sending connection offers to", [&] { return ep->try_acquire(&slot); });
+  wait_for(t, setup_.timeout_s, peer, "sending connection offers to",
+           [&] { return ep->try_acquire(&slot); });
   std::memcpy(slot, blob.data(), blob.size());
   if (ep->commit(blob.size()) != transport::Status::Ok) {
-    throw Error(ErrorCode::RemoteError, "device links: sending to rank " + std::to_string(peer) + " failed");
+    throw Error(ErrorCode::RemoteError,
+                "device links: sending to rank " + std::to_string(peer) + " failed");
   }
 }
 

@@ -53,12 +53,12 @@ struct DeviceStep {
 
 // One peer of one channel, both directions (see the protocol above).
 struct DeviceConn {
-  const void* recv_ring = nullptr;            // local: the peer writes here
-  std::uint64_t* recv_head = nullptr;         // local: the peer's sent count
-  std::uint64_t* recv_tail_remote = nullptr;  // peer memory: our received count
-  void* send_ring_remote = nullptr;           // peer memory: we write here
-  std::uint64_t* send_head_remote = nullptr;  // peer memory: our sent count
-  std::uint64_t* send_tail = nullptr;         // local: the peer's received count
+  const void* recv_ring = nullptr;             // local: the peer writes here
+  std::uint64_t* recv_head = nullptr;          // local: the peer's sent count
+  std::uint64_t* recv_tail_remote = nullptr;   // peer memory: our received count
+  void* send_ring_remote = nullptr;            // peer memory: we write here
+  std::uint64_t* send_head_remote = nullptr;   // peer memory: our sent count
+  std::uint64_t* send_tail = nullptr;          // local: the peer's received count
   std::uint32_t* send_sizes_remote = nullptr;  // peer memory, depth entries: bytes per slot
                                                // (host proxy peers only; null for GPU peers)
   // Device memory, 2 words: slots posted so far [0] and consumed so far [1].
@@ -81,16 +81,16 @@ struct DeviceWork {
   int num_steps = 0;
   DeviceConn* conns = nullptr;  // device memory, num_conns entries
   int num_conns = 0;
-  void* buffers[3] = {};                // indexed by plan::Buffer: send (read only), recv, scratch
-  std::uint64_t slot_bytes = 0;         // multiple of 16
-  std::uint32_t depth = 0;              // slots per ring, >= 1
-  int divisor = 1;                      // for finalize steps: nranks with Avg, else 1
-  std::uint64_t timeout_ns = 0;         // per wait; 0: no deadline
+  void* buffers[3] = {};         // indexed by plan::Buffer: send (read only), recv, scratch
+  std::uint64_t slot_bytes = 0;  // multiple of 16
+  std::uint32_t depth = 0;       // slots per ring, >= 1
+  int divisor = 1;               // for finalize steps: nranks with Avg, else 1
+  std::uint64_t timeout_ns = 0;  // per wait; 0: no deadline
   // Host-mapped, may be null. Nonzero stops every wait and every block at
   // entry. A block that fails sets it: later launches of this rank then stop
   // at once instead of running on counters the failed block never saved.
   volatile int* abort = nullptr;
-  DeviceStatus* status = nullptr;       // device memory
+  DeviceStatus* status = nullptr;  // device memory
 };
 
 // What one launch carries, by value in the kernel's parameters (so a launch

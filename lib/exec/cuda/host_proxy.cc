@@ -46,10 +46,10 @@ HostProxy::HostProxy(std::unique_ptr<transport::Transport> net, std::size_t slot
     : net_(std::move(net)), slot_bytes_(slot_bytes), depth_(depth), abort_(abort) {
   if (!net_) throw Error(ErrorCode::InvalidArgument, "host proxy: no transport");
   if (depth_ == 0 || slot_bytes_ == 0 || slot_bytes_ > net_->slot_bytes()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "host proxy: rings of " + std::to_string(depth_) + " x " +
-                    std::to_string(slot_bytes_) + " B do not fit the transport's " +
-                    std::to_string(net_->slot_bytes()) + " B slots");
+    throw Error(ErrorCode::InvalidArgument, "host proxy: rings of " + std::to_string(depth_) +
+                                                " x " + std::to_string(slot_bytes_) +
+                                                " B do not fit the transport's " +
+                                                std::to_string(net_->slot_bytes()) + " B slots");
   }
   thread_ = std::thread([this] { loop(); });
 }
@@ -99,8 +99,8 @@ void HostProxy::fail(const Conn& c, const std::string& what) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (error_.empty()) {
-      error_ = "peer " + std::to_string(c.peer) + " channel " + std::to_string(c.channel) + ": " +
-               what;
+      error_ =
+          "peer " + std::to_string(c.peer) + " channel " + std::to_string(c.channel) + ": " + what;
     }
   }
   // error_ is set first, so whoever sees the flag finds the reason.

@@ -51,10 +51,10 @@ namespace colossus::exec::gpu {
 // One direction of one network connection, in host memory the GPU maps.
 // Counters only grow (as in DeviceConn); slot i % depth holds message i.
 struct ProxyRing {
-  std::byte* slots = nullptr;       // depth * slot_bytes
-  std::uint32_t* sizes = nullptr;   // depth: bytes of each slot's message (send direction)
-  std::uint64_t* head = nullptr;    // messages produced (kernel: send; proxy: recv)
-  std::uint64_t* tail = nullptr;    // messages consumed (proxy: send; kernel: recv)
+  std::byte* slots = nullptr;      // depth * slot_bytes
+  std::uint32_t* sizes = nullptr;  // depth: bytes of each slot's message (send direction)
+  std::uint64_t* head = nullptr;   // messages produced (kernel: send; proxy: recv)
+  std::uint64_t* tail = nullptr;   // messages consumed (proxy: send; kernel: recv)
 };
 
 class HostProxy {
@@ -94,7 +94,7 @@ class HostProxy {
   std::size_t slot_bytes_;
   std::uint32_t depth_;
   volatile int* abort_;
-  mutable std::mutex mu_;               // guards pending_, error_
+  mutable std::mutex mu_;                       // guards pending_, error_
   std::vector<std::unique_ptr<Conn>> pending_;  // added, not yet picked up by the thread
   std::string error_;
   std::atomic<bool> stop_{false};

@@ -12,8 +12,8 @@
 #include <thread>
 #include <tuple>
 
-#include "colossus/error.hpp"
 #include "base/logging.hpp"
+#include "colossus/error.hpp"
 #include "exec/cuda/device_executor.hpp"
 #include "exec/cuda/device_links.hpp"
 #include "exec/cuda/host_proxy.hpp"
@@ -24,8 +24,8 @@ namespace {
 inline constexpr int kMaxStatus = 64;  // channels a Plan may have (Settings caps nchannels)
 
 [[noreturn]] void fail_cuda(const std::string& what, cudaError_t e) {
-  throw Error(ErrorCode::CudaError, what + ": " + cudaGetErrorName(e) + " (" +
-                                        cudaGetErrorString(e) + ")");
+  throw Error(ErrorCode::CudaError,
+              what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
 void check(cudaError_t e, const char* what) {
@@ -133,10 +133,10 @@ class CudaStreamExecutor final : public StreamExecutor {
       const bool timeout = s.error == static_cast<int>(DeviceError::Timeout);
       fail(timeout ? ErrorCode::Timeout : ErrorCode::RemoteError,
            "device collective: channel " + std::to_string(c) + " stopped in step " +
-               std::to_string(s.step) + " (" + (timeout ? "no progress within the timeout, " +
-                                                              std::to_string(setup_.timeout_s) +
-                                                              " s (COLOSSUS_TIMEOUT_S)"
-                                                        : std::string("aborted")) +
+               std::to_string(s.step) + " (" +
+               (timeout ? "no progress within the timeout, " + std::to_string(setup_.timeout_s) +
+                              " s (COLOSSUS_TIMEOUT_S)"
+                        : std::string("aborted")) +
                "); the communicator is unusable");
     }
   }
@@ -196,9 +196,11 @@ class CudaStreamExecutor final : public StreamExecutor {
       }
     };
     for (std::size_t first = 0; first < works.size(); first += kMaxWorksPerLaunch) {
-      const int n = static_cast<int>(std::min<std::size_t>(kMaxWorksPerLaunch, works.size() - first));
-      enqueued(launch_channels(plan.args.dtype, plan.args.op, works.data() + first, n, false, stream),
-               "launch");
+      const int n =
+          static_cast<int>(std::min<std::size_t>(kMaxWorksPerLaunch, works.size() - first));
+      enqueued(
+          launch_channels(plan.args.dtype, plan.args.op, works.data() + first, n, false, stream),
+          "launch");
     }
     if (capturing) {
       enqueued(cudaEventRecord(capture_last_, stream), "cudaEventRecord");
@@ -251,9 +253,9 @@ class CudaStreamExecutor final : public StreamExecutor {
     const cudaError_t e = cudaPointerGetAttributes(&a, p);
     if (e != cudaSuccess) {
       cudaGetLastError();  // do not leave it for the launch to report
-      throw Error(ErrorCode::InvalidArgument,
-                  std::string("device collective: ") + what + " is not a pointer CUDA knows (" +
-                      cudaGetErrorString(e) + ")");
+      throw Error(ErrorCode::InvalidArgument, std::string("device collective: ") + what +
+                                                  " is not a pointer CUDA knows (" +
+                                                  cudaGetErrorString(e) + ")");
     }
     if (a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged) {
       throw Error(ErrorCode::InvalidArgument,
@@ -270,13 +272,14 @@ class CudaStreamExecutor final : public StreamExecutor {
 
   DevicePlan& device_plan(const plan::Plan& plan) {
     const auto key = std::make_tuple(static_cast<int>(plan.args.coll), plan.args.count,
-                                     static_cast<int>(plan.args.dtype), static_cast<int>(plan.args.op),
-                                     plan.args.root);
+                                     static_cast<int>(plan.args.dtype),
+                                     static_cast<int>(plan.args.op), plan.args.root);
     if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
     const int nch = static_cast<int>(plan.channels.size());
     if (nch > kMaxStatus) {
       throw Error(ErrorCode::InvalidArgument, "device collective: " + std::to_string(nch) +
-                                                  " channels; at most " + std::to_string(kMaxStatus));
+                                                  " channels; at most " +
+                                                  std::to_string(kMaxStatus));
     }
     std::vector<EncodedChannel> enc;
     std::vector<std::pair<int, int>> needed;
@@ -347,8 +350,8 @@ class CudaStreamExecutor final : public StreamExecutor {
   // raises the abort flag so that no kernel outlives the memory it uses.
   bool drain() {
     if (!last_stream_set_) return true;
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration<double>(setup_.timeout_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(setup_.timeout_s);
     while (cudaEventQuery(last_) == cudaErrorNotReady) {
       if (std::chrono::steady_clock::now() > deadline) {
         CLOG(Warn) << "device communicator destroyed with a collective still running after "
