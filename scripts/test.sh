@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds colossus and runs every test: a Release build, then (unless
-# SANITIZE=0) the same tests built with AddressSanitizer + UBSan.
+# SANITIZE=0) the same tests built with AddressSanitizer + UBSan, then
+# (unless TSAN=0) the threaded core under ThreadSanitizer: the executor over
+# loopback, shm and tcp, the bootstrap, the host proxy and the fault paths.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh"
@@ -24,4 +26,18 @@ if [ "${SANITIZE:-1}" != 0 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     BUILD_TYPE=RelWithDebInfo run_suite "$root/build-asan" -DCOLOSSUS_SANITIZE=ON \
     -DCOLOSSUS_BUILD_FUZZ=OFF
+fi
+if [ "${TSAN:-1}" != 0 ]; then
+  echo "=== ThreadSanitizer build and tests (executor, loopback, shm, tcp, bootstrap, host proxy)"
+  tsan_bins="collectives_test loopback_group_test shm_test tcp_test peer_failure_test bootstrap_test
+             host_proxy_test executor_fault_test"
+  # The executor's collectives over every transport on threads (one
+  # collective each: the sweep's other collectives add time, not threads).
+  tsan_tests='^(collectives_test: (loopback|shm|tcp) threads: allreduce|loopback_group_test|shm_test'
+  tsan_tests+='|tcp_test|peer_failure_test|bootstrap_test|host_proxy_test|executor_fault_test)'
+  TARGETS=$tsan_bins BUILD_DIR=$root/build-tsan BUILD_TYPE=RelWithDebInfo \
+    bash "$root/scripts/build.sh" -DCOLOSSUS_TSAN=ON -DCOLOSSUS_CUDA=OFF -DCOLOSSUS_BUILD_FUZZ=OFF \
+    -DCOLOSSUS_BUILD_BENCH=OFF
+  (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --output-on-failure -j "$jobs" --timeout 1200 -R "$tsan_tests")
 fi

@@ -103,8 +103,10 @@ void HostProxy::fail(const Conn& c, const std::string& what) {
           "peer " + std::to_string(c.peer) + " channel " + std::to_string(c.channel) + ": " + what;
     }
   }
-  // error_ is set first, so whoever sees the flag finds the reason.
-  if (abort_) *abort_ = 1;
+  // error_ is set first, so whoever sees the flag finds the reason. The flag
+  // is host-mapped memory the kernels poll; an atomic store on the host side
+  // (the word stays a plain int for the device's volatile loads).
+  if (abort_) __atomic_store_n(abort_, 1, __ATOMIC_RELEASE);
   // A proxy that failed stops: the loop sees stop_ and exits.
   stop_.store(true, std::memory_order_release);
 }
