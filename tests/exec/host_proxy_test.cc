@@ -357,7 +357,7 @@ TEST_CASE("host proxy: a peer that goes away mid-stream aborts the survivor, nam
   CHECK(err.rfind("peer 1 channel 0: ", 0) == 0);
   CHECK(err.find("peer failed") != std::string::npos);
   CHECK(ka.join() == "aborted");  // the kernel's waits saw the flag
-  CHECK_FALSE(raised(&abort_b));            // rank 1 left cleanly; nothing failed there
+  CHECK_FALSE(raised(&abort_b));  // rank 1 left cleanly; nothing failed there
 }
 
 TEST_CASE("host proxy: bad sizes, bad peers and bad rings fail loudly", "[proxy]") {
