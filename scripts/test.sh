@@ -33,7 +33,7 @@ if [ "${TSAN:-1}" != 0 ]; then
              host_proxy_test executor_fault_test"
   # The executor's collectives over every transport on threads (one
   # collective each: the sweep's other collectives add time, not threads).
-  tsan_tests='^(collectives_test: (loopback|shm|tcp) threads: allreduce|loopback_group_test|shm_test'
+  tsan_tests='^(collectives_test: ?(loopback|shm|tcp) threads: allreduce|loopback_group_test|shm_test'
   tsan_tests+='|tcp_test|peer_failure_test|bootstrap_test|host_proxy_test|executor_fault_test)'
   TARGETS=$tsan_bins BUILD_DIR=$root/build-tsan BUILD_TYPE=RelWithDebInfo \
     bash "$root/scripts/build.sh" -DCOLOSSUS_TSAN=ON -DCOLOSSUS_CUDA=OFF -DCOLOSSUS_BUILD_FUZZ=OFF \
