@@ -22,19 +22,34 @@ using namespace simtest;
 using colossus::Error;
 using colossus::ErrorCode;
 
-// Every operator new of this binary (new[] and nothrow new go through it)
-// is counted. Aligned new is not: it has its own pair, left as it is.
+// Every operator new of this binary is counted. All the unaligned forms are
+// replaced together (plain, array, nothrow, and their deletes): under
+// AddressSanitizer each form is its own interceptor, so replacing only some
+// would pair ASan's new with this file's delete. Aligned new is not counted:
+// it has its own pairs, left as they are.
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
 
-void* operator new(std::size_t n) {
+void* counted_alloc(std::size_t n) noexcept {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
+  return std::malloc(n ? n : 1);
+}
+void* counted_alloc_or_throw(std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
   throw std::bad_alloc();
 }
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc_or_throw(n); }
+void* operator new[](std::size_t n) { return counted_alloc_or_throw(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
