@@ -11,10 +11,33 @@
 //   reduce_scatter(send, recv, recvcount)  send holds size()*recvcount
 //   broadcast(send, recv, count, root)  send is read on root only
 //   reduce(send, recv, count, op, root) recv is written on root only
+//   alltoall(send, recv, count)         send and recv hold size()*count; block
+//                                       q of send goes to rank q, and rank q's
+//                                       block for this rank lands at recv + q*count
+//   alltoallv(send, sendcounts, sdispls, recv, recvcounts, rdispls)
+//                                       the same with per-rank counts and
+//                                       displacements (elements, size() each)
+//   gather(send, recv, count, root)     root's recv holds size()*count
+//   scatter(send, recv, count, root)    root's send holds size()*count
+//   send(buf, count, peer) / recv(buf, count, peer)
+//                                       messages between two ranks match in
+//                                       call order; a rank may send to itself
+//                                       inside a group
 //
 // In-place: pass send == recv (allreduce, broadcast, reduce), send == recv +
 // rank*sendcount (allgather), or recv == send + rank*recvcount
-// (reduce_scatter). Other overlaps between send and recv are rejected.
+// (reduce_scatter), send == recv + root*count on the root (gather), recv ==
+// send + root*count on the root (scatter). Alltoall and alltoallv are never
+// in place. Other overlaps between send and recv are rejected.
+//
+// Groups: between group_start() and group_end() (nestable), calls on any
+// communicators are checked and recorded, not run; group_end() runs them
+// together and returns when all are done, throwing the first error. Sends
+// and receives in a group complete in any pattern (rings where everybody
+// sends first, self sends); collectives in a group must be issued in the
+// same order on every rank. One thread may drive several ranks of a
+// loopback group in one group: the library runs each rank on a thread of
+// its own until group_end() returns. Buffers must stay untouched until then.
 //
 // Thread safety: a Communicator is used by one thread at a time; different
 // ranks' communicators of one group run on different threads (loopback) or
@@ -85,6 +108,25 @@ class Communicator {
   void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
               int root);
 
+  // Point-to-point, all-to-all, gather and scatter (see the top of this file).
+  void send(const void* buf, std::size_t count, DataType type, int peer);
+  void recv(void* buf, std::size_t count, DataType type, int peer);
+  void alltoall(const void* send, void* recv, std::size_t count, DataType type);
+  void alltoallv(const void* send, const std::size_t* sendcounts, const std::size_t* sdispls,
+                 void* recv, const std::size_t* recvcounts, const std::size_t* rdispls,
+                 DataType type);
+  void gather(const void* send, void* recv, std::size_t count, DataType type, int root);
+  void scatter(const void* send, void* recv, std::size_t count, DataType type, int root);
+
+  // Collective over this communicator (every rank calls it, outside any
+  // group): a new communicator of the ranks that passed the same `color`,
+  // ordered by `key`, then by rank here. color < 0: this rank joins none and
+  // gets an empty handle (valid() false). The new communicator reuses this
+  // one's connections and settings; no unique id is needed. On one rank,
+  // calls of a communicator and of those split from it run one at a time.
+  // A communicator bound to a CUDA device cannot be split yet (InvalidUsage).
+  Communicator split(int color, int key) const;
+
   // ---- Device buffers: communicators bound with Options::cuda_device ----
   //
   // The same collectives on device pointers (memory of the bound device),
@@ -109,6 +151,18 @@ class Communicator {
                  cudaStream_t stream);
   void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op, int root,
               cudaStream_t stream);
+  // alltoall, alltoallv, gather and scatter on device buffers. Device calls
+  // inside a group, and send/recv on device buffers, are not implemented
+  // yet: they throw InvalidUsage (host buffers work everywhere).
+  void alltoall(const void* send, void* recv, std::size_t count, DataType type,
+                cudaStream_t stream);
+  void alltoallv(const void* send, const std::size_t* sendcounts, const std::size_t* sdispls,
+                 void* recv, const std::size_t* recvcounts, const std::size_t* rdispls,
+                 DataType type, cudaStream_t stream);
+  void gather(const void* send, void* recv, std::size_t count, DataType type, int root,
+              cudaStream_t stream);
+  void scatter(const void* send, void* recv, std::size_t count, DataType type, int root,
+               cudaStream_t stream);
   // Throws the first error a device collective met; returns if none.
   void check_async_error();
   // The bound device, or -1.
@@ -125,6 +179,11 @@ class Communicator {
   detail::CommImpl& impl(const char* call) const;
   std::shared_ptr<detail::CommImpl> impl_;
 };
+
+// Group calls (see the top of this file). group_end() without a matching
+// group_start() throws InvalidUsage.
+void group_start();
+void group_end();
 
 // n ranks of one group inside this process, connected by the loopback
 // transport. Element i is rank i; run each on its own thread.

@@ -13,6 +13,9 @@ const char* to_string(Algo a) {
     case Algo::Tree: return "tree";
     case Algo::Hierarchical: return "hierarchical";
     case Algo::RecursiveDoubling: return "recursive_doubling";
+    case Algo::Pairwise: return "pairwise";
+    case Algo::Bruck: return "bruck";
+    case Algo::Direct: return "direct";
   }
   return "?";
 }
@@ -30,13 +33,18 @@ std::optional<Algo> parse_algo(std::string_view s) {
 
 bool supports(Algo algo, plan::Collective coll) {
   using plan::Collective;
+  const bool classic = static_cast<int>(coll) <= static_cast<int>(Collective::Reduce);
   switch (algo) {
-    case Algo::Ring: return true;
+    case Algo::Ring: return classic;
     case Algo::Tree:
       return coll == Collective::AllReduce || coll == Collective::Broadcast ||
              coll == Collective::Reduce;
-    case Algo::Hierarchical: return true;
+    case Algo::Hierarchical: return classic;
     case Algo::RecursiveDoubling: return coll == Collective::AllReduce;
+    case Algo::Pairwise: return coll == Collective::AllToAll || coll == Collective::AllToAllv;
+    case Algo::Bruck: return coll == Collective::AllToAll;
+    case Algo::Direct:
+      return coll == Collective::Gather || coll == Collective::Scatter || plan::is_p2p(coll);
   }
   return false;
 }
@@ -51,6 +59,9 @@ plan::Plan make_plan(Algo algo, const plan::CollArgs& args, int rank, const Algo
     case Algo::Tree: return tree_plan(args, rank, params);
     case Algo::Hierarchical: return hierarchical_plan(args, rank, params);
     case Algo::RecursiveDoubling: return recursive_doubling_plan(args, rank, params);
+    case Algo::Pairwise: return pairwise_plan(args, rank, params);
+    case Algo::Bruck: return bruck_plan(args, rank, params);
+    case Algo::Direct: return direct_plan(args, rank, params);
   }
   return ring_plan(args, rank, params);
 }

@@ -19,9 +19,13 @@ enum class Algo : uint8_t {
   Tree,               // double binary tree (allreduce); a binary tree (broadcast, reduce)
   Hierarchical,       // intra-node reduce-scatter, per-rail inter-node, intra-node allgather
   RecursiveDoubling,  // latency-optimal small-message allreduce: ceil(log2 n) exchanges
+  Pairwise,           // all-to-all: n-1 rounds, round k sends to rank+k, receives from rank-k
+  Bruck,              // small all-to-all: ceil(log2 n) rounds of packed blocks
+  Direct,             // gather/scatter: the root talks to every rank; send/recv
 };
-inline constexpr int kNumAlgos = 4;
-const char* to_string(Algo a);  // "ring", "tree", "hierarchical", "recursive_doubling"
+inline constexpr int kNumAlgos = 7;
+// "ring", "tree", "hierarchical", "recursive_doubling", "pairwise", "bruck", "direct"
+const char* to_string(Algo a);
 std::optional<Algo> parse_algo(std::string_view s);  // case-insensitive; also "rd", "hier"
 
 struct AlgoParams {
@@ -56,5 +60,22 @@ plan::Plan tree_plan(const plan::CollArgs& args, int rank, const AlgoParams& par
 // broadcast/reduce) over params.layout (null: one node); uneven and
 // interleaved layouts too. Reduce_scatter and reduce may need scratch.
 plan::Plan hierarchical_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// All-to-all (and alltoallv) by pairwise exchange: the own block is copied,
+// then in round k = 1..n-1 each rank sends its block for rank+k and receives
+// rank-k's block for it, chunk by chunk so that no send waits on a full FIFO
+// the partner cannot drain. Channels split every block.
+plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Bruck's all-to-all for small blocks: blocks rotated into scratch, then in
+// round k (k = 1, 2, 4, ...) every block whose index has bit k set is packed
+// and sent to rank+k as one message; ceil(log2 n) messages per rank instead
+// of n-1, each carrying about half the blocks. Alltoall only (even counts).
+plan::Plan bruck_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Direct plans: send and recv (one chunked transfer on the point-to-point
+// channels), gather (every rank sends its block to the root) and scatter
+// (the root sends every rank its block).
+plan::Plan direct_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
 
 }  // namespace colossus::algorithms

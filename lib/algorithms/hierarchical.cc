@@ -161,6 +161,9 @@ plan::Plan hierarchical_plan(const plan::CollArgs& args, int rank, const AlgoPar
     case Collective::ReduceScatter: hier::reduce_scatter(p, l, s); break;
     case Collective::Broadcast:
     case Collective::Reduce: rooted_tree_plan(p, rooted_node(l, args.root, rank), params); break;
+    default:
+      throw Error(ErrorCode::InvalidArgument,
+                  std::string("hierarchical does not implement ") + plan::to_string(args.coll));
   }
   return p;
 }

@@ -54,6 +54,9 @@ Symmetry symmetry_of(const Layout& layout, const plan::CollArgs& args, Algo algo
       s.group = Symmetry::Group::NodeXor;
       break;
     case Algo::Tree: return none("tree ranks play different parts (leaves, inner nodes)");
+    case Algo::Pairwise:
+    case Algo::Bruck:
+    case Algo::Direct: return none(std::string(to_string(algo)) + " plans are not folded");
   }
   s.nodes = layout.nnodes();
   s.per_node = per;

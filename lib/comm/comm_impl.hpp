@@ -1,12 +1,15 @@
 // comm_impl.hpp: one rank's communicator state behind colossus::Communicator.
 //
-// Owns the rank's transport, its executor, a cache of Plans by call shape
-// and the scratch memory Plans ask for. A call goes: validate -> plan (from
-// cache or the algorithm) -> executor.
+// Owns a cache of Plans by call shape and the scratch memory Plans ask for,
+// and shares with the communicators split from it (Link) the rank's
+// transport, bootstrap and executor. A call goes: validate -> plan (from
+// cache or the algorithm) -> executor; inside a group (group.cc), validate
+// -> record, and the group runs every recorded call's Plan together.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <tuple>
 #include <vector>
 
@@ -48,7 +51,31 @@ plan::CollArgs make_args(plan::Collective coll, std::size_t count, DataType type
 // Options over the environment over defaults; throws on out-of-range options.
 Settings resolve_settings(const Options& options, const base::Config& env);
 
-class CommImpl {
+// What a communicator and every communicator split from it share on one
+// rank: the transport to the root communicator's ranks, its bootstrap, and
+// one executor, so that a split reuses the parent's connections. A split
+// communicator's Plans are translated to the root's ranks and to a channel
+// space of its own (kChannelsPerComm transport channels), and run on the
+// same executor: calls of communicators that share a Link on one rank are
+// therefore serialized (mutex), and must be issued in a consistent order
+// across ranks, as with any blocking calls.
+struct Link {
+  static constexpr int kChannelsPerComm = 128;  // collectives, then point-to-point
+  std::unique_ptr<bootstrap::OutOfBand> oob;    // outlives the transport built on it
+  std::unique_ptr<transport::Transport> transport;
+  std::unique_ptr<exec::Executor> executor;
+  std::mutex mutex;    // one call (or group) at a time on the executor
+  int next_space = 1;  // the lowest channel space this rank has not handed out
+};
+
+// One recorded or immediate call: its arguments and buffers.
+struct Call {
+  plan::CollArgs args;
+  const void* send = nullptr;
+  void* recv = nullptr;
+};
+
+class CommImpl : public std::enable_shared_from_this<CommImpl> {
  public:
   // `oob` (the bootstrap of multi-process groups) is kept for the
   // communicator's lifetime; loopback groups have none. `layout` and `model`
@@ -59,12 +86,26 @@ class CommImpl {
   // All ranks on this host, the host-memory cost model.
   CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
            std::unique_ptr<bootstrap::OutOfBand> oob = nullptr);
+  // A communicator split from `parent`: rank i of it is the parent's rank
+  // members[i]; this is rank `rank`; its channels are space `space` of the
+  // parent's Link.
+  CommImpl(const CommImpl& parent, int rank, const std::vector<int>& members, int space);
   ~CommImpl();
 
   int rank() const { return rank_; }
   int nranks() const { return nranks_; }
-  // Validates, plans and runs one collective call.
+  // Validates, plans and runs one call (any collective, p2p included), or
+  // records it when this thread is inside a group.
   void collective(const plan::CollArgs& args, const void* send, void* recv);
+  // Runs calls together (a group's share on one Link; every CommImpl named
+  // shares that Link): per communicator, sends to itself are matched with
+  // its receives from itself in order and copied; the rest are planned and
+  // run as one set of jobs on the Link's executor.
+  static void run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls);
+  // Collective over this communicator: the new communicator of `color`
+  // (null when color < 0), ranks ordered by (key, rank).
+  std::shared_ptr<CommImpl> split(int color, int key);
+  const Link& link() const { return *link_; }
   // The same on device buffers, enqueued on `stream` (needs bind_device).
   void collective(const plan::CollArgs& args, const void* send, void* recv, cudaStream_t stream);
   // Binds the communicator to setup.device (construction-time; setup.control
@@ -75,15 +116,22 @@ class CommImpl {
 
  private:
   const plan::Plan& plan_for(const plan::CollArgs& args);
+  // Plans with no tuner choice: send/recv (direct) and alltoallv (pairwise,
+  // one set of parameters every rank agrees on whatever its counts).
+  plan::Plan fixed_plan(const plan::CollArgs& args) const;
+  // A Plan of this communicator as the Link's executor runs it: peers as the
+  // root communicator's ranks, channels in this communicator's space.
+  plan::Plan to_link(plan::Plan p) const;
   // Bound communicators: host calls must not be handed device memory.
   void check_host_buffers(const plan::CollArgs& args, const void* send, const void* recv) const;
 
   int rank_;
   int nranks_;
   Settings settings_;
-  std::unique_ptr<bootstrap::OutOfBand> oob_;  // outlives the transport built on it
-  std::unique_ptr<transport::Transport> transport_;
-  exec::Executor executor_;
+  std::shared_ptr<Link> link_;
+  std::vector<int> to_root_;         // rank -> root communicator's rank; empty: the root itself
+  int channel_base_ = 0;             // first transport channel of this communicator's space
+  transport::Transport* transport_;  // link_->transport
   algorithms::Layout layout_;
   tune::Tuner tuner_;
   using PlanKey = std::tuple<int, std::size_t, int, int, int>;  // coll, count, dtype, op, root
@@ -91,6 +139,11 @@ class CommImpl {
   std::vector<std::byte> scratch_;
   std::unique_ptr<exec::gpu::StreamExecutor> device_;  // after transport_: uses it
 };
+
+// This thread's group nesting depth (group.cc), and recording a call
+// inside a group.
+int group_depth();
+void group_record(std::shared_ptr<CommImpl> comm, Call call);
 
 // The one way to wrap a CommImpl into a public Communicator handle, whose
 // constructor from an implementation is private: init, loopback_group and

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -86,15 +87,25 @@ tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
 
 }  // namespace
 
+namespace {
+std::shared_ptr<Link> make_link(std::unique_ptr<transport::Transport> transport,
+                                std::unique_ptr<bootstrap::OutOfBand> oob, double timeout_s) {
+  auto link = std::make_shared<Link>();
+  link->oob = std::move(oob);
+  link->transport = std::move(transport);
+  link->executor = std::make_unique<exec::Executor>(*link->transport, timeout_s);
+  return link;
+}
+}  // namespace
+
 CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settings& settings,
                    algorithms::Layout layout, tune::CostModel model,
                    std::unique_ptr<bootstrap::OutOfBand> oob)
     : rank_(transport->rank()),
       nranks_(transport->nranks()),
       settings_(settings),
-      oob_(std::move(oob)),
-      transport_(std::move(transport)),
-      executor_(*transport_, settings.timeout_s),
+      link_(make_link(std::move(transport), std::move(oob), settings.timeout_s)),
+      transport_(link_->transport.get()),
       layout_(layout.nranks() == nranks_ ? layout : algorithms::Layout::single_node(nranks_)),
       tuner_(layout.nranks() == nranks_ ? std::move(model)
                                         : tune::host_memory_model(topology::local_host().cores),
@@ -103,8 +114,8 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
   const tune::CostModel& m = tuner_.model();
   const bool oversubscribed = m.cores_per_node > 0 && layout_.max_per_node() > m.cores_per_node;
   if (oversubscribed) {
-    executor_.set_spin_for(std::chrono::microseconds(0));
-    executor_.set_yield_for(std::chrono::microseconds(0));
+    link_->executor->set_spin_for(std::chrono::microseconds(0));
+    link_->executor->set_yield_for(std::chrono::microseconds(0));
   }
   if (rank_ == 0) {
     CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
@@ -122,38 +133,103 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
     : CommImpl(std::move(transport), settings, algorithms::Layout(), tune::CostModel(),
                std::move(oob)) {}
 
+namespace {
+std::vector<int> compose(const std::vector<int>& outer, const std::vector<int>& members) {
+  std::vector<int> r;
+  for (const int m : members) r.push_back(outer.empty() ? m : outer[static_cast<std::size_t>(m)]);
+  return r;
+}
+algorithms::Layout restrict(const algorithms::Layout& l, const std::vector<int>& members) {
+  std::vector<int> nodes;
+  for (const int m : members) nodes.push_back(l.node_of(m));
+  return algorithms::Layout::from_nodes(nodes);
+}
+}  // namespace
+
+CommImpl::CommImpl(const CommImpl& parent, int rank, const std::vector<int>& members, int space)
+    : rank_(rank),
+      nranks_(static_cast<int>(members.size())),
+      settings_(parent.settings_),
+      link_(parent.link_),
+      to_root_(compose(parent.to_root_, members)),
+      channel_base_(space * Link::kChannelsPerComm),
+      transport_(parent.transport_),
+      layout_(restrict(parent.layout_, members)),
+      tuner_(parent.tuner_.model(), layout_, tune::AlgoFilter::parse(settings_.algo),
+             tuner_limits(settings_, transport_->slot_bytes())) {
+  if (rank_ == 0) {
+    CLOG(Info) << "split: " << nranks_ << " ranks (" << layout_.describe() << ") on the parent's "
+               << transport_->name() << " connections, transport channels " << channel_base_ << ".."
+               << channel_base_ + Link::kChannelsPerComm - 1;
+  }
+}
+
 CommImpl::~CommImpl() = default;
 
 const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
   const PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(a.dtype),
                     static_cast<int>(a.op), a.root};
-  if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+  const bool cached = a.coll != plan::Collective::AllToAllv;
+  if (auto it = plans_.find(key); cached && it != plans_.end()) return it->second;
   if (plans_.size() >= kMaxCachedPlans) plans_.clear();
-  const tune::Choice choice = tuner_.choose(a);
-  const algorithms::AlgoParams params{choice.best.nchannels, choice.best.chunk_bytes, &layout_};
-  plan::Plan p = algorithms::make_plan(choice.best.algo, a, rank_, params);
-  if (rank_ == 0) {
-    CLOG(Info) << tune::summary(a, choice) << "; " << p.num_steps() << " steps on rank 0";
-    CLOG(Trace) << "candidates:\n" << tune::explain(a, choice);
+  plan::Plan p;
+  if (plan::is_p2p(a.coll) || a.coll == plan::Collective::AllToAllv) {
+    p = fixed_plan(a);
+  } else {
+    const tune::Choice choice = tuner_.choose(a);
+    const algorithms::AlgoParams params{choice.best.nchannels, choice.best.chunk_bytes, &layout_};
+    p = algorithms::make_plan(choice.best.algo, a, rank_, params);
+    if (rank_ == 0) {
+      CLOG(Info) << tune::summary(a, choice) << "; " << p.num_steps() << " steps on rank 0";
+      CLOG(Trace) << "candidates:\n" << tune::explain(a, choice);
+    }
   }
   CLOG(Trace) << describe(p);
-  return plans_.emplace(key, std::move(p)).first->second;
+  p = to_link(std::move(p));
+  if (!cached) plans_.erase(key);
+  return plans_.insert_or_assign(key, std::move(p)).first->second;
+}
+
+plan::Plan CommImpl::fixed_plan(const plan::CollArgs& a) const {
+  if (plan::is_p2p(a.coll)) return algorithms::direct_plan(a, rank_, {});
+  // Alltoallv: every rank must cut every block alike whatever its own
+  // totals, so the parameters are fixed: the configured channels (or 2) and
+  // the largest chunk the FIFO takes.
+  const int nch = settings_.nchannels_fixed ? std::min(settings_.nchannels, settings_.max_channels)
+                                            : std::min(2, settings_.max_channels);
+  const std::size_t chunk = std::min(settings_.slot_bytes, transport_->slot_bytes()) *
+                            static_cast<std::size_t>(settings_.fifo_depth - 1);
+  return algorithms::pairwise_plan(a, rank_, {nch, chunk, &layout_});
+}
+
+plan::Plan CommImpl::to_link(plan::Plan p) const {
+  if (to_root_.empty()) return p;
+  auto root = [&](int r) { return r < 0 ? r : to_root_[static_cast<std::size_t>(r)]; };
+  for (auto& ch : p.channels) {
+    for (auto& s : ch.steps) {
+      s.send_peer = root(s.send_peer);
+      s.recv_peer = root(s.recv_peer);
+    }
+  }
+  p.rank = root(p.rank);
+  p.channel_base += channel_base_;
+  return p;
 }
 
 void CommImpl::collective(const plan::CollArgs& args, const void* send, void* recv) {
   comm::validate_call(args, rank_, send, recv);
   if (device_) check_host_buffers(args, send, recv);
-  if (args.count == 0) return;
-  try {
-    const plan::Plan& p = plan_for(args);
-    const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
-    if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
-    executor_.run(p, exec::Buffers{send, recv, scratch_.data()});
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) +
-                                            ": out of memory (count " + std::to_string(args.count) +
-                                            ")");
+  if (group_depth() > 0) {
+    group_record(shared_from_this(), Call{args, send, recv});
+    return;
   }
+  if (plan::is_p2p(args.coll) && args.root == rank_ && args.count > 0) {
+    throw Error(ErrorCode::InvalidUsage,
+                std::string(to_string(args.coll)) +
+                    " to this rank itself outside a group: it would wait for its own matching "
+                    "call; issue both between group_start() and group_end()");
+  }
+  run_calls({{this, Call{args, send, recv}}});
 }
 
 }  // namespace detail

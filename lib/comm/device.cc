@@ -33,7 +33,7 @@ int device_channel_limit(const std::vector<std::string>& hosts,
 }
 
 void CommImpl::bind_device(exec::gpu::StreamSetup setup) {
-  setup.control = transport_.get();
+  setup.control = transport_;
   setup.timeout_s = settings_.timeout_s;
   setup.slot_bytes = std::min(settings_.slot_bytes, transport_->slot_bytes());
   setup.depth = static_cast<std::uint32_t>(settings_.fifo_depth);
@@ -61,6 +61,17 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
                 std::string(name) +
                     " on a stream: the communicator is not bound to a CUDA device "
                     "(set Options::cuda_device)");
+  }
+  if (group_depth() > 0) {
+    throw Error(ErrorCode::InvalidUsage,
+                std::string(name) +
+                    " on a stream inside a group: device calls in groups are not implemented "
+                    "yet (host-buffer calls are)");
+  }
+  if (plan::is_p2p(args.coll) || args.coll == plan::Collective::AllToAllv) {
+    throw Error(ErrorCode::InvalidUsage, std::string(name) +
+                                             " on device buffers is not implemented yet "
+                                             "(the host-buffer call is)");
   }
   comm::validate_call(args, rank_, send, recv);
   device_->check_error();

@@ -40,26 +40,63 @@ void check_range(const plan::CollArgs& a, const char* name, const void* p, std::
 
 }  // namespace
 
+namespace {
+
+// Alltoallv: every block's end fits size_t and the byte count.
+void check_vector_args(const plan::CollArgs& a) {
+  const auto& v = *a.v;
+  const std::size_t n = static_cast<std::size_t>(a.nranks);
+  const std::pair<const char*, const std::vector<std::size_t>*> sides[] = {
+      {"send", &v.send_counts}, {"recv", &v.recv_counts}};
+  for (const auto& [side, counts] : sides) {
+    const auto& displs = counts == &v.send_counts ? v.send_displs : v.recv_displs;
+    if (counts->size() != n || displs.size() != n) bad(a, "counts are not one per rank");
+    for (std::size_t q = 0; q < n; ++q) {
+      std::size_t end = 0;
+      if (__builtin_add_overflow((*counts)[q], displs[q], &end)) {
+        bad(a, std::string(side) + " block " + std::to_string(q) + " (displacement " +
+                   std::to_string(displs[q]) + " + count " + std::to_string((*counts)[q]) +
+                   ") overflows size_t");
+      }
+      bytes_of(a, end, 1);
+    }
+  }
+}
+
+}  // namespace
+
 void validate_call(const plan::CollArgs& a, int rank, const void* send, const void* recv) {
   if (!is_valid(a.dtype)) bad(a, "unknown data type " + std::to_string(static_cast<int>(a.dtype)));
-  const bool reduces = a.coll == Collective::AllReduce || a.coll == Collective::ReduceScatter ||
-                       a.coll == Collective::Reduce;
-  if (reduces && !is_valid(a.op)) {
+  if (plan::is_reducing(a.coll) && !is_valid(a.op)) {
     bad(a, "unknown reduction op " + std::to_string(static_cast<int>(a.op)));
   }
-  const bool rooted = a.coll == Collective::Broadcast || a.coll == Collective::Reduce;
-  if (rooted && (a.root < 0 || a.root >= a.nranks)) {
-    bad(a,
-        "root " + std::to_string(a.root) + " out of range [0, " + std::to_string(a.nranks) + ")");
+  if ((plan::is_rooted(a.coll) || plan::is_p2p(a.coll)) && (a.root < 0 || a.root >= a.nranks)) {
+    bad(a, std::string(plan::is_p2p(a.coll) ? "peer " : "root ") + std::to_string(a.root) +
+               " out of range [0, " + std::to_string(a.nranks) + ")");
   }
+  if (a.coll == Collective::AllToAllv) check_vector_args(a);
 
   const std::size_t n = static_cast<std::size_t>(a.nranks);
-  const std::size_t send_bytes = bytes_of(a, a.count, a.coll == Collective::ReduceScatter ? n : 1);
-  const std::size_t recv_bytes = bytes_of(a, a.count, a.coll == Collective::AllGather ? n : 1);
-  const bool reads_send = a.coll != Collective::Broadcast || rank == a.root;
-  const bool writes_recv = a.coll != Collective::Reduce || rank == a.root;
-  if (reads_send) check_range(a, "sendbuff", send, send_bytes);
-  if (writes_recv) check_range(a, "recvbuff", recv, recv_bytes);
+  const bool per_rank_send = a.coll == Collective::ReduceScatter ||
+                             a.coll == Collective::AllToAll || a.coll == Collective::Scatter;
+  const bool per_rank_recv = a.coll == Collective::AllGather || a.coll == Collective::AllToAll ||
+                             a.coll == Collective::Gather;
+  const std::size_t send_bytes = a.coll == Collective::AllToAllv
+                                     ? bytes_of(a, plan::send_count(a), 1)
+                                     : bytes_of(a, a.count, per_rank_send ? n : 1);
+  const std::size_t recv_bytes = a.coll == Collective::AllToAllv
+                                     ? bytes_of(a, plan::recv_count(a), 1)
+                                     : bytes_of(a, a.count, per_rank_recv ? n : 1);
+  const bool root = rank == a.root;
+  const bool reads_send = a.coll == Collective::Broadcast || a.coll == Collective::Scatter
+                              ? root
+                              : a.coll != Collective::Recv;
+  const bool writes_recv = a.coll == Collective::Reduce || a.coll == Collective::Gather
+                               ? root
+                               : a.coll != Collective::Send;
+  if (reads_send) check_range(a, a.coll == Collective::Send ? "buf" : "sendbuff", send, send_bytes);
+  if (writes_recv)
+    check_range(a, a.coll == Collective::Recv ? "buf" : "recvbuff", recv, recv_bytes);
   if (!reads_send || !writes_recv || send_bytes == 0 || recv_bytes == 0) return;
 
   // Send and recv may only meet in the API's in-place arrangement.
@@ -69,8 +106,12 @@ void validate_call(const plan::CollArgs& a, int rank, const void* send, const vo
   const std::size_t mine = static_cast<std::size_t>(rank) * block;
   bool in_place = false;
   switch (a.coll) {
-    case Collective::AllGather: in_place = s == r + mine; break;
-    case Collective::ReduceScatter: in_place = r == s + mine; break;
+    case Collective::AllGather:
+    case Collective::Gather: in_place = s == r + mine; break;
+    case Collective::ReduceScatter:
+    case Collective::Scatter: in_place = r == s + mine; break;
+    case Collective::AllToAll:
+    case Collective::AllToAllv: in_place = false; break;
     default: in_place = s == r; break;
   }
   if (!in_place && s < r + recv_bytes && r < s + send_bytes) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <tuple>
 
 #include "colossus/error.hpp"
 #include "reduce/reduce.hpp"
@@ -20,9 +21,11 @@ struct Executor::Endpoints {
   std::vector<std::pair<int, std::unique_ptr<transport::RecvEndpoint>>> recv;
 };
 
-// One channel's progress through its steps, and what it needs to run them.
+// One lane (a channel of one job's Plan): its progress through its steps,
+// and what it needs to run them.
 struct Executor::ChannelRun {
-  int channel = 0;
+  int channel = 0;  // index in the Plan (for messages)
+  int conn = 0;     // transport channel: the Plan's channel_base + channel
   const std::vector<Step>* steps = nullptr;
   std::size_t step = 0;  // index of the current step
   std::size_t done = 0;  // elements of the current step already moved
@@ -30,8 +33,10 @@ struct Executor::ChannelRun {
   const plan::Plan* plan = nullptr;
   const Buffers* buffers = nullptr;
   std::size_t esize = 0;
-  std::size_t piece = 0;         // elements per message
-  bool blocked_on_send = false;  // last attempt waited for a slot (else for a message)
+  std::size_t piece = 0;                // elements per message
+  bool blocked_on_send = false;         // last attempt waited for a slot (else for a message)
+  int waits = 0;                        // unfinished earlier lanes sharing a stream with this one
+  std::vector<std::size_t> dependents;  // later lanes waiting for this one
   bool finished() const { return step == steps->size(); }
 };
 
@@ -89,7 +94,9 @@ Executor::Executor(transport::Transport& transport, double timeout_s)
 Executor::~Executor() = default;
 
 transport::SendEndpoint& Executor::send_endpoint(int peer, int channel) {
-  auto& eps = endpoints_[static_cast<std::size_t>(channel)]->send;
+  auto& slot = endpoints_[channel];
+  if (!slot) slot = std::make_unique<Endpoints>();
+  auto& eps = slot->send;
   for (auto& [p, ep] : eps) {
     if (p == peer) return *ep;
   }
@@ -98,7 +105,9 @@ transport::SendEndpoint& Executor::send_endpoint(int peer, int channel) {
 }
 
 transport::RecvEndpoint& Executor::recv_endpoint(int peer, int channel) {
-  auto& eps = endpoints_[static_cast<std::size_t>(channel)]->recv;
+  auto& slot = endpoints_[channel];
+  if (!slot) slot = std::make_unique<Endpoints>();
+  auto& eps = slot->recv;
   for (auto& [p, ep] : eps) {
     if (p == peer) return *ep;
   }
@@ -108,12 +117,11 @@ transport::RecvEndpoint& Executor::recv_endpoint(int peer, int channel) {
 
 // Lazily connects every (peer, channel) the plan talks to, before any data moves.
 void Executor::connect(const plan::Plan& plan) {
-  while (endpoints_.size() < plan.channels.size())
-    endpoints_.push_back(std::make_unique<Endpoints>());
   for (std::size_t c = 0; c < plan.channels.size(); ++c) {
+    const int conn = plan.channel_base + static_cast<int>(c);
     for (const Step& s : plan.channels[c].steps) {
-      if (plan::sends(s.kind)) send_endpoint(s.send_peer, static_cast<int>(c));
-      if (plan::receives(s.kind)) recv_endpoint(s.recv_peer, static_cast<int>(c));
+      if (plan::sends(s.kind)) send_endpoint(s.send_peer, conn);
+      if (plan::receives(s.kind)) recv_endpoint(s.recv_peer, conn);
     }
   }
 }
@@ -145,7 +153,7 @@ bool Executor::advance(ChannelRun& ch) {
   const void* msg = nullptr;
   transport::RecvEndpoint* in = nullptr;
   if (plan::receives(s.kind)) {
-    in = &recv_endpoint(s.recv_peer, ch.channel);
+    in = &recv_endpoint(s.recv_peer, ch.conn);
     std::size_t bytes = 0;
     const Status st = in->try_peek(&msg, &bytes);
     if (st == Status::Pending) {
@@ -163,7 +171,7 @@ bool Executor::advance(ChannelRun& ch) {
   void* slot = nullptr;
   transport::SendEndpoint* out = nullptr;
   if (plan::sends(s.kind)) {
-    out = &send_endpoint(s.send_peer, ch.channel);
+    out = &send_endpoint(s.send_peer, ch.conn);
     const Status st = out->try_acquire(&slot);
     if (st == Status::Pending) {  // the peeked message stays for the retry
       ch.blocked_on_send = true;
@@ -191,20 +199,58 @@ bool Executor::advance(ChannelRun& ch) {
 }
 
 void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
-  connect(plan);
-  const std::size_t esize = dtype_size(plan.args.dtype);
-  std::vector<ChannelRun> channels;
-  for (std::size_t c = 0; c < plan.channels.size(); ++c) {
-    if (plan.channels[c].steps.empty()) continue;
-    ChannelRun ch;
-    ch.channel = static_cast<int>(c);
-    ch.steps = &plan.channels[c].steps;
-    ch.plan = &plan;
-    ch.buffers = &buffers;
-    ch.esize = esize;
-    ch.piece = std::max<std::size_t>(1, piece_bytes_ / esize);
-    channels.push_back(ch);
+  run(std::vector<Job>{Job{&plan, buffers}});
+}
+
+// Every non-empty channel of every job, with the lanes of earlier jobs each
+// must wait for: per stream (direction, peer, transport channel), the last
+// earlier lane that used it.
+std::vector<Executor::ChannelRun> Executor::lanes_of(const std::vector<Job>& jobs) {
+  std::vector<ChannelRun> lanes;
+  std::map<std::tuple<bool, int, int>, std::size_t> last_user;  // stream -> lane
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const plan::Plan& plan = *jobs[j].plan;
+    connect(plan);
+    const std::size_t esize = dtype_size(plan.args.dtype);
+    const std::size_t first = lanes.size();
+    for (std::size_t c = 0; c < plan.channels.size(); ++c) {
+      if (plan.channels[c].steps.empty()) continue;
+      ChannelRun ch;
+      ch.channel = static_cast<int>(c);
+      ch.conn = plan.channel_base + static_cast<int>(c);
+      ch.steps = &plan.channels[c].steps;
+      ch.plan = &plan;
+      ch.buffers = &jobs[j].buffers;
+      ch.esize = esize;
+      ch.piece = std::max<std::size_t>(1, piece_bytes_ / esize);
+      lanes.push_back(std::move(ch));
+    }
+    if (jobs.size() == 1) break;  // one job: no lane waits for another
+    std::map<std::tuple<bool, int, int>, std::size_t> mine;
+    for (std::size_t l = first; l < lanes.size(); ++l) {
+      std::vector<std::size_t> before;
+      for (const Step& s : *lanes[l].steps) {
+        std::tuple<bool, int, int> keys[2] = {{true, s.send_peer, lanes[l].conn},
+                                              {false, s.recv_peer, lanes[l].conn}};
+        for (int d = 0; d < 2; ++d) {
+          if (d == 0 ? !plan::sends(s.kind) : !plan::receives(s.kind)) continue;
+          mine[keys[d]] = l;
+          if (auto it = last_user.find(keys[d]); it != last_user.end())
+            before.push_back(it->second);
+        }
+      }
+      std::sort(before.begin(), before.end());
+      before.erase(std::unique(before.begin(), before.end()), before.end());
+      for (const std::size_t b : before) lanes[b].dependents.push_back(l);
+      lanes[l].waits = static_cast<int>(before.size());
+    }
+    for (const auto& [key, lane] : mine) last_user[key] = lane;
   }
+  return lanes;
+}
+
+void Executor::run(const std::vector<Job>& jobs) {
+  std::vector<ChannelRun> channels = lanes_of(jobs);
 
   transport::Doorbell& bell = transport_.doorbell();
   const auto timeout =
@@ -216,9 +262,12 @@ void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
     const uint32_t seen = bell.epoch();
     bool progressed = false;
     for (ChannelRun& ch : channels) {
-      if (ch.finished()) continue;
+      if (ch.finished() || ch.waits > 0) continue;
       while (!ch.finished() && advance(ch)) progressed = true;
-      if (ch.finished()) --remaining;
+      if (ch.finished()) {
+        --remaining;
+        for (const std::size_t d : ch.dependents) --channels[d].waits;
+      }
     }
     if (progressed) {
       idle = 0;
@@ -255,7 +304,9 @@ void Executor::fail_timeout(const std::vector<ChannelRun>& channels) const {
     const Step& s = (*ch.steps)[ch.step];
     os << "\n  " << where(*ch.plan, ch.channel, ch.step) << ", " << ch.done << "/" << s.count()
        << " elements done, waiting for ";
-    if (ch.blocked_on_send) {
+    if (ch.waits > 0) {
+      os << "an earlier operation of its group to finish with the same peer";
+    } else if (ch.blocked_on_send) {
       os << "a free slot towards rank " << s.send_peer << " (it is not receiving)";
     } else {
       os << "a message from rank " << s.recv_peer;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct Buffers {
   void* scratch = nullptr;
 };
 
+// One operation of a group: its Plan and buffers.
+struct Job {
+  const plan::Plan* plan = nullptr;
+  Buffers buffers;
+};
+
 class Executor {
  public:
   Executor(transport::Transport& transport, double timeout_s);
@@ -43,6 +50,14 @@ class Executor {
   // Runs `plan` to completion. Throws colossus::Error on a timeout (with the
   // step each stuck channel waits in) or a failed peer.
   void run(const plan::Plan& plan, const Buffers& buffers);
+  // Runs the Plans of a group together, in one progress loop: every channel
+  // of every job is a lane, and lanes advance whenever they can. A lane
+  // whose messages share a stream (peer, direction, transport channel) with
+  // a lane of an earlier job starts once that lane is done, so messages on
+  // every stream stay in job order on both ends; lanes sharing no stream
+  // run at once, which is what lets a group of sends and receives in any
+  // pattern complete.
+  void run(const std::vector<Job>& jobs);
 
   // How long a stalled channel keeps yielding before it sleeps on the
   // doorbell. Long (the default, 200 us) when every rank has a core: a
@@ -62,6 +77,7 @@ class Executor {
   transport::RecvEndpoint& recv_endpoint(int peer, int channel);
   void connect(const plan::Plan& plan);
   bool advance(ChannelRun& ch);
+  std::vector<ChannelRun> lanes_of(const std::vector<Job>& jobs);
   [[noreturn]] void fail_timeout(const std::vector<ChannelRun>& channels) const;
 
   transport::Transport& transport_;
@@ -69,7 +85,7 @@ class Executor {
   std::size_t piece_bytes_;
   std::chrono::microseconds yield_for_{200};
   std::chrono::microseconds spin_for_{20};
-  std::vector<std::unique_ptr<Endpoints>> endpoints_;  // by channel
+  std::map<int, std::unique_ptr<Endpoints>> endpoints_;  // by transport channel
 };
 
 }  // namespace colossus::exec

@@ -1,5 +1,6 @@
 #include "plan/plan.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 
@@ -12,6 +13,12 @@ const char* to_string(Collective c) {
     case Collective::ReduceScatter: return "reduce_scatter";
     case Collective::Broadcast: return "broadcast";
     case Collective::Reduce: return "reduce";
+    case Collective::AllToAll: return "alltoall";
+    case Collective::AllToAllv: return "alltoallv";
+    case Collective::Gather: return "gather";
+    case Collective::Scatter: return "scatter";
+    case Collective::Send: return "send";
+    case Collective::Recv: return "recv";
   }
   return "?";
 }
@@ -26,7 +33,10 @@ std::optional<Collective> parse_collective(std::string_view name) {
   return std::nullopt;
 }
 
-const char* collective_names() { return "allreduce, allgather, reduce_scatter, broadcast, reduce"; }
+const char* collective_names() {
+  return "allreduce, allgather, reduce_scatter, broadcast, reduce, alltoall, alltoallv, gather, "
+         "scatter, send, recv";
+}
 
 const char* to_string(Buffer b) {
   switch (b) {
@@ -51,13 +61,47 @@ const char* to_string(StepKind k) {
   return "?";
 }
 
+namespace {
+std::size_t extent(const std::vector<std::size_t>& counts, const std::vector<std::size_t>& displs) {
+  std::size_t end = 0;
+  for (std::size_t q = 0; q < counts.size() && q < displs.size(); ++q) {
+    if (counts[q] > 0) end = std::max(end, displs[q] + counts[q]);
+  }
+  return end;
+}
+}  // namespace
+
 std::size_t send_count(const CollArgs& a) {
-  return a.coll == Collective::ReduceScatter ? a.count * static_cast<std::size_t>(a.nranks)
-                                             : a.count;
+  const std::size_t n = static_cast<std::size_t>(a.nranks);
+  switch (a.coll) {
+    case Collective::ReduceScatter:
+    case Collective::AllToAll: return a.count * n;
+    case Collective::Scatter: return a.count * n;  // read on the root only
+    case Collective::AllToAllv: return a.v ? extent(a.v->send_counts, a.v->send_displs) : 0;
+    case Collective::Recv: return 0;
+    default: return a.count;
+  }
 }
 
 std::size_t recv_count(const CollArgs& a) {
-  return a.coll == Collective::AllGather ? a.count * static_cast<std::size_t>(a.nranks) : a.count;
+  const std::size_t n = static_cast<std::size_t>(a.nranks);
+  switch (a.coll) {
+    case Collective::AllGather:
+    case Collective::AllToAll:
+    case Collective::Gather: return a.count * n;  // gather: written on the root only
+    case Collective::AllToAllv: return a.v ? extent(a.v->recv_counts, a.v->recv_displs) : 0;
+    case Collective::Send: return 0;
+    default: return a.count;
+  }
+}
+
+std::size_t total_send(const CollArgs& a) {
+  if (a.coll != Collective::AllToAllv) return send_count(a);
+  std::size_t t = 0;
+  if (a.v) {
+    for (const std::size_t c : a.v->send_counts) t += c;
+  }
+  return t;
 }
 
 std::size_t Plan::num_steps() const {

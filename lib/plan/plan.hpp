@@ -1,7 +1,8 @@
 // plan.hpp: the Plan IR shared by the executor, the verifier and the simulator.
 //
-// A Plan is one rank's schedule for one collective call: per channel, an
-// ordered list of Steps over Slices. Plans are generated per rank on demand
+// A Plan is one rank's schedule for one call (a collective, an all-to-all,
+// gather or scatter, or one side of a send/recv): per channel, an ordered
+// list of Steps over Slices. Plans are generated per rank on demand
 // (a pure function of the call and the rank), never for all ranks at once.
 //
 // Step semantics ("msg" is the message received from recv_peer on this
@@ -36,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,31 +48,74 @@
 
 namespace colossus::plan {
 
-enum class Collective : uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce };
-inline constexpr int kNumCollectives = 5;
+enum class Collective : uint8_t {
+  AllReduce,
+  AllGather,
+  ReduceScatter,
+  Broadcast,
+  Reduce,
+  AllToAll,
+  AllToAllv,
+  Gather,
+  Scatter,
+  Send,  // one side of a point-to-point transfer; `root` is the peer
+  Recv,
+};
+inline constexpr int kNumCollectives = 11;
 const char* to_string(Collective c);
 // The names NCCL_ALGO / COLOSSUS_ALGO and the tools use, any case:
 // "allreduce", "allgather", "reduce_scatter" (or "reducescatter"),
-// "broadcast", "reduce". Empty on anything else.
+// "broadcast", "reduce", "alltoall", "alltoallv", "gather", "scatter",
+// "send", "recv". Empty on anything else.
 std::optional<Collective> parse_collective(std::string_view name);
-// "allreduce, allgather, reduce_scatter, broadcast, reduce": for messages.
+// "allreduce, allgather, ...": for messages.
 const char* collective_names();
 
-// The arguments of one collective call as an algorithm sees them.
-// `count` follows the API: allreduce/broadcast/reduce: elements per buffer;
-// allgather: elements sent per rank; reduce_scatter: elements received per rank.
+// Whether the call reduces (has a meaningful op), has a root, or is one side
+// of a point-to-point transfer (root = the peer).
+constexpr bool is_reducing(Collective c) {
+  return c == Collective::AllReduce || c == Collective::ReduceScatter || c == Collective::Reduce;
+}
+constexpr bool is_rooted(Collective c) {
+  return c == Collective::Broadcast || c == Collective::Reduce || c == Collective::Gather ||
+         c == Collective::Scatter;
+}
+constexpr bool is_p2p(Collective c) { return c == Collective::Send || c == Collective::Recv; }
+
+// Per-peer counts and displacements of one rank's alltoallv, in elements:
+// block q of the send buffer (send_displs[q], send_counts[q] elements) goes
+// to rank q, and rank q's block for this rank lands at recv_displs[q].
+struct VectorArgs {
+  std::vector<std::size_t> send_counts, send_displs, recv_counts, recv_displs;
+  bool operator==(const VectorArgs&) const = default;
+};
+
+// The arguments of one call as an algorithm sees them. `count` follows the
+// API: allreduce/broadcast/reduce/send/recv: elements per buffer; allgather,
+// gather: elements sent per rank; reduce_scatter, scatter: elements received
+// per rank; alltoall: elements per block (each rank sends every rank one
+// block); alltoallv: unused (see `v`).
 struct CollArgs {
   Collective coll = Collective::AllReduce;
   std::size_t count = 0;
   DataType dtype = DataType::Float32;
   ReduceOp op = ReduceOp::Sum;
-  int root = 0;
+  int root = 0;  // broadcast, reduce, gather, scatter: the root; send/recv: the peer
   int nranks = 1;
+  std::shared_ptr<const VectorArgs> v;  // alltoallv only: this rank's counts
 };
 
-// Elements in each of the call's buffers.
+// Elements in each of the call's buffers (alltoallv: up to the end of its
+// furthest block). Send has no recv buffer and Recv no send buffer: 0.
 std::size_t send_count(const CollArgs& a);
 std::size_t recv_count(const CollArgs& a);
+// Elements the call moves in all (alltoallv: this rank's send counts).
+std::size_t total_send(const CollArgs& a);
+
+// Transport channels [0, kP2PChannelBase) carry collectives; point-to-point
+// Plans run on channels from kP2PChannelBase up, so that a send never lands
+// in the middle of a collective's stream between the same two ranks.
+inline constexpr int kP2PChannelBase = 64;
 
 enum class Buffer : uint8_t { Send, Recv, Scratch };
 const char* to_string(Buffer b);
@@ -104,6 +149,9 @@ struct Plan {
   CollArgs args;
   int rank = 0;
   std::string algorithm;  // "ring", ...
+  // channels[c]'s messages travel on transport channel channel_base + c
+  // (0 for collectives, kP2PChannelBase for point-to-point).
+  int channel_base = 0;
   std::vector<ChannelPlan> channels;
   std::size_t scratch_count = 0;  // elements of scratch the plan needs
   std::size_t num_steps() const;

@@ -78,20 +78,27 @@ void critical_path(const CostModel& model, const algorithms::Layout& layout,
 
 }  // namespace
 
+namespace {
+// Calls whose `count` is one rank's block of a vector of n blocks.
+bool counts_per_rank(Collective c) {
+  return c == Collective::AllGather || c == Collective::ReduceScatter ||
+         c == Collective::AllToAll || c == Collective::Gather || c == Collective::Scatter;
+}
+}  // namespace
+
 std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
   // Folded (many ranks): one vector unit per block keeps every block full,
   // and the steps are as many whatever the block size. Allgather and
   // reduce_scatter count per rank: their blocks are the ranks' own parts.
   const std::size_t units = a.nranks > kMaxTrafficRanks ? 1 : 64;
-  const bool per_rank = a.coll == Collective::AllGather || a.coll == Collective::ReduceScatter;
+  const bool per_rank = counts_per_rank(a.coll);
   return (per_rank ? 1 : static_cast<std::size_t>(a.nranks)) * static_cast<std::size_t>(nchannels) *
          algorithms::vector_align(dtype_size(a.dtype)) * units;
 }
 
 double vector_bytes(const plan::CollArgs& a) {
   const double bytes = static_cast<double>(a.count) * static_cast<double>(dtype_size(a.dtype));
-  const bool per_rank = a.coll == Collective::AllGather || a.coll == Collective::ReduceScatter;
-  return per_rank ? bytes * a.nranks : bytes;
+  return counts_per_rank(a.coll) ? bytes * a.nranks : bytes;
 }
 
 Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
