@@ -57,9 +57,8 @@ void Communicator::alltoall(const void* send, void* recv, std::size_t count, Dat
 }
 
 void Communicator::alltoallv(const void* send, const std::size_t* sendcounts,
-                             const std::size_t* sdispls, void* recv,
-                             const std::size_t* recvcounts, const std::size_t* rdispls,
-                             DataType type) {
+                             const std::size_t* sdispls, void* recv, const std::size_t* recvcounts,
+                             const std::size_t* rdispls, DataType type) {
   auto& c = impl("alltoallv");
   c.collective(alltoallv_args(sendcounts, sdispls, recvcounts, rdispls, type, c.nranks()), send,
                recv);
@@ -84,9 +83,8 @@ void Communicator::alltoall(const void* send, void* recv, std::size_t count, Dat
 }
 
 void Communicator::alltoallv(const void* send, const std::size_t* sendcounts,
-                             const std::size_t* sdispls, void* recv,
-                             const std::size_t* recvcounts, const std::size_t* rdispls,
-                             DataType type, cudaStream_t stream) {
+                             const std::size_t* sdispls, void* recv, const std::size_t* recvcounts,
+                             const std::size_t* rdispls, DataType type, cudaStream_t stream) {
   auto& c = impl("alltoallv");
   c.collective(alltoallv_args(sendcounts, sdispls, recvcounts, rdispls, type, c.nranks()), send,
                recv, stream);
@@ -98,8 +96,8 @@ void Communicator::gather(const void* send, void* recv, std::size_t count, DataT
   c.collective(args_of(Collective::Gather, count, type, root, c.nranks()), send, recv, stream);
 }
 
-void Communicator::scatter(const void* send, void* recv, std::size_t count, DataType type,
-                           int root, cudaStream_t stream) {
+void Communicator::scatter(const void* send, void* recv, std::size_t count, DataType type, int root,
+                           cudaStream_t stream) {
   auto& c = impl("scatter");
   c.collective(args_of(Collective::Scatter, count, type, root, c.nranks()), send, recv, stream);
 }

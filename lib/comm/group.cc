@@ -41,10 +41,10 @@ std::string nth(std::size_t k) { return "#" + std::to_string(k + 1); }
 void copy_self(const CommImpl& comm, const std::vector<const Call*>& sends,
                const std::vector<const Call*>& recvs) {
   if (sends.size() != recvs.size()) {
-    throw Error(ErrorCode::InvalidUsage,
-                "group: rank " + std::to_string(comm.rank()) + " posts " +
-                    std::to_string(sends.size()) + " send(s) to itself but " +
-                    std::to_string(recvs.size()) + " recv(s) from itself");
+    throw Error(ErrorCode::InvalidUsage, "group: rank " + std::to_string(comm.rank()) + " posts " +
+                                             std::to_string(sends.size()) +
+                                             " send(s) to itself but " +
+                                             std::to_string(recvs.size()) + " recv(s) from itself");
   }
   for (std::size_t k = 0; k < sends.size(); ++k) {
     const plan::CollArgs &s = sends[k]->args, &r = recvs[k]->args;
@@ -120,7 +120,8 @@ void CommImpl::run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls) {
     std::vector<exec::Job> jobs;
     for (std::size_t j = 0; j < runs.size(); ++j) {
       const auto& [c, call] = *runs[j];
-      jobs.push_back({plans[j], exec::Buffers{call.send, call.recv, c->scratch_.data() + offset[j]}});
+      jobs.push_back(
+          {plans[j], exec::Buffers{call.send, call.recv, c->scratch_.data() + offset[j]}});
     }
     if (!jobs.empty()) link.executor->run(jobs);
   } catch (const std::bad_alloc&) {

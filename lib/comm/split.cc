@@ -52,11 +52,11 @@ std::shared_ptr<CommImpl> CommImpl::split(int color, int key) {
     std::lock_guard lock(link_->mutex);
     link_->next_space = std::max(link_->next_space, static_cast<int>(space) + 1);
   }
-  const int me = static_cast<int>(std::find(members.begin(), members.end(), rank_) -
-                                  members.begin());
+  const int me =
+      static_cast<int>(std::find(members.begin(), members.end(), rank_) - members.begin());
   if (rank_ == 0 || me == 0) {
     CLOG(Info) << "split color " << color << ": " << members.size() << " ranks, channel space "
-                << space;
+               << space;
   }
   return std::make_shared<CommImpl>(*this, me, members, static_cast<int>(space));
 }

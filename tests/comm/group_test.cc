@@ -143,6 +143,6 @@ TEST_CASE("misused groups give clear errors", "[group]") {
   group_start();
   std::vector<float> x(4);
   CHECK_THROWS_AS(comms[0].send(x.data(), 4, DataType::Float32, 2), Error);  // peer out of range
-  CHECK_THROWS_AS(comms[0].split(0, 0), Error);                            // split inside a group
+  CHECK_THROWS_AS(comms[0].split(0, 0), Error);                              // split inside a group
   group_end();  // nothing recorded: returns at once
 }
