@@ -61,6 +61,8 @@ Settings resolve_settings(const Options& options, const base::Config& env);
 // across ranks, as with any blocking calls.
 struct Link {
   static constexpr int kChannelsPerComm = 128;  // collectives, then point-to-point
+  // Spaces per rank: every transport takes channels up to 2^24 (tcp's bound).
+  static constexpr int kMaxSpaces = (1 << 24) / kChannelsPerComm;
   std::unique_ptr<bootstrap::OutOfBand> oob;    // outlives the transport built on it
   std::unique_ptr<transport::Transport> transport;
   std::unique_ptr<exec::Executor> executor;

@@ -7,7 +7,6 @@
 // handed out before: two communicators that share a pair of ranks never
 // share a space, and their messages never meet on one stream.
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 
 #include "base/logging.hpp"
@@ -44,7 +43,7 @@ std::shared_ptr<CommImpl> CommImpl::split(int color, int key) {
   std::stable_sort(members.begin(), members.end(), [&](int x, int y) {
     return all[3 * static_cast<std::size_t>(x) + 1] < all[3 * static_cast<std::size_t>(y) + 1];
   });
-  if (space >= INT_MAX / Link::kChannelsPerComm - 1) {
+  if (space >= Link::kMaxSpaces) {
     throw Error(ErrorCode::InvalidUsage, "split: this rank has run out of channel spaces (" +
                                              std::to_string(space) + " communicators)");
   }

@@ -33,7 +33,7 @@ static_assert(std::endian::native == std::endian::little,
 constexpr uint32_t kHelloMagic = 0x4354'4c43;  // "CLTC" in memory order
 constexpr uint32_t kWireVersion = 1;
 constexpr int kMaxSockets = 64;
-constexpr int kMaxChannels = 1 << 16;
+constexpr int kMaxChannels = 1 << 24;
 constexpr std::size_t kStripeMin = 64 << 10;
 constexpr std::size_t kStripeAlign = 4096;
 constexpr std::size_t kHeaderBytes = sizeof(uint64_t);
