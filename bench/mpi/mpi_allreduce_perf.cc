@@ -6,16 +6,13 @@
 // MPI has no fp16/bf16/fp8 types and no avg op: those are skipped with a
 // comment line.
 #include <mpi.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
-#include "perf/options.hpp"
-#include "perf/report.hpp"
+#include "mpi_peer.hpp"
 
 using colossus::DataType;
 using colossus::ReduceOp;
@@ -104,20 +101,6 @@ long long wrong_any(DataType t, const std::vector<unsigned char>& b, std::size_t
   }
 }
 
-// Mean (or min/max/rank 0, per -a) over ranks of this rank's seconds.
-double combine(double s, Average how, int nranks) {
-  double out = s;
-  switch (how) {
-    case Average::Rank0: MPI_Bcast(&out, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD); return out;
-    case Average::Mean:
-      MPI_Allreduce(&s, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-      return out / nranks;
-    case Average::Min: MPI_Allreduce(&s, &out, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD); return out;
-    case Average::Max: MPI_Allreduce(&s, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD); return out;
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,21 +117,8 @@ int main(int argc, char** argv) {
   PerfOptions o = *parsed;
   o.nthreads = 1;
 
-  // Every rank's device line, gathered to rank 0 in rank order.
-  const std::string mine = Report::device_line(rank, 0, 0, "[cpu] host memory");
-  char line[256] = {};
-  std::snprintf(line, sizeof line, "%s", mine.c_str());
-  std::vector<char> all(static_cast<std::size_t>(nranks) * sizeof line);
-  MPI_Gather(line, sizeof line, MPI_CHAR, all.data(), sizeof line, MPI_CHAR, 0, MPI_COMM_WORLD);
   Report report(false);
-  if (rank == 0) {
-    std::vector<std::string> lines;
-    for (int r = 0; r < nranks; ++r)
-      lines.emplace_back(&all[static_cast<std::size_t>(r) * sizeof line]);
-    std::printf("# MPI_Allreduce peer (Open MPI), %d processes\n", nranks);
-    report.preamble(o, lines);
-    report.table_header();
-  }
+  mpi::print_header(o, report, "MPI_Allreduce");
 
   long long errors = 0;
   const double factor = 2.0 * (nranks - 1) / nranks;
@@ -182,7 +152,7 @@ int main(int argc, char** argv) {
           const double t0 = MPI_Wtime();
           for (int i = 0; i < o.iters * o.agg_iters; ++i) call();
           const double secs =
-              combine((MPI_Wtime() - t0) / (o.iters * o.agg_iters), o.average, nranks);
+              mpi::combine_time((MPI_Wtime() - t0) / (o.iters * o.agg_iters), o.average, nranks);
           long long bad = -1;
           if (o.check) {
             fill_any(t, send, count, rank, op);

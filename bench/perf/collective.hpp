@@ -28,7 +28,7 @@ struct Counts {
 struct Expect {
   enum class Kind {
     Reduced,  // the reduction over all ranks' inputs
-    Input,    // rank `rank`'s input, untouched or copied
+    Input,    // rank `rank`'s input, untouched or copied, from pattern index `phase`
     Poison,   // Pattern::poison: not written by the collective
   };
   Kind kind;
@@ -42,13 +42,17 @@ struct Collective {
   std::string_view name;  // "AllReduce", as nccl-tests names its tests
   bool uses_op;           // iterates -o, prints the op (else "none")
   bool uses_root;         // iterates -r, prints the root (else -1)
+  // false: the operation has no in-place form (alltoall, sendrecv): only
+  // the out-of-place column is measured, the in-place one reads N/A.
+  bool has_in_place;
 
   Counts (*counts)(std::size_t count, int nranks);
   // busbw = algbw * factor; algbw = max(send, recv) bytes / time.
   double (*busbw_factor)(int nranks);
   void (*run)(Communicator& comm, const void* send, void* recv, std::size_t count, DataType type,
               ReduceOp op, int root);
-  // The same on device buffers, enqueued on `stream` (--buffers device).
+  // The same on device buffers, enqueued on `stream` (--buffers device);
+  // nullptr where the library has no stream form of the operation.
   void (*run_stream)(Communicator& comm, const void* send, void* recv, std::size_t count,
                      DataType type, ReduceOp op, int root, cudaStream_t stream);
   // Whether `rank` provides input (a broadcast's non-root ranks do not).
@@ -62,5 +66,9 @@ const Collective& all_gather_collective();
 const Collective& reduce_scatter_collective();
 const Collective& broadcast_collective();
 const Collective& reduce_collective();
+const Collective& alltoall_collective();
+const Collective& sendrecv_collective();
+const Collective& gather_collective();
+const Collective& scatter_collective();
 
 }  // namespace colossus::perf

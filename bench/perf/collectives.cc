@@ -1,4 +1,4 @@
-// The five collectives of the nccl-tests family, as descriptors.
+// The collectives of the nccl-tests family, as descriptors.
 #include "perf/collective.hpp"
 #include "perf/pattern.hpp"
 
@@ -97,45 +97,219 @@ std::vector<Expect> reduce_expect(const Counts& c, int rank, int, int root, bool
   return {{Kind::Poison, 0, c.recv}};
 }
 
+// ---- alltoall: the size is the whole send buffer; block q (count/n
+// elements) goes to rank q. No in-place form: the library rejects it ----
+Counts alltoall_counts(std::size_t count, int n) {
+  std::size_t per_rank = count / n;
+  return {per_rank * n, per_rank * n, per_rank, 0, 0};
+}
+void alltoall_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                  int) {
+  c.alltoall(s, r, n, t);
+}
+void alltoall_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                     int, cudaStream_t st) {
+  c.alltoall(s, r, n, t, st);
+}
+std::vector<Expect> alltoall_expect(const Counts& c, int rank, int nranks, int, bool) {
+  // Block q is block `rank` of rank q's send buffer: its pattern starts at
+  // index rank*count there.
+  std::vector<Expect> out;
+  out.reserve(nranks);
+  for (int q = 0; q < nranks; ++q) {
+    out.push_back({Kind::Input, q * c.param, c.param, (rank * c.param) % kPatternPeriod, q});
+  }
+  return out;
+}
+
+// ---- sendrecv: a ring shift, `count` to rank+1 and from rank-1; bus
+// factor 1. No in-place form ----
+Counts sendrecv_counts(std::size_t count, int) { return {count, count, count, 0, 0}; }
+void sendrecv_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                  int) {
+  const int size = c.size();
+  const int me = c.rank();
+  // One group: the send and the receive progress together, so the ring
+  // cannot deadlock on a rendezvous, and one rank's send to itself is legal.
+  // A call that throws ends the process (the driver's die()), so no group
+  // is left open behind it.
+  group_start();
+  c.send(s, n, t, (me + 1) % size);
+  c.recv(r, n, t, (me - 1 + size) % size);
+  group_end();
+}
+std::vector<Expect> sendrecv_expect(const Counts& c, int rank, int nranks, int, bool) {
+  return {{Kind::Input, 0, c.recv, 0, (rank - 1 + nranks) % nranks}};
+}
+
+// ---- gather: the size is root's full buffer, n blocks of count/n; in
+// place, a rank's send is its block of recv ----
+Counts gather_counts(std::size_t count, int n) {
+  std::size_t per_rank = count / n;
+  return {per_rank, per_rank * n, per_rank, per_rank, 0};
+}
+void gather_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                int root) {
+  c.gather(s, r, n, t, root);
+}
+void gather_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                   int root, cudaStream_t st) {
+  c.gather(s, r, n, t, root, st);
+}
+std::vector<Expect> gather_expect(const Counts& c, int rank, int nranks, int root, bool in_place) {
+  if (rank == root) return allgather_expect(c, rank, nranks, root, in_place);
+  if (!in_place) return {{Kind::Poison, 0, c.recv}};
+  // In place a non-root's input sits at its block of the (unwritten) recv.
+  const std::size_t mine = rank * c.send;
+  return {{Kind::Poison, 0, mine},
+          {Kind::Input, mine, c.send, 0, rank},
+          {Kind::Poison, mine + c.send, c.recv - mine - c.send}};
+}
+
+// ---- scatter: the size is root's full buffer, block q to rank q; in
+// place, a rank's recv is its block of send ----
+Counts scatter_counts(std::size_t count, int n) {
+  std::size_t per_rank = count / n;
+  return {per_rank * n, per_rank, per_rank, 0, per_rank};
+}
+void scatter_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                 int root) {
+  c.scatter(s, r, n, t, root);
+}
+void scatter_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                    int root, cudaStream_t st) {
+  c.scatter(s, r, n, t, root, st);
+}
+std::vector<Expect> scatter_expect(const Counts& c, int rank, int, int root, bool) {
+  return {{Kind::Input, 0, c.recv, (rank * c.recv) % kPatternPeriod, root}};
+}
+
 }  // namespace
 
 const Collective& all_reduce_collective() {
-  static const Collective c{"AllReduce",
-                            true,
-                            false,
-                            allreduce_counts,
-                            allreduce_factor,
-                            allreduce_run,
-                            allreduce_stream,
-                            everyone,
-                            allreduce_expect};
+  static const Collective c{.name = "AllReduce",
+                            .uses_op = true,
+                            .uses_root = false,
+                            .has_in_place = true,
+                            .counts = allreduce_counts,
+                            .busbw_factor = allreduce_factor,
+                            .run = allreduce_run,
+                            .run_stream = allreduce_stream,
+                            .has_input = everyone,
+                            .expect = allreduce_expect};
   return c;
 }
 
 const Collective& all_gather_collective() {
-  static const Collective c{"AllGather",      false,       false,
-                            allgather_counts, ring_factor, allgather_run,
-                            allgather_stream, everyone,    allgather_expect};
+  static const Collective c{.name = "AllGather",
+                            .uses_op = false,
+                            .uses_root = false,
+                            .has_in_place = true,
+                            .counts = allgather_counts,
+                            .busbw_factor = ring_factor,
+                            .run = allgather_run,
+                            .run_stream = allgather_stream,
+                            .has_input = everyone,
+                            .expect = allgather_expect};
   return c;
 }
 
 const Collective& reduce_scatter_collective() {
-  static const Collective c{"ReduceScatter",       true,        false,
-                            reduce_scatter_counts, ring_factor, reduce_scatter_run,
-                            reduce_scatter_stream, everyone,    reduce_scatter_expect};
+  static const Collective c{.name = "ReduceScatter",
+                            .uses_op = true,
+                            .uses_root = false,
+                            .has_in_place = true,
+                            .counts = reduce_scatter_counts,
+                            .busbw_factor = ring_factor,
+                            .run = reduce_scatter_run,
+                            .run_stream = reduce_scatter_stream,
+                            .has_input = everyone,
+                            .expect = reduce_scatter_expect};
   return c;
 }
 
 const Collective& broadcast_collective() {
-  static const Collective c{"Broadcast",      false,     true,
-                            rooted_counts,    one,       broadcast_run,
-                            broadcast_stream, root_only, broadcast_expect};
+  static const Collective c{.name = "Broadcast",
+                            .uses_op = false,
+                            .uses_root = true,
+                            .has_in_place = true,
+                            .counts = rooted_counts,
+                            .busbw_factor = one,
+                            .run = broadcast_run,
+                            .run_stream = broadcast_stream,
+                            .has_input = root_only,
+                            .expect = broadcast_expect};
   return c;
 }
 
 const Collective& reduce_collective() {
-  static const Collective c{"Reduce",   true,          true,     rooted_counts, one,
-                            reduce_run, reduce_stream, everyone, reduce_expect};
+  static const Collective c{.name = "Reduce",
+                            .uses_op = true,
+                            .uses_root = true,
+                            .has_in_place = true,
+                            .counts = rooted_counts,
+                            .busbw_factor = one,
+                            .run = reduce_run,
+                            .run_stream = reduce_stream,
+                            .has_input = everyone,
+                            .expect = reduce_expect};
+  return c;
+}
+
+const Collective& alltoall_collective() {
+  static const Collective c{.name = "AlltoAll",
+                            .uses_op = false,
+                            .uses_root = false,
+                            .has_in_place = false,
+                            .counts = alltoall_counts,
+                            .busbw_factor = ring_factor,
+                            .run = alltoall_run,
+                            .run_stream = alltoall_stream,
+                            .has_input = everyone,
+                            .expect = alltoall_expect};
+  return c;
+}
+
+const Collective& sendrecv_collective() {
+  // No stream form: the library has no send/recv on device buffers yet.
+  static const Collective c{.name = "SendRecv",
+                            .uses_op = false,
+                            .uses_root = false,
+                            .has_in_place = false,
+                            .counts = sendrecv_counts,
+                            .busbw_factor = one,
+                            .run = sendrecv_run,
+                            .run_stream = nullptr,
+                            .has_input = everyone,
+                            .expect = sendrecv_expect};
+  return c;
+}
+
+const Collective& gather_collective() {
+  static const Collective c{.name = "Gather",
+                            .uses_op = false,
+                            .uses_root = true,
+                            .has_in_place = true,
+                            .counts = gather_counts,
+                            .busbw_factor = ring_factor,
+                            .run = gather_run,
+                            .run_stream = gather_stream,
+                            .has_input = everyone,
+                            .expect = gather_expect};
+  return c;
+}
+
+const Collective& scatter_collective() {
+  static const Collective c{.name = "Scatter",
+                            .uses_op = false,
+                            .uses_root = true,
+                            .has_in_place = true,
+                            .counts = scatter_counts,
+                            .busbw_factor = ring_factor,
+                            .run = scatter_run,
+                            .run_stream = scatter_stream,
+                            .has_input = root_only,
+                            .expect = scatter_expect};
   return c;
 }
 

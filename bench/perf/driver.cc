@@ -202,7 +202,11 @@ class RankRunner {
                            coll_.uses_op ? std::string(to_string(op)).c_str() : "none", root);
       }
       bench(c, false);
-      bench(c, true);
+      if (coll_.has_in_place) {
+        bench(c, true);
+      } else if (report_) {
+        report_->not_measured();
+      }
       if (report_) report_->row_end();
     }
   }
@@ -278,6 +282,14 @@ std::size_t memory_limited_max_bytes(std::size_t max_bytes, int local_ranks) {
 }  // namespace
 
 int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvider& group) {
+  if (options.device_buffers && coll.run_stream == nullptr) {
+    // Refused before any GPU or communicator is set up: every rank refuses alike.
+    std::fprintf(stderr,
+                 "error: --buffers device: colossus has no %s on device buffers yet (the "
+                 "host-buffer call exists: run without --buffers device)\n",
+                 std::string(coll.name).c_str());
+    return 1;
+  }
   PerfOptions o = options;
   std::size_t max_bytes = memory_limited_max_bytes(o.max_bytes, group.local_ranks());
   bool reduced = max_bytes < o.max_bytes;
@@ -324,7 +336,7 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   if (group.prints()) {
     report.preamble(options, lines);
     if (reduced) std::printf("# Reducing maxBytes to %zu due to memory limitation\n", o.max_bytes);
-    report.table_header();
+    report.table_header(coll.has_in_place ? nullptr : std::string(coll.name).c_str());
     std::fflush(stdout);
   }
 

@@ -1,7 +1,8 @@
 // driver.hpp: the loop every *_perf tool runs, nccl-tests' BenchTime.
 //
 // For each type, op and root the tool iterates, and each size: warm up,
-// then per out-of-place and in-place call: one untimed call, all ranks
+// then per out-of-place and in-place call (in-place only where the
+// operation has an in-place form): one untimed call, all ranks
 // released together by a barrier, `iters` back-to-back calls timed per
 // rank, the per-rank times combined (-a), then `check` separate calls
 // whose results are compared with the expected values. Timed calls never

@@ -33,7 +33,11 @@ std::string Report::device_line(int rank, int group, int device, const std::stri
   return line;
 }
 
-void Report::table_header() const {
+void Report::table_header(const char* no_in_place) const {
+  if (no_in_place) {
+    std::printf("# %s has no in-place form: out-of-place only, the in-place columns read N/A\n",
+                no_in_place);
+  }
   std::printf(
       "# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          "
       "\n",
@@ -69,6 +73,10 @@ void Report::result(double seconds, double algbw, double busbw, int64_t wrong) {
   }
   busbw_sum_ += busbw;
   ++busbw_count_;
+}
+
+void Report::not_measured() const {
+  std::printf("  %7s  %6s  %6s  %5s", "N/A", "N/A", "N/A", "N/A");
 }
 
 void Report::row_end() const {

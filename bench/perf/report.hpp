@@ -19,11 +19,16 @@ class Report {
   explicit Report(bool cputime) : time_label_(cputime ? "cputime" : "time") {}
 
   void preamble(const PerfOptions& o, const std::vector<std::string>& device_lines) const;
-  void table_header() const;
+  // `no_in_place`: the name of an operation without an in-place form, said
+  // above the columns (its in-place columns read N/A); nullptr otherwise.
+  void table_header(const char* no_in_place = nullptr) const;
   void row_start(std::size_t bytes, std::size_t count, const char* type, const char* op,
                  int root) const;
   // wrong < 0: not checked (-c 0), printed as N/A.
   void result(double seconds, double algbw, double busbw, int64_t wrong);
+  // The in-place columns of an operation that has no in-place form: N/A,
+  // and not part of the average bus bandwidth.
+  void not_measured() const;
   void row_end() const;
   // Prints the closing lines; returns whether the run passed (no wrong
   // elements, and NCCL_TESTS_MIN_BW met where set).

@@ -10,7 +10,12 @@
 # usage    a bad command line: exit 1, the usage text on stderr, no table.
 # help     -h: exit 0, the usage text on stdout.
 # reject   a well-formed command the run refuses (e.g. a root out of range):
-#          exit non-zero, a message on stderr, no crash (no signal).
+#          exit non-zero, a message on stderr (matching ERR_MATCH, a regex,
+#          where given), no crash (no signal).
+#
+# IN_PLACE=none (optional; table and nocheck): the operation has no in-place
+# form (alltoall, sendrecv): the header says so and every row's in-place
+# columns (time, algbw, busbw, #wrong) read N/A.
 foreach(var TOOL MODE)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "check_perf_output.cmake: -D${var}= is required")
@@ -58,6 +63,9 @@ if(MODE STREQUAL "reject")
   if(err STREQUAL "")
     fail("no message on stderr")
   endif()
+  if(DEFINED ERR_MATCH AND NOT err MATCHES "${ERR_MATCH}")
+    fail("stderr does not match '${ERR_MATCH}'")
+  endif()
   return()
 endif()
 
@@ -70,6 +78,13 @@ foreach(header "#       size         count      type   redop    root     time   
     fail("table header line missing: ${header}")
   endif()
 endforeach()
+set(no_in_place FALSE)
+if(DEFINED IN_PLACE AND IN_PLACE STREQUAL "none")
+  set(no_in_place TRUE)
+  if(NOT out MATCHES "\n# [A-Za-z]+ has no in-place form: out-of-place only")
+    fail("the header does not say that the operation has no in-place form")
+  endif()
+endif()
 if(NOT out MATCHES "\n# Out of bounds values : 0 OK\n")
   fail("'# Out of bounds values : 0 OK' missing")
 endif()
@@ -94,6 +109,13 @@ foreach(line IN LISTS lines)
   set(want "0")
   if(MODE STREQUAL "nocheck")
     set(want "N/A")
+  endif()
+  if(no_in_place)
+    list(SUBLIST cols 9 4 in_place_cols)
+    if(NOT in_place_cols STREQUAL "N/A;N/A;N/A;N/A")
+      fail("in-place columns of an operation without an in-place form are not N/A: '${line}'")
+    endif()
+    set(wrong_in "${want}")
   endif()
   if(NOT wrong_out STREQUAL want OR NOT wrong_in STREQUAL want)
     fail("#wrong is not ${want}: '${line}'")
