@@ -402,8 +402,21 @@ TEST_CASE("device plan: encode_channel mirrors every step of every algorithm's p
         const auto coll = static_cast<Collective>(ci);
         if (!algorithms::supports(algo, coll)) continue;
         for (std::size_t count : {1, 7, 1031}) {
-          const auto args = make_args(coll, count, DataType::Float32, ReduceOp::Sum, n / 2, n);
+          auto args = make_args(coll, count, DataType::Float32, ReduceOp::Sum, n / 2, n);
+          if (coll == Collective::AllToAllv) {  // uneven: block q holds count + q elements
+            auto v = std::make_shared<plan::VectorArgs>();
+            std::size_t at = 0;
+            for (int q = 0; q < n; ++q) {
+              v->send_counts.push_back(count + static_cast<std::size_t>(q));
+              v->send_displs.push_back(at);
+              at += count + static_cast<std::size_t>(q);
+            }
+            v->recv_counts = v->send_counts;
+            v->recv_displs = v->send_displs;
+            args.v = std::move(v);
+          }
           for (int r = 0; r < n; ++r) {
+            if (plan::is_p2p(coll) && r == args.root) continue;  // self: copied, never a Plan
             const plan::Plan p = algorithms::make_plan(
                 algo, args, r, AlgoParams{2, 64, layout ? &*layout : nullptr});
             for (std::size_t c = 0; c < p.channels.size(); ++c) {
