@@ -3,9 +3,13 @@
 # (launched by colossus-run) beside Open MPI's MPI_Allreduce (mpirun, its own
 # shared-memory transport), for each N, repeated R times; then the medians,
 # the ratios and the memory-traffic floor in one markdown table per N.
+# COLL=alltoall compares alltoall_perf with MPI_Alltoall (mpi_alltoall_perf)
+# the same way.
 #
 # The floor: whatever the algorithm, every rank must read its input and
-# write its output once, 2 S bytes of memory traffic per rank, and all ranks
+# write its output once (allreduce and alltoall alike: an alltoall moves
+# each byte from one rank's buffer to another's at least once), 2 S bytes
+# of memory traffic per rank, and all ranks
 # share the machine's memory. The machine's copy rate is measured here, in
 # the same run: memcpy of 64 MiB on every core at once (one reduce_bench per
 # core, medians summed). floor time = n * 2 S / (2 * summed memcpy payload
@@ -19,6 +23,12 @@
 set -euo pipefail
 build=${1:-build}; reps=${2:-3}; shift 2 || true
 ranks=${*:-"2 4"}
+coll=${COLL:-allreduce}
+case "$coll" in
+  allreduce) tool=all_reduce_perf; peer=mpi_allreduce_perf; what="fp32 sum" ;;
+  alltoall) tool=alltoall_perf; peer=mpi_alltoall_perf; what="fp32" ;;
+  *) echo "COLL must be allreduce or alltoall" >&2; exit 2 ;;
+esac
 small=(-b 4 -e 1K -f 4 -n 200 -w 20)
 large=(-b 4K -e 64M -f 4 -n 20 -w 5)
 # Each launcher binds as it does by default: colossus-run and mpirun pin one
@@ -45,14 +55,14 @@ for n in $ranks; do
   for r in $(seq "$reps"); do
     for range in small large; do
       declare -n f=$range
-      "$build/bin/colossus-run" -n "$n" --no-tag -- "$build/bench/all_reduce_perf" "${f[@]}" \
+      "$build/bin/colossus-run" -n "$n" --no-tag -- "$build/bench/$tool" "${f[@]}" \
         >> "$out/colossus.$n.$r" 2>&1
-      mpirun "${mpirun_flags[@]}" -np "$n" "$build/bench/mpi_allreduce_perf" "${f[@]}" \
+      mpirun "${mpirun_flags[@]}" -np "$n" "$build/bench/$peer" "${f[@]}" \
         >> "$out/mpi.$n.$r" 2>&1
     done
   done
   echo
-  echo "## $n processes, fp32 sum, out of place; medians of $reps runs (time in us, busbw in GB/s)"
+  echo "## $coll, $n processes, $what, out of place; medians of $reps runs (time in us, busbw in GB/s)"
   echo
   echo "| size | colossus time | MPI time | time ratio | colossus busbw | MPI busbw | busbw ratio | floor time | of floor | #wrong |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
