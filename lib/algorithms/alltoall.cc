@@ -29,16 +29,20 @@ plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams&
   }
   const int n = args.nranks;
   const int nch = std::max(1, params.nchannels);
-  plan::Plan p = start(args, rank, "pairwise", nch);
+  // Channels 0..nch-1 exchange; channel nch only copies the own block, so
+  // that the copy overlaps the first round instead of delaying it (it talks
+  // to no peer and writes only the own block, which no other channel touches).
+  plan::Plan p = start(args, rank, "pairwise", n > 1 ? nch + 1 : 1);
   const std::size_t esize = dtype_size(args.dtype);
   const std::size_t align = vector_align(esize);
   const std::size_t chunk = chunk_elements(params.chunk_bytes, esize, align);
-  for (int c = 0; c < nch; ++c) {
+  {
+    ChannelBuilder own(p.channels.back());
+    const Block out = send_block(args, rank), in = recv_block(args, rank);
+    own.copy({Buffer::Send, out.offset, out.count}, {Buffer::Recv, in.offset, in.count}, false);
+  }
+  for (int c = 0; c < nch && n > 1; ++c) {
     ChannelBuilder b(p.channels[static_cast<std::size_t>(c)]);
-    const Block mine_out = channel_part(send_block(args, rank), nch, c, align);
-    const Block mine_in = channel_part(recv_block(args, rank), nch, c, align);
-    b.copy({Buffer::Send, mine_out.offset, mine_out.count},
-           {Buffer::Recv, mine_in.offset, mine_in.count}, false);
     for (int k = 1; k < n; ++k) {
       const int to = (rank + k) % n, from = (rank - k + n) % n;
       const Block out = channel_part(send_block(args, to), nch, c, align);
