@@ -63,7 +63,7 @@ struct Link {
   static constexpr int kChannelsPerComm = 128;  // collectives, then point-to-point
   // Spaces per rank: every transport takes channels up to 2^24 (tcp's bound).
   static constexpr int kMaxSpaces = (1 << 24) / kChannelsPerComm;
-  std::unique_ptr<bootstrap::OutOfBand> oob;    // outlives the transport built on it
+  std::unique_ptr<bootstrap::OutOfBand> oob;  // outlives the transport built on it
   std::unique_ptr<transport::Transport> transport;
   std::unique_ptr<exec::Executor> executor;
   std::mutex mutex;    // one call (or group) at a time on the executor
