@@ -5,8 +5,11 @@
 // (Options::algorithm), the layout from a topology preset (Options::topology:
 // 1 node x 5, 2 x 2, 4 x 1, 3 x 4, 2 x 8), 256-byte slots (chunks of a few
 // slots: many pieces per block), nchannels 1..3, counts 0, 1, 7, 1009 and
-// 65537, dtypes int8, fp16, bf16, int32, fp32, fp64; tree gather and scatter
-// at every root for n = 1..9 and 16, in and out of place. Every element of
+// 65537, dtypes int8, fp16, bf16, int32, fp32, fp64 (alltoall: every type at
+// every count but 65537, which takes one type per setting, rotating); tree
+// gather and scatter at every root for n = 1..9 and 16, the type and in or
+// out of place rotating over the sweep (65537: two roots per setting), and
+// whole-block messages with the default slots. Every element of
 // every output is compared with the definition, the send buffers must come
 // back unchanged, and guard bytes around every buffer untouched.
 //
@@ -472,7 +475,7 @@ TEST_CASE("hierarchical alltoall: one network message per peer node, on the rail
   }
 }
 
-TEST_CASE("tree gather: the root handles ceil(log2 n) messages", "[exchange][tree]") {
+TEST_CASE("tree gather and scatter: the root handles ceil(log2 n) messages", "[exchange][tree]") {
   for (const int n : {2, 5, 8, 9, 16, 33}) {
     int depth = 0;
     while ((1 << depth) < n) ++depth;
