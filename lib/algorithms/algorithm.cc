@@ -38,8 +38,9 @@ bool supports(Algo algo, plan::Collective coll) {
     case Algo::Ring: return classic;
     case Algo::Tree:
       return coll == Collective::AllReduce || coll == Collective::Broadcast ||
-             coll == Collective::Reduce;
-    case Algo::Hierarchical: return classic;
+             coll == Collective::Reduce || coll == Collective::Gather ||
+             coll == Collective::Scatter;
+    case Algo::Hierarchical: return classic || coll == Collective::AllToAll;
     case Algo::RecursiveDoubling: return coll == Collective::AllReduce;
     case Algo::Pairwise: return coll == Collective::AllToAll || coll == Collective::AllToAllv;
     case Algo::Bruck: return coll == Collective::AllToAll;
@@ -50,14 +51,20 @@ bool supports(Algo algo, plan::Collective coll) {
 }
 
 plan::Plan make_plan(Algo algo, const plan::CollArgs& args, int rank, const AlgoParams& params) {
+  using plan::Collective;
   if (!supports(algo, args.coll)) {
     throw Error(ErrorCode::InvalidArgument,
                 std::string(to_string(algo)) + " does not implement " + plan::to_string(args.coll));
   }
   switch (algo) {
     case Algo::Ring: return ring_plan(args, rank, params);
-    case Algo::Tree: return tree_plan(args, rank, params);
-    case Algo::Hierarchical: return hierarchical_plan(args, rank, params);
+    case Algo::Tree:
+      return args.coll == Collective::Gather || args.coll == Collective::Scatter
+                 ? tree_gather_plan(args, rank, params)
+                 : tree_plan(args, rank, params);
+    case Algo::Hierarchical:
+      return args.coll == Collective::AllToAll ? hierarchical_alltoall_plan(args, rank, params)
+                                               : hierarchical_plan(args, rank, params);
     case Algo::RecursiveDoubling: return recursive_doubling_plan(args, rank, params);
     case Algo::Pairwise: return pairwise_plan(args, rank, params);
     case Algo::Bruck: return bruck_plan(args, rank, params);

@@ -16,8 +16,8 @@ namespace colossus::algorithms {
 
 enum class Algo : uint8_t {
   Ring,               // bandwidth-optimal, 2(n-1) steps per allreduce chunk
-  Tree,               // double binary tree (allreduce); a binary tree (broadcast, reduce)
-  Hierarchical,       // intra-node reduce-scatter, per-rail inter-node, intra-node allgather
+  Tree,               // allreduce: double binary; bcast, reduce: binary; gather, scatter: binomial
+  Hierarchical,       // intra-node and per-rail inter-node phases (the classic five; alltoall)
   RecursiveDoubling,  // latency-optimal small-message allreduce: ceil(log2 n) exchanges
   Pairwise,           // all-to-all: n-1 rounds, round k sends to rank+k, receives from rank-k
   Bruck,              // small all-to-all: ceil(log2 n) rounds of packed blocks
@@ -54,12 +54,30 @@ plan::Plan recursive_doubling_plan(const plan::CollArgs& args, int rank, const A
 // Double binary tree allreduce (two complementary trees, half the data
 // each, on channels of their own: max(2, nchannels rounded up to even)
 // channels), binary-tree broadcast and reduce, pipelined in chunks.
+// (make_plan sends Tree's gather and scatter to tree_gather_plan.)
 plan::Plan tree_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Binomial-tree gather and scatter over ranks relative to the root: every
+// subtree is a contiguous range of relative ranks, which an inner rank
+// stages in scratch and forwards as one transfer (chunked), so a small call
+// takes ceil(log2 n) message latencies instead of the root's n-1 messages.
+plan::Plan tree_gather_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
 
 // Rail-aware hierarchical allreduce, allgather, reduce_scatter (and
 // broadcast/reduce) over params.layout (null: one node); uneven and
 // interleaved layouts too. Reduce_scatter and reduce may need scratch.
+// (make_plan sends Hierarchical's alltoall to hierarchical_alltoall_plan.)
 plan::Plan hierarchical_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
+
+// Rail-aware all-to-all (NCCL's PXN routing): the block from (node a, local
+// i) to (b, j) moves inside node a to (a, j), on the destination's rail,
+// which sends node a's blocks for (b, j) to (b, j) as one message (per
+// chunk); blocks for the own node go directly. G-1 network messages per rank
+// and chunk instead of (G-1) x ranks per node, all rail-local; scratch of
+// (G-1) x per-node x count elements. Alltoall only; uniform layouts only
+// (InvalidArgument on an uneven one); one node is a pairwise exchange.
+plan::Plan hierarchical_alltoall_plan(const plan::CollArgs& args, int rank,
+                                      const AlgoParams& params);
 
 // All-to-all (and alltoallv) by pairwise exchange: the own block is copied,
 // then in round k = 1..n-1 each rank sends its block for rank+k and receives
