@@ -79,10 +79,11 @@ plan::Plan hierarchical_plan(const plan::CollArgs& args, int rank, const AlgoPar
 plan::Plan hierarchical_alltoall_plan(const plan::CollArgs& args, int rank,
                                       const AlgoParams& params);
 
-// All-to-all (and alltoallv) by pairwise exchange: the own block is copied,
-// then in round k = 1..n-1 each rank sends its block for rank+k and receives
-// rank-k's block for it, chunk by chunk so that no send waits on a full FIFO
-// the partner cannot drain. Channels split every block.
+// All-to-all (and alltoallv) by pairwise exchange: in round k = 1..n-1 each
+// rank sends its block for rank+k and receives rank-k's block for it, chunk
+// by chunk so that no send waits on a full FIFO the partner cannot drain.
+// Channels split every block; one more channel copies the own block
+// meanwhile.
 plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams& params);
 
 // Bruck's all-to-all for small blocks: blocks rotated into scratch, then in

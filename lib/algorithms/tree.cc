@@ -87,8 +87,12 @@ void allreduce_channel(ChannelBuilder& b, const TreeNode& t, Range r, std::size_
 }  // namespace
 
 plan::Plan tree_plan(const plan::CollArgs& args, int rank, const AlgoParams& params) {
+  if (args.coll == Collective::Gather || args.coll == Collective::Scatter) {
+    return tree_gather_plan(args, rank, params);  // the binomial tree, gather_tree.cc
+  }
   if (!supports(Algo::Tree, args.coll)) {
-    throw Error(ErrorCode::InvalidArgument, "tree implements allreduce, broadcast and reduce only");
+    throw Error(ErrorCode::InvalidArgument,
+                "tree implements allreduce, broadcast, reduce, gather and scatter only");
   }
   const Sizing s = sizing(args, params);
   const int n = args.nranks;

@@ -70,6 +70,11 @@ Choice Tuner::choose(const plan::CollArgs& args) {
       if (a == Algo::Hierarchical && layout_.nnodes() == 1 &&
           !(use_filter && filter_.restricted(args.coll)))
         continue;
+      // Hierarchical all-to-all needs equal nodes (make_plan throws
+      // InvalidArgument otherwise); a forced one still reaches its message.
+      if (a == Algo::Hierarchical && args.coll == plan::Collective::AllToAll &&
+          !layout_.uniform() && !(use_filter && filter_.restricted(args.coll)))
+        continue;
       algos.push_back(a);
     }
     return algos;
