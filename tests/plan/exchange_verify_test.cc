@@ -17,6 +17,7 @@
 
 #include "algorithms/algorithm.hpp"
 #include "catch.hpp"
+#include "plan/symbolic.hpp"
 #include "plan/verifier.hpp"
 
 using namespace colossus::plan;
@@ -358,6 +359,16 @@ TEST_CASE("verifier rejects bad alltoallv counts and writes between blocks",
   expect_error(verify_plans(a, plans),
                "rank 1 recv[0,1) is written, but lies outside every block the rank receives");
   expect_error(verify_plans(a, plans, {.in_place = true}), "alltoallv has no in-place form");
+
+  // Rank 2 sends rank 0 the elements just before its block (send[0,3), not [1,4)).
+  plans = good;
+  for (Step& s : plans[2].channels[0].steps) {
+    if (s.kind == StepKind::Send && s.send_peer == 0) s.src.offset -= 1;
+  }
+  expect_error(verify_plans(a, plans),
+               "rank 0 recv[6,9) (ranks {2} input[0,3)) holds input "
+               "element 0 at its first element where input element 1 "
+               "belongs");
 }
 
 TEST_CASE("verifier holds gather and scatter non-roots to their one buffer", "[verifier][gather]") {
@@ -383,4 +394,21 @@ TEST_CASE("verifier holds gather and scatter non-roots to their one buffer", "[v
   expect_error(verify_plans(s, plans),
                "rank 2 recv[0,4) (ranks {2} input[0,4)) holds input "
                "element 0 at its first element where input element 8");
+}
+
+TEST_CASE("IntervalMap::written finds the first written range", "[verifier][symbolic]") {
+  IntervalMap m;
+  IntervalMap::Gap first;
+  CHECK_FALSE(m.written(0, 100, &first));
+  const Value v{RankSet::single(2, 1), 0, false};
+  m.write(10, Runs{Run{0, 10, v}});        // [10,20)
+  m.write(30, Runs{Run{0, 5, v}});         // [30,35)
+  CHECK_FALSE(m.written(0, 10, &first));   // ends where [10,20) begins
+  CHECK_FALSE(m.written(20, 10, &first));  // the gap between
+  CHECK_FALSE(m.written(15, 0, &first));   // nothing, inside an interval
+  REQUIRE(m.written(15, 100, &first));     // starts inside [10,20)
+  CHECK((first.begin == 15 && first.end == 20));
+  REQUIRE(m.written(22, 10, &first));  // reaches into [30,35)
+  CHECK((first.begin == 30 && first.end == 32));
+  CHECK_FALSE(m.written(35, 5, &first));
 }
