@@ -116,6 +116,16 @@ bool IntervalMap::read(std::size_t offset, std::size_t count, Runs* out, Gap* ga
   return true;
 }
 
+bool IntervalMap::written(std::size_t offset, std::size_t count, Gap* first) const {
+  if (count == 0) return false;
+  const std::size_t end = offset + count;
+  auto it = map_.upper_bound(offset);
+  if (it != map_.begin() && std::prev(it)->second.end > offset) --it;
+  if (it == map_.end() || it->first >= end) return false;
+  *first = {std::max(offset, it->first), std::min(end, it->second.end)};
+  return true;
+}
+
 void IntervalMap::place(Map::iterator next, std::size_t begin, std::size_t end, const Value& v) {
   if (next != map_.begin()) {
     auto prev = std::prev(next);

@@ -74,6 +74,10 @@ class IntervalMap {
   // Values of [offset, offset+count) relative to offset. Returns false and
   // fills `gap` when part of the range was never written.
   bool read(std::size_t offset, std::size_t count, Runs* out, Gap* gap) const;
+  // Whether any of [offset, offset+count) was written; fills `first` (absolute)
+  // with the first written range found. (An alltoallv's gaps between blocks
+  // must stay untouched.)
+  bool written(std::size_t offset, std::size_t count, Gap* first) const;
   // Stores `runs` (relative, covering [0,count)) at [offset, offset+count).
   void write(std::size_t offset, const Runs& runs);
   std::size_t num_intervals() const { return map_.size(); }

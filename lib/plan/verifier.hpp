@@ -26,9 +26,24 @@
 //  4. at the end: every stream is empty, and every output element holds
 //     exactly what the collective defines (finalized, for reductions).
 //
+// What the outputs must hold: allreduce, reduce (root), reduce_scatter,
+// broadcast, allgather as usual; alltoall: rank r's recv block q (elements
+// [q*count, (q+1)*count)) is rank q's send block r; alltoallv: rank r's
+// recv[rdispls_r[q] + i] is rank q's send[sdispls_q[r] + i] for i <
+// recvcounts_r[q], and recv elements outside every block stay unwritten
+// (each rank's Plan carries its own counts, args.v; recvcounts_r[q] must
+// equal sendcounts_q[r], and one rank's recv blocks must not overlap);
+// gather: the root's recv block q is rank q's send, and non-roots never
+// touch recv; scatter: rank r's recv is the root's send block r, and
+// non-roots never read send.
+//
 // In-place calls alias send and recv as the API does: allreduce, broadcast,
 // reduce: send == recv; allgather: send == recv + rank*count; reduce_scatter:
-// recv == send + rank*count.
+// recv == send + rank*count; gather's root: send == recv + root*count;
+// scatter's root: recv == send + root*count. Alltoall(v) has no in-place form.
+//
+// Streams are (sender, receiver, transport channel): channel c of a Plan
+// travels on transport channel Plan::channel_base + c.
 //
 // Thread safety: verify() is a pure function of its arguments.
 #pragma once
@@ -36,6 +51,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "plan/plan.hpp"
 
@@ -59,8 +75,22 @@ struct VerifyResult {
 };
 
 // Runs the plans of ranks 0..args.nranks-1 (produced by `plan_of(rank)`) and
-// proves the collective's semantics.
+// proves the collective's semantics. Not for send and recv: verify_p2p.
 VerifyResult verify(const CollArgs& args, const std::function<Plan(int rank)>& plan_of,
                     const VerifyOptions& options = {});
+
+// Proves a group of point-to-point transfers: `plans_of(rank)` is the rank's
+// Send and Recv Plans in call order (args.root = the peer; a transfer to
+// oneself is a local copy the library makes outside Plans, so a Plan naming
+// its own rank is rejected). Each Plan has buffers of its own, and each
+// rank's Plans run together as exec::Executor::run runs a group: a lane
+// waits for the lanes of the rank's earlier Plans that share one of its
+// streams (direction, peer, transport channel). Checks that the k-th send
+// from r to p pairs with p's k-th recv from r (same count and dtype), each
+// step as verify() does, no deadlock at the FIFO depth and slot size, every
+// stream empty at the end, and every recv's buffer holding exactly its
+// paired send's buffer. options.in_place does not apply (an error).
+VerifyResult verify_p2p(int nranks, const std::function<std::vector<Plan>(int rank)>& plans_of,
+                        const VerifyOptions& options = {});
 
 }  // namespace colossus::plan

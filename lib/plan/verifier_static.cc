@@ -19,16 +19,29 @@ RankLayout make_layout(const CollArgs& args, int rank, std::size_t scratch_count
     l.arena_size[1] = rc;
     return l;
   }
+  // allgather: send == recv + rank*count, gather's root: send == recv +
+  // root*count; reduce_scatter: recv == send + rank*count, scatter's root:
+  // recv == send + root*count. (Non-roots of gather and scatter have one
+  // buffer only, which the static checks hold them to.)
   const std::size_t own_block = static_cast<std::size_t>(rank) * args.count;
-  l.send = {0, args.coll == Collective::AllGather ? own_block : 0, sc};
-  l.recv = {0, args.coll == Collective::ReduceScatter ? own_block : 0, rc};
+  const bool root = rank == args.root;
+  const bool send_inside =
+      args.coll == Collective::AllGather || (args.coll == Collective::Gather && root);
+  const bool recv_inside =
+      args.coll == Collective::ReduceScatter || (args.coll == Collective::Scatter && root);
+  l.send = {0, send_inside ? own_block : 0, sc};
+  l.recv = {0, recv_inside ? own_block : 0, rc};
   l.arena_size[0] = std::max(sc, rc);
   return l;
 }
 
 bool has_input(const CollArgs& args, int rank) {
-  return args.coll != Collective::Broadcast || rank == args.root;
+  if (args.coll == Collective::Recv) return false;
+  const bool rooted_input = args.coll == Collective::Broadcast || args.coll == Collective::Scatter;
+  return !rooted_input || rank == args.root;
 }
+
+std::string rank_name(int rank) { return "rank " + std::to_string(rank); }
 
 std::string range(std::size_t b, std::size_t e) {
   return "[" + std::to_string(b) + "," + std::to_string(e) + ")";
@@ -39,9 +52,9 @@ std::string name(const Slice& s) {
          std::to_string(s.count) + ")";
 }
 
-std::string where(int rank, std::size_t channel, std::size_t step, const Step& s) {
-  return "rank " + std::to_string(rank) + " channel " + std::to_string(channel) + " step " +
-         std::to_string(step) + " (" + describe(s) + ")";
+std::string where(const std::string& who, std::size_t channel, std::size_t step, const Step& s) {
+  return who + " channel " + std::to_string(channel) + " step " + std::to_string(step) + " (" +
+         describe(s) + ")";
 }
 
 namespace {
@@ -71,6 +84,19 @@ std::string check_peer(int peer, int rank, int nranks, const char* role) {
   return "";
 }
 
+// Point-to-point Plans talk to their peer only: the pairing of sends and
+// recvs is by peer.
+std::string check_p2p_peer(const CollArgs& args, const Step& s) {
+  const int peer = args.root;
+  auto other = [&](const char* verb, int r) {
+    return std::string(verb) + " rank " + std::to_string(r) + ", but the " + to_string(args.coll) +
+           "'s peer is rank " + std::to_string(peer);
+  };
+  if (receives(s.kind) && s.recv_peer != peer) return other("receives from", s.recv_peer);
+  if (sends(s.kind) && s.send_peer != peer) return other("sends to", s.send_peer);
+  return "";
+}
+
 std::string check_step(const CollArgs& args, int rank, const Step& s, const RankLayout& layout) {
   if (!valid_kind(s.kind)) return "unknown step kind";
   std::string e;
@@ -80,21 +106,26 @@ std::string check_step(const CollArgs& args, int rank, const Step& s, const Rank
   if (sends(s.kind) && !(e = check_peer(s.send_peer, rank, args.nranks, "destination")).empty()) {
     return e;
   }
-  const bool non_root = rank != args.root;
+  if (is_p2p(args.coll) && !(e = check_p2p_peer(args, s)).empty()) return e;
+  const char* coll = to_string(args.coll);
+  const bool non_root = is_rooted(args.coll) && rank != args.root;
+  // Reduce and gather non-roots have no recv buffer.
+  const bool no_recv =
+      non_root && (args.coll == Collective::Reduce || args.coll == Collective::Gather);
   if (reads_src(s.kind)) {
     if (!(e = check_slice(s.src, layout, "src")).empty()) return e;
-    if (args.coll == Collective::Broadcast && non_root && s.src.buffer == Buffer::Send) {
-      return "a broadcast non-root reads its send buffer, which holds no input";
+    if (non_root && !has_input(args, rank) && s.src.buffer == Buffer::Send) {
+      return std::string("a ") + coll + " non-root reads its send buffer, which holds no input";
     }
-    if (args.coll == Collective::Reduce && non_root && s.src.buffer == Buffer::Recv) {
-      return "a reduce non-root reads recv, but non-roots have no recv buffer";
+    if (no_recv && s.src.buffer == Buffer::Recv) {
+      return std::string("a ") + coll + " non-root reads recv, but non-roots have no recv buffer";
     }
   }
   if (writes_dst(s.kind)) {
     if (!(e = check_slice(s.dst, layout, "dst")).empty()) return e;
     if (s.dst.buffer == Buffer::Send) return "writes the send buffer, the caller's read-only input";
-    if (args.coll == Collective::Reduce && non_root && s.dst.buffer == Buffer::Recv) {
-      return "a reduce non-root writes recv, but non-roots have no recv buffer";
+    if (no_recv && s.dst.buffer == Buffer::Recv) {
+      return std::string("a ") + coll + " non-root writes recv, but non-roots have no recv buffer";
     }
   }
   if (reads_src(s.kind) && writes_dst(s.kind)) {
@@ -111,8 +142,8 @@ std::string check_step(const CollArgs& args, int rank, const Step& s, const Rank
       return "src and dst overlap partially";
     }
   }
-  if (s.finalize && (args.coll == Collective::AllGather || args.coll == Collective::Broadcast)) {
-    return std::string("finalize in ") + to_string(args.coll) + ", which does not reduce";
+  if (s.finalize && !is_reducing(args.coll)) {
+    return std::string("finalize in ") + coll + ", which does not reduce";
   }
   return "";
 }
@@ -162,18 +193,19 @@ const char* arena_name(int arena, const RankLayout& layout) {
 
 }  // namespace
 
-std::string check_steps(const CollArgs& args, const Plan& plan, const RankLayout& layout) {
+std::string check_steps(const Plan& plan, const RankLayout& layout, const std::string& who) {
   for (std::size_t c = 0; c < plan.channels.size(); ++c) {
     const auto& steps = plan.channels[c].steps;
     for (std::size_t i = 0; i < steps.size(); ++i) {
-      const std::string e = check_step(args, plan.rank, steps[i], layout);
-      if (!e.empty()) return where(plan.rank, c, i, steps[i]) + ": " + e;
+      const std::string e = check_step(plan.args, plan.rank, steps[i], layout);
+      if (!e.empty()) return where(who, c, i, steps[i]) + ": " + e;
     }
   }
   return "";
 }
 
-std::string check_channel_independence(const Plan& plan, const RankLayout& layout) {
+std::string check_channel_independence(const Plan& plan, const RankLayout& layout,
+                                       const std::string& who) {
   const std::size_t nch = plan.channels.size();
   if (nch < 2) return "";
   // Per channel and arena: what it writes, and everything it touches.
@@ -215,9 +247,9 @@ std::string check_channel_independence(const Plan& plan, const RankLayout& layou
                  (writes_dst(s.kind) && touches(s.dst, layout, a, hit.first, hit.second));
         };
         while (j < ds.size() && !d_touches(ds[j])) ++j;
-        return where(plan.rank, c, i, cs[i]) + " writes memory that " +
-               where(plan.rank, d, j, ds[j]) + " also uses (elements " +
-               range(hit.first, hit.second) + " of " + arena_name(a, layout) +
+        return where(who, c, i, cs[i]) + " writes memory that " + where(who, d, j, ds[j]) +
+               " also uses (elements " + range(hit.first, hit.second) + " of " +
+               arena_name(a, layout) +
                "); channels run concurrently, so one channel must not write what another uses";
       }
     }
