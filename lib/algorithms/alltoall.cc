@@ -43,12 +43,28 @@ plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams&
   }
   for (int c = 0; c < nch && n > 1; ++c) {
     ChannelBuilder b(p.channels[static_cast<std::size_t>(c)]);
+    auto out_of = [&](int k) {
+      const Block out = channel_part(send_block(args, (rank + k) % n), nch, c, align);
+      return plan::Slice{Buffer::Send, out.offset, out.count};
+    };
+    auto in_of = [&](int k) {
+      const Block in = channel_part(recv_block(args, (rank - k + n) % n), nch, c, align);
+      return plan::Slice{Buffer::Recv, in.offset, in.count};
+    };
+    // When every block this channel sends fits one chunk (and so its stream's
+    // FIFO, plan.hpp), post every send, then every receive: no round waits
+    // for the one before it, which is most of a small call's time.
+    bool one_chunk = true;
+    for (int k = 1; k < n; ++k) one_chunk = one_chunk && out_of(k).count <= chunk;
+    if (one_chunk) {
+      for (int k = 1; k < n; ++k) b.send((rank + k) % n, out_of(k));
+      for (int k = 1; k < n; ++k) {  // cut as the sender cuts (exchange), whatever its mode
+        exchange(b, -1, {Buffer::Send, 0, 0}, (rank - k + n) % n, in_of(k), chunk);
+      }
+      continue;
+    }
     for (int k = 1; k < n; ++k) {
-      const int to = (rank + k) % n, from = (rank - k + n) % n;
-      const Block out = channel_part(send_block(args, to), nch, c, align);
-      const Block in = channel_part(recv_block(args, from), nch, c, align);
-      exchange(b, to, {Buffer::Send, out.offset, out.count}, from,
-               {Buffer::Recv, in.offset, in.count}, chunk);
+      exchange(b, (rank + k) % n, out_of(k), (rank - k + n) % n, in_of(k), chunk);
     }
   }
   return p;
