@@ -69,9 +69,10 @@ struct GroupSpec {
 };
 
 std::vector<Case> cases(const Profile& p, plan::Collective coll, int n);
-// Seven (dtype, op) kinds, every dtype class, at counts 0 to 65537: what
-// ranks in processes run (here and in mp_worker, under the launchers).
-Profile process_spread();
-std::vector<GroupSpec> groups(Wire wire, Launch launch);
+// Seven (dtype, op) kinds, every dtype class, at counts 0 to 65537 (8209
+// for the exchanges): what ranks in processes run (here and in mp_worker,
+// under the launchers).
+Profile process_spread(plan::Collective coll);
+std::vector<GroupSpec> groups(Wire wire, Launch launch, plan::Collective coll);
 
 }  // namespace colossus::test
