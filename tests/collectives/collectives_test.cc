@@ -13,7 +13,7 @@
 #include "collectives/sweep.hpp"
 #include "support/fork_runner.hpp"
 #include "support/shm_support.hpp"
-#include "support/tcp_support.hpp"
+#include "support/wire_group.hpp"
 
 namespace {
 
@@ -42,26 +42,9 @@ void sweep_threads(Wire wire, Collective coll) {
     const std::string where = std::string(to_string(wire)) +
                               " threads n=" + std::to_string(spec.n) + ", " + spec.setting.name +
                               ": ";
-    std::atomic<uint64_t> secret{0};
-    std::unique_ptr<test::TcpJob> job;  // its doorbells outlive the group's transports
-    std::vector<Communicator> comms;
-    if (wire == Wire::Loopback) {
-      comms = loopback_group(spec.n, opt);
-    } else if (wire == Wire::Shm) {
-      const transport::ShmOptions so = test::shm_options_for(test::settings_for(opt));
-      comms = test::make_group(
-          spec.n,
-          [&](bootstrap::OutOfBand& oob) {
-            secret = oob.job_secret();
-            return transport::make_shm_transport(oob, so);
-          },
-          opt);
-    } else {
-      job = std::make_unique<test::TcpJob>(spec.n, opt, spec.setting.tcp_sockets);
-      comms = std::move(job->comms);
-    }
+    test::WireGroup wired(wire, spec.n, opt, spec.setting.tcp_sockets);
     {
-      test::Group group(std::move(comms));
+      test::Group group(std::move(wired.comms));
       for (const test::Profile& p : spec.profiles) {
         for (const test::Case& c : test::cases(p, coll, spec.n)) {
           for (auto& problem : group.run(c)) tally.problems.push_back(where + problem);
@@ -71,11 +54,11 @@ void sweep_threads(Wire wire, Collective coll) {
       // Big steps in 512 KiB slots (the exchanges' blocks are smaller).
       if (wire == Wire::Tcp && opt.slot_bytes == 0 && !test::is_exchange(coll)) {
         INFO(where);
-        CHECK(job->sum(&transport::TcpStats::messages_striped) > 0);
+        CHECK(wired.tcp->sum(&transport::TcpStats::messages_striped) > 0);
       }
     }
     if (wire == Wire::Shm) {
-      const auto left = test::shm_leftovers(secret);
+      const auto left = test::shm_leftovers(wired.shm_secret);
       INFO(where << "left in /dev/shm: " << test::join(left));
       CHECK(left.empty());
     }

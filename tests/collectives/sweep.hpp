@@ -31,15 +31,9 @@
 #include <vector>
 
 #include "collectives/harness.hpp"
+#include "support/wire_group.hpp"
 
 namespace colossus::test {
-
-enum class Wire { Loopback, Shm, Tcp };
-enum class Launch { Threads, Processes };
-
-inline const char* to_string(Wire w) {
-  return w == Wire::Loopback ? "loopback" : w == Wire::Shm ? "shm" : "tcp";
-}
 
 inline bool reduces(plan::Collective c) {
   return c == plan::Collective::AllReduce || c == plan::Collective::ReduceScatter ||
