@@ -2,14 +2,15 @@
 // threads and as processes): parity colors with reversed keys, color < 0,
 // splits of splits, a run of splits (channel spaces), collectives on
 // children and parent interleaved and inside one group, messages larger
-// than the FIFO. A split needs no unique id and no bootstrap: the thread
-// groups' out-of-band channel is gone by the time they split (make_group),
-// and over tcp the child's traffic goes through the parent's transports.
+// than the FIFO, children outliving their parents. A split needs no unique id and no bootstrap: the
+// thread groups' out-of-band channel is gone by the time they split (make_group), and over tcp the
+// child's traffic goes through the parent's transports.
 #include <algorithm>
 #include <numeric>
 #include <sstream>
 
 #include "catch.hpp"
+#include "collectives/harness.hpp"
 #include "colossus/colossus.hpp"
 #include "support/rank_pool.hpp"
 #include "support/wire_ranks.hpp"
@@ -131,6 +132,12 @@ std::string split_body(Communicator& c) {
       }
     }
   }
+  // The last split outlives its parent: it holds the connections.
+  Communicator last = c.split(0, -r);
+  c.destroy();
+  int one = 1, ranks = 0;
+  last.allreduce(&one, &ranks, 1, DataType::Int32, ReduceOp::Sum);
+  if (ranks != n || last.rank() != n - 1 - r) bad << "split after its parent's destroy wrong; ";
   return bad.str();
 }
 
@@ -145,7 +152,83 @@ void split_on(Wire wire, Launch launch, std::initializer_list<int> sizes) {
   }
 }
 
+// Every collective of the harness (send/recv pattern included) on each
+// child of a split into three colors, ranks interleaved and keys shuffled.
+std::vector<std::string> sweep_children(std::vector<Communicator>& parents) {
+  const int n = static_cast<int>(parents.size());
+  std::vector<Communicator> kids(parents.size());
+  {
+    test::RankPool pool(n);
+    auto errors = pool.run([&](int r) {
+      kids[static_cast<std::size_t>(r)] =
+          parents[static_cast<std::size_t>(r)].split(r % 3, (r * 7) % 5);
+    });
+    if (!errors.empty()) return errors;
+  }
+  std::vector<std::string> problems;
+  for (int color = 0; color < 3 && color < n; ++color) {
+    std::vector<Communicator> child;
+    for (int r = color; r < n; r += 3) child.emplace_back();
+    for (int r = color; r < n; r += 3) {
+      Communicator& k = kids[static_cast<std::size_t>(r)];
+      child[static_cast<std::size_t>(k.rank())] = std::move(k);
+    }
+    const int m = static_cast<int>(child.size());
+    test::Group group(std::move(child));
+    for (int k = 0; k < plan::kNumCollectives; ++k) {
+      const auto coll = static_cast<plan::Collective>(k);
+      if (coll == plan::Collective::Recv) continue;  // Send is the pattern of both
+      for (const std::size_t count : {0, 1, 7, 1009, 65537}) {
+        for (const bool in_place : {false, true}) {
+          if (in_place && !test::has_in_place(coll)) continue;
+          test::Case c;
+          c.coll = coll;
+          c.count = count;
+          c.root = static_cast<int>((count + k) % static_cast<std::size_t>(m));
+          c.in_place = in_place;
+          c.dtype = count % 2 == 1 ? DataType::Float32 : DataType::Bfloat16;
+          for (auto& p : group.run(c))
+            problems.push_back("color " + std::to_string(color) + ": " + p);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+void check_children(std::vector<Communicator> parents) {
+  const auto problems = sweep_children(parents);
+  INFO(problems.size() << " problems; first: " << (problems.empty() ? "" : problems.front()));
+  CHECK(problems.empty());
+}
+
 }  // namespace
+
+TEST_CASE("every collective on split children matches the reference: loopback, two nodes",
+          "[split]") {
+  // 16 ranks as 2 nodes x 8: each child spans both nodes unevenly, and the
+  // hierarchical algorithms run on the child's own node layout.
+  for (const char* algo : {"", "hierarchical"}) {
+    Options o;
+    o.timeout_s = 60;
+    o.topology = "dgx-h100:nodes=2";
+    o.algorithm = algo;
+    INFO("algorithm \"" << algo << "\"");
+    check_children(loopback_group(16, o));
+  }
+}
+
+TEST_CASE("every collective on split children matches the reference: shm and tcp threads",
+          "[split][shm][tcp]") {
+  Options o;
+  o.timeout_s = 60;
+  o.slot_bytes = 1024;
+  for (const Wire wire : {Wire::Shm, Wire::Tcp}) {
+    INFO(test::to_string(wire));
+    test::WireGroup wired(wire, 7, o);
+    check_children(std::move(wired.comms));
+  }
+}
 
 TEST_CASE("split: parity, reversed keys, color < 0, splits of splits: loopback threads",
           "[split]") {
