@@ -1,10 +1,12 @@
 // The one collective sweep, parameterised by transport: loopback, shm and
 // tcp with ranks as threads, shm and tcp with ranks as forked processes
-// (through init()). Every collective, in place and out of place, counts 0,
-// 1, primes and large ones, checked element by element on every rank
-// against the float64 reference; the matrix is in collectives/sweep.hpp.
-// Afterwards nothing of a shm job is left in /dev/shm, and tcp's widest
-// setting did stripe messages over its sockets.
+// (through init()). Every collective (alltoall, alltoallv, gather, scatter
+// and a send/recv pattern in a group too), in place and out of place,
+// counts 0, 1, primes and large ones, checked element by element on every
+// rank against the float64 reference; the matrix is in
+// collectives/sweep.hpp. Afterwards nothing of a shm job is left in
+// /dev/shm, and tcp's widest setting did stripe the reducing collectives'
+// messages over its sockets.
 #include <atomic>
 #include <memory>
 #include <set>
