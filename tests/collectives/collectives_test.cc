@@ -1,10 +1,12 @@
 // The one collective sweep, parameterised by transport: loopback, shm and
 // tcp with ranks as threads, shm and tcp with ranks as forked processes
-// (through init()). Every collective, in place and out of place, counts 0,
-// 1, primes and large ones, checked element by element on every rank
-// against the float64 reference; the matrix is in collectives/sweep.hpp.
-// Afterwards nothing of a shm job is left in /dev/shm, and tcp's widest
-// setting did stripe messages over its sockets.
+// (through init()). Every collective (alltoall, alltoallv, gather, scatter
+// and a send/recv pattern in a group too), in place and out of place,
+// counts 0, 1, primes and large ones, checked element by element on every
+// rank against the float64 reference; the matrix is in
+// collectives/sweep.hpp. Afterwards nothing of a shm job is left in
+// /dev/shm, and tcp's widest setting did stripe the reducing collectives'
+// messages over its sockets.
 #include <atomic>
 #include <memory>
 #include <set>
@@ -13,7 +15,7 @@
 #include "collectives/sweep.hpp"
 #include "support/fork_runner.hpp"
 #include "support/shm_support.hpp"
-#include "support/tcp_support.hpp"
+#include "support/wire_group.hpp"
 
 namespace {
 
@@ -37,44 +39,28 @@ struct Tally {
 // Ranks as threads: one group per GroupSpec, reused across its cases.
 void sweep_threads(Wire wire, Collective coll) {
   Tally tally;
-  for (const test::GroupSpec& spec : test::groups(wire, Launch::Threads)) {
+  for (const test::GroupSpec& spec : test::groups(wire, Launch::Threads, coll)) {
     const Options& opt = spec.setting.options;
     const std::string where = std::string(to_string(wire)) +
                               " threads n=" + std::to_string(spec.n) + ", " + spec.setting.name +
                               ": ";
-    std::atomic<uint64_t> secret{0};
-    std::unique_ptr<test::TcpJob> job;  // its doorbells outlive the group's transports
-    std::vector<Communicator> comms;
-    if (wire == Wire::Loopback) {
-      comms = loopback_group(spec.n, opt);
-    } else if (wire == Wire::Shm) {
-      const transport::ShmOptions so = test::shm_options_for(test::settings_for(opt));
-      comms = test::make_group(
-          spec.n,
-          [&](bootstrap::OutOfBand& oob) {
-            secret = oob.job_secret();
-            return transport::make_shm_transport(oob, so);
-          },
-          opt);
-    } else {
-      job = std::make_unique<test::TcpJob>(spec.n, opt, spec.setting.tcp_sockets);
-      comms = std::move(job->comms);
-    }
+    test::WireGroup wired(wire, spec.n, opt, spec.setting.tcp_sockets);
     {
-      test::Group group(std::move(comms));
+      test::Group group(std::move(wired.comms));
       for (const test::Profile& p : spec.profiles) {
         for (const test::Case& c : test::cases(p, coll, spec.n)) {
           for (auto& problem : group.run(c)) tally.problems.push_back(where + problem);
           ++tally.cases;
         }
       }
-      if (wire == Wire::Tcp && opt.slot_bytes == 0) {  // big steps in 512 KiB slots
+      // Big steps in 512 KiB slots (the exchanges' blocks are smaller).
+      if (wire == Wire::Tcp && opt.slot_bytes == 0 && !test::is_exchange(coll)) {
         INFO(where);
-        CHECK(job->sum(&transport::TcpStats::messages_striped) > 0);
+        CHECK(wired.tcp->sum(&transport::TcpStats::messages_striped) > 0);
       }
     }
     if (wire == Wire::Shm) {
-      const auto left = test::shm_leftovers(secret);
+      const auto left = test::shm_leftovers(wired.shm_secret);
       INFO(where << "left in /dev/shm: " << test::join(left));
       CHECK(left.empty());
     }
@@ -85,7 +71,7 @@ void sweep_threads(Wire wire, Collective coll) {
 // Ranks as processes: one job per rank count, one communicator per
 // GroupSpec of that count (all alive at once), each from its own id.
 void sweep_processes(Wire wire, Collective coll) {
-  const std::vector<test::GroupSpec> specs = test::groups(wire, Launch::Processes);
+  const std::vector<test::GroupSpec> specs = test::groups(wire, Launch::Processes, coll);
   std::set<int> counts;
   for (const auto& s : specs) counts.insert(s.n);
   Tally tally;
@@ -171,6 +157,32 @@ COLOSSUS_SWEEP(sweep_processes, Tcp, ReduceScatter, "tcp processes: reduce_scatt
                "[tcp][process]")
 COLOSSUS_SWEEP(sweep_processes, Tcp, Broadcast, "tcp processes: broadcast", "[tcp][process]")
 COLOSSUS_SWEEP(sweep_processes, Tcp, Reduce, "tcp processes: reduce", "[tcp][process]")
+
+COLOSSUS_SWEEP(sweep_threads, Loopback, AllToAll, "loopback threads: alltoall", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, AllToAllv, "loopback threads: alltoallv", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, Gather, "loopback threads: gather", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, Scatter, "loopback threads: scatter", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Loopback, Send, "loopback threads: send/recv", "[loopback]")
+COLOSSUS_SWEEP(sweep_threads, Shm, AllToAll, "shm threads: alltoall", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, AllToAllv, "shm threads: alltoallv", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, Gather, "shm threads: gather", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, Scatter, "shm threads: scatter", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Shm, Send, "shm threads: send/recv", "[shm]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, AllToAll, "tcp threads: alltoall", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, AllToAllv, "tcp threads: alltoallv", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, Gather, "tcp threads: gather", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, Scatter, "tcp threads: scatter", "[tcp]")
+COLOSSUS_SWEEP(sweep_threads, Tcp, Send, "tcp threads: send/recv", "[tcp]")
+COLOSSUS_SWEEP(sweep_processes, Shm, AllToAll, "shm processes: alltoall", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, AllToAllv, "shm processes: alltoallv", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, Gather, "shm processes: gather", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, Scatter, "shm processes: scatter", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Shm, Send, "shm processes: send/recv", "[shm][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, AllToAll, "tcp processes: alltoall", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, AllToAllv, "tcp processes: alltoallv", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, Gather, "tcp processes: gather", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, Scatter, "tcp processes: scatter", "[tcp][process]")
+COLOSSUS_SWEEP(sweep_processes, Tcp, Send, "tcp processes: send/recv", "[tcp][process]")
 
 // A chunk of many slots would deadlock a ring (each step needs a free slot
 // while its first send still fills the stream); the settings clamp it.

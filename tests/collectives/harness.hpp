@@ -1,5 +1,11 @@
-// harness.hpp: runs one collective call on every rank of a loopback group
-// with generated inputs, and checks every output element on every rank.
+// harness.hpp: runs one collective call on every rank of a group with
+// generated inputs, and checks every output element on every rank.
+//
+// A Case is any collective of the API, or (coll == Send) the send/recv
+// pattern of reference.hpp: in one group, every rank sends to r+1 and r+k
+// and receives from r-1 and r-k, with k = root and counts differing per
+// pair. Alltoallv cases take their blocks from vector_layout(count, n,
+// seed()): uneven, zero counts, a rank that receives nothing, gaps.
 #pragma once
 
 #include <functional>
@@ -17,13 +23,23 @@ struct Case {
   DataType dtype = DataType::Float32;
   ReduceOp op = ReduceOp::Sum;
   std::size_t count = 0;
-  int root = 0;
+  int root = 0;  // send/recv pattern: the second peer's distance k
+  // The API's in-place form (colossus.hpp); on gather's and scatter's other
+  // ranks: null for the buffer they do not use. None for alltoall(v), send/recv.
   bool in_place = false;
   bool misaligned = false;  // buffers start one element past an aligned address
   std::string describe() const;
+  uint64_t seed() const;  // alltoallv's layout
 };
 
-// Every rank's stored (rounded) inputs for a case, as the library sees them.
+// Alltoall, alltoallv, gather, scatter and the send/recv pattern: checked
+// exactly, block by block, on tag_value inputs (reference.hpp).
+bool is_exchange(plan::Collective c);
+// Whether the API has an in-place form of the collective.
+bool has_in_place(plan::Collective c);
+
+// Every rank's stored (rounded) inputs for a case, as the library sees them:
+// inputs[r] is what rank r's send buffer holds (empty where it sends none).
 using Inputs = std::vector<std::vector<double>>;
 Inputs make_inputs(const Case& c, int n);
 
@@ -33,7 +49,7 @@ Inputs make_inputs(const Case& c, int n);
 void run_rank(const Case& c, int n, int r, Communicator& comm, const Inputs& inputs,
               const std::function<void(const std::string&)>& report);
 
-// One loopback group and its rank threads, reused across cases.
+// One group and its rank threads, reused across cases.
 class Group {
  public:
   Group(int n, const Options& options);             // loopback ranks

@@ -1,7 +1,7 @@
 // sweep.hpp: the one collective sweep's matrix: transport x launch x ranks
 // x setting x dtype x op x count x placement.
 //
-// groups(transport, launch) lists the groups to build, each with its rank
+// groups(transport, launch, coll) lists the groups to build, each with its rank
 // count, its setting (channels, chunk, slot, tcp sockets) and the profiles
 // it runs; cases(profile, coll, n) expands a profile into harness cases:
 // every (dtype, op) kind at every count, in place and out of place, roots
@@ -24,6 +24,17 @@
 //                      1000, (n<=4) 2^20+3; 3ch/128 B slots: the same at
 //                      5003 (three communicators per job); in place on
 //                      every other case
+// The exchanges (alltoall, alltoallv, gather, scatter, the send/recv
+// pattern; no in-place form for the first two and the pattern):
+//   loopback threads : n 1..9, 16; settings wide, 3ch/64 B slots; every
+//                      dtype at 0,1,7,1009; fp32, bf16, int8 at a large
+//                      count (alltoall(v) 20011 / 2003, gather, scatter
+//                      100003 / 10007, send/recv 300007 / 20011)
+//   shm, tcp threads : n 2,3,4,8; settings 2ch/64 B slots, wide; fp32,
+//                      bf16, int8, fp64, uint64 at 0,1,7,1009; fp32 large
+//   shm, tcp processes: the jobs above; 4 KiB slots: the 7 kinds at
+//                      0,1,7,1009,8209; wide: fp32 large; 3ch/128 B: fp32
+//                      at 1009
 #pragma once
 
 #include <string>
@@ -31,15 +42,9 @@
 #include <vector>
 
 #include "collectives/harness.hpp"
+#include "support/wire_group.hpp"
 
 namespace colossus::test {
-
-enum class Wire { Loopback, Shm, Tcp };
-enum class Launch { Threads, Processes };
-
-inline const char* to_string(Wire w) {
-  return w == Wire::Loopback ? "loopback" : w == Wire::Shm ? "shm" : "tcp";
-}
 
 inline bool reduces(plan::Collective c) {
   return c == plan::Collective::AllReduce || c == plan::Collective::ReduceScatter ||
@@ -69,9 +74,10 @@ struct GroupSpec {
 };
 
 std::vector<Case> cases(const Profile& p, plan::Collective coll, int n);
-// Seven (dtype, op) kinds, every dtype class, at counts 0 to 65537: what
-// ranks in processes run (here and in mp_worker, under the launchers).
-Profile process_spread();
-std::vector<GroupSpec> groups(Wire wire, Launch launch);
+// Seven (dtype, op) kinds, every dtype class, at counts 0 to 65537 (8209
+// for the exchanges): what ranks in processes run (here and in mp_worker,
+// under the launchers).
+Profile process_spread(plan::Collective coll);
+std::vector<GroupSpec> groups(Wire wire, Launch launch, plan::Collective coll);
 
 }  // namespace colossus::test

@@ -1,74 +1,16 @@
-// Group calls on loopback ranks: send/recv patterns that deadlock without a
-// group (everybody sends first around a ring, two opposite rings, self
-// sends), one thread driving 4 ranks through a group of every operation,
-// and the errors of misused groups.
+// Group calls on loopback ranks: sends to self, one thread driving several
+// ranks through a group of every operation (alltoallv, in-place gather and
+// scatter among them), one thread driving parents and their split children
+// in one group, and the errors of misused groups. The deadlock-prone
+// send/recv patterns run over every wire in group_wire_test.cc.
 #include <numeric>
 
 #include "catch.hpp"
+#include "collectives/reference.hpp"
 #include "colossus/colossus.hpp"
 #include "support/rank_pool.hpp"
 
 using namespace colossus;
-
-namespace {
-
-// Rank r's message to peer q: element i is r*1e6 + q*1e3 + i (exact in fp64).
-std::vector<double> message(int r, int q, std::size_t count) {
-  std::vector<double> v(count);
-  for (std::size_t i = 0; i < count; ++i) v[i] = r * 1e6 + q * 1e3 + static_cast<double>(i % 997);
-  return v;
-}
-
-void check_from(const std::vector<double>& got, int from, int me, std::size_t count,
-                std::vector<std::string>& problems) {
-  const auto want = message(from, me, count);
-  if (got != want) {
-    problems.push_back("rank " + std::to_string(me) + ": wrong data from rank " +
-                       std::to_string(from));
-  }
-}
-
-std::string first(const std::vector<std::string>& v) { return v.empty() ? "" : v.front(); }
-
-}  // namespace
-
-TEST_CASE("a ring where every rank sends first completes inside a group", "[group]") {
-  // Messages far larger than a FIFO (4 slots of 256 B): without a group the
-  // sends would wait for receives that are never posted.
-  Options o;
-  o.slot_bytes = 256;
-  for (const int n : {1, 2, 3, 5}) {
-    auto comms = loopback_group(n, o);
-    test::RankPool pool(n);
-    const std::size_t count = 20011;
-    std::vector<std::vector<double>> got(static_cast<std::size_t>(n) * 2);
-    std::vector<std::string> problems;
-    std::mutex mu;
-    auto errors = pool.run([&](int r) {
-      const int next = (r + 1) % n, prev = (r + n - 1) % n;
-      auto to_next = message(r, next, count), to_prev = message(r, prev, count);
-      std::vector<double> from_prev(count), from_next(count);
-      group_start();
-      comms[r].send(to_next.data(), count, DataType::Float64, next);  // ring one way
-      comms[r].send(to_prev.data(), count, DataType::Float64, prev);  // and the other
-      comms[r].recv(from_prev.data(), count, DataType::Float64, prev);
-      comms[r].recv(from_next.data(), count, DataType::Float64, next);
-      group_end();
-      std::lock_guard lock(mu);
-      if (n == 2) {
-        // prev == next: the two sends to it match the two recvs in order.
-        check_from(from_prev, prev, r, count, problems);
-        check_from(from_next, next, r, count, problems);
-      } else {
-        check_from(from_prev, prev, r, count, problems);
-        check_from(from_next, next, r, count, problems);
-      }
-    });
-    INFO("n=" << n << " " << first(errors) << first(problems));
-    CHECK(errors.empty());
-    CHECK(problems.empty());
-  }
-}
 
 TEST_CASE("sends to self match receives from self in order", "[group]") {
   auto comms = loopback_group(1);
@@ -134,6 +76,109 @@ TEST_CASE("one thread drives 4 loopback ranks through a group of every operation
         if (r == 2) REQUIRE(ga[r][q * c + i] == in[q][i]);
       }
     }
+  }
+}
+
+TEST_CASE("one thread drives 5 loopback ranks through alltoallv, in-place gather and scatter",
+          "[group]") {
+  const int n = 5;
+  const auto un = static_cast<std::size_t>(n);
+  Options o;
+  o.slot_bytes = 256;  // every transfer far larger than the FIFO
+  auto comms = loopback_group(n, o);
+  const std::size_t c = 3001;
+  const int groot = 2, sroot = 4;
+  const test::VectorLayout v = test::vector_layout(c, n, 99);
+  auto val = [](int r, std::size_t i) { return static_cast<int64_t>(r) * 1000000007 + int64_t(i); };
+  std::vector<std::vector<int64_t>> in(un), a2av(un), ga(un), sc(un), rs(un), red(un);
+  std::vector<std::vector<std::size_t>> recv_counts(un);
+  for (int r = 0; r < n; ++r) {
+    const auto ur = static_cast<std::size_t>(r);
+    in[ur].resize(std::max(v.send_extent[ur], c * un));
+    for (std::size_t i = 0; i < in[ur].size(); ++i) in[ur][i] = val(r, i);
+    a2av[ur].assign(v.recv_extent[ur], -1);
+    for (int q = 0; q < n; ++q) recv_counts[ur].push_back(v.recv_count(r, q));
+    rs[ur].assign(c, 0);
+    red[ur].assign(c, 0);
+  }
+  // In place on the roots: gather's input already sits in its block of the
+  // output, scatter's output is its block of the input.
+  ga[groot].assign(c * un, -1);
+  std::copy_n(in[groot].begin(), c, ga[groot].begin() + groot * c);
+  sc[sroot] = in[sroot];
+  for (int r = 0; r < n; ++r) {
+    if (r != sroot) sc[static_cast<std::size_t>(r)].assign(c, -1);
+  }
+  group_start();
+  for (int r = 0; r < n; ++r) {
+    const auto ur = static_cast<std::size_t>(r);
+    comms[ur].alltoallv(in[ur].data(), v.counts[ur].data(), v.send_displs[ur].data(),
+                        a2av[ur].data(), recv_counts[ur].data(), v.recv_displs[ur].data(),
+                        DataType::Int64);
+    comms[ur].gather(r == groot ? ga[ur].data() + groot * c : in[ur].data(),
+                     r == groot ? ga[ur].data() : nullptr, c, DataType::Int64, groot);
+    comms[ur].scatter(r == sroot ? sc[ur].data() : nullptr,
+                      r == sroot ? sc[ur].data() + sroot * c : sc[ur].data(), c, DataType::Int64,
+                      sroot);
+    comms[ur].reduce_scatter(in[ur].data(), rs[ur].data(), c, DataType::Int64, ReduceOp::Sum);
+    comms[ur].reduce(in[ur].data(), red[ur].data(), c, DataType::Int64, ReduceOp::Max, 0);
+  }
+  group_end();
+  for (int r = 0; r < n; ++r) {
+    const auto ur = static_cast<std::size_t>(r);
+    std::vector<int64_t> want(v.recv_extent[ur], -1);
+    for (int q = 0; q < n; ++q) {
+      const auto uq = static_cast<std::size_t>(q);
+      for (std::size_t i = 0; i < v.recv_count(r, q); ++i)
+        want[v.recv_displs[ur][uq] + i] = val(q, v.send_displs[uq][ur] + i);
+    }
+    CHECK(a2av[ur] == want);
+    const int64_t* mine = r == sroot ? sc[ur].data() + sroot * c : sc[ur].data();
+    for (std::size_t i = 0; i < c; ++i) {
+      REQUIRE(mine[i] == val(sroot, ur * c + i));
+      int64_t sum = 0;
+      for (int q = 0; q < n; ++q) sum += val(q, ur * c + i);
+      REQUIRE(rs[ur][i] == sum);
+      if (r == 0) REQUIRE(red[0][i] == val(n - 1, i));
+      if (r == groot) {
+        for (int q = 0; q < n; ++q)
+          REQUIRE(ga[ur][static_cast<std::size_t>(q) * c + i] == val(q, i));
+      }
+    }
+  }
+}
+
+TEST_CASE("one thread drives parents and their split children in one group", "[group][split]") {
+  const int n = 4;
+  auto comms = loopback_group(n);
+  std::vector<Communicator> children(static_cast<std::size_t>(n));
+  test::RankPool pool(n);
+  auto errors = pool.run([&](int r) {  // split is collective: one thread per rank
+    children[static_cast<std::size_t>(r)] = comms[static_cast<std::size_t>(r)].split(r % 2, -r);
+  });
+  REQUIRE(errors.empty());
+  // Per rank: the parent's allreduce, the child's allgather and a child
+  // ring send/recv, all recorded by this thread and run as one group.
+  std::vector<double> x(n), total(n), gathered(2 * n), ring(n, -1);
+  group_start();
+  for (int r = 0; r < n; ++r) {
+    const auto ur = static_cast<std::size_t>(r);
+    x[ur] = r + 1;
+    Communicator& ch = children[ur];
+    comms[ur].allreduce(&x[ur], &total[ur], 1, DataType::Float64, ReduceOp::Sum);
+    ch.allgather(&x[ur], &gathered[2 * ur], 1, DataType::Float64);
+    ch.send(&x[ur], 1, DataType::Float64, (ch.rank() + 1) % 2);
+    ch.recv(&ring[ur], 1, DataType::Float64, (ch.rank() + 1) % 2);
+  }
+  group_end();
+  for (int r = 0; r < n; ++r) {
+    const auto ur = static_cast<std::size_t>(r);
+    CHECK(total[ur] == 10);
+    // Children {0, 2} and {1, 3}, ordered by key -r: child rank 0 is the higher one.
+    const int hi = r % 2 + 2, lo = r % 2;
+    CHECK(gathered[2 * ur] == hi + 1);
+    CHECK(gathered[2 * ur + 1] == lo + 1);
+    CHECK(ring[ur] == (r == hi ? lo : hi) + 1);
   }
 }
 

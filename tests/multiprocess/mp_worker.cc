@@ -1,7 +1,8 @@
 // mp_worker: one rank of a launched job (colossus-run, torchrun, srun,
-// mpirun + COLOSSUS_BOOTSTRAP_ADDR). Runs every collective over the sweep's
-// process spread of dtypes, ops and counts (collectives/sweep.hpp), checks
-// its own outputs against the float64 reference, exits 0 iff all are right.
+// mpirun + COLOSSUS_BOOTSTRAP_ADDR). Runs every collective (alltoall(v),
+// gather, scatter and the send/recv pattern too) over the sweep's process
+// spread of dtypes, ops and counts (collectives/sweep.hpp), checks its own
+// outputs against the float64 reference, exits 0 iff all are right.
 #include <cstdio>
 #include <string>
 
@@ -20,8 +21,9 @@ int run_spread(colossus::Communicator& comm) {
   int bad = 0;
   for (const Collective coll :
        {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter,
-        Collective::Broadcast, Collective::Reduce}) {
-    for (const test::Case& c : test::cases(test::process_spread(), coll, n)) {
+        Collective::Broadcast, Collective::Reduce, Collective::AllToAll, Collective::AllToAllv,
+        Collective::Gather, Collective::Scatter, Collective::Send}) {
+    for (const test::Case& c : test::cases(test::process_spread(coll), coll, n)) {
       const test::Inputs inputs = test::make_inputs(c, n);
       test::run_rank(c, n, rank, comm, inputs, [&](const std::string& what) {
         if (bad++ < 3)
