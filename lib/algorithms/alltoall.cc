@@ -28,6 +28,13 @@ plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams&
     throw Error(ErrorCode::InvalidArgument, "pairwise implements alltoall and alltoallv only");
   }
   const int n = args.nranks;
+  const auto un = static_cast<std::size_t>(n);
+  if (args.coll == plan::Collective::AllToAllv &&
+      (!args.v || args.v->send_counts.size() != un || args.v->send_displs.size() != un ||
+       args.v->recv_counts.size() != un || args.v->recv_displs.size() != un)) {
+    throw Error(ErrorCode::InvalidArgument,
+                "pairwise: alltoallv needs a count and a displacement per rank (CollArgs::v)");
+  }
   const int nch = std::max(1, params.nchannels);
   // Channels 0..nch-1 exchange; channel nch only copies the own block, so
   // that the copy overlaps the first round instead of delaying it (it talks

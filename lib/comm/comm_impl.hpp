@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -66,8 +67,13 @@ struct Link {
   std::unique_ptr<bootstrap::OutOfBand> oob;  // outlives the transport built on it
   std::unique_ptr<transport::Transport> transport;
   std::unique_ptr<exec::Executor> executor;
-  std::mutex mutex;    // one call (or group) at a time on the executor
-  int next_space = 1;  // the lowest channel space this rank has not handed out
+  std::mutex mutex;        // one call (or group) at a time on the executor
+  std::mutex split_mutex;  // one split at a time (it reads and then takes a space)
+  int next_space = 1;      // the lowest channel space this rank has not handed out
+  // Spaces below next_space whose communicator this rank has destroyed: a
+  // later split reuses them, and with them the connections the executor
+  // keeps for their channels (split.cc).
+  std::set<int> free_spaces;
 };
 
 // One recorded or immediate call: its arguments and buffers.

@@ -164,7 +164,11 @@ CommImpl::CommImpl(const CommImpl& parent, int rank, const std::vector<int>& mem
   }
 }
 
-CommImpl::~CommImpl() = default;
+CommImpl::~CommImpl() {
+  if (to_root_.empty()) return;  // the root's space 0 is never handed out
+  std::lock_guard lock(link_->mutex);
+  link_->free_spaces.insert(channel_base_ / Link::kChannelsPerComm);
+}
 
 const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
   const PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(a.dtype),

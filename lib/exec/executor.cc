@@ -255,20 +255,31 @@ void Executor::run(const std::vector<Job>& jobs) {
   transport::Doorbell& bell = transport_.doorbell();
   const auto timeout =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s_));
-  std::size_t remaining = channels.size();
+  // The lanes that may move: unfinished, waiting for no earlier lane. A
+  // pass visits only these, so a group of many operations chained on one
+  // stream costs a pass per runnable lane, not per lane of the group.
+  std::vector<std::size_t> active, next;
+  for (std::size_t l = 0; l < channels.size(); ++l) {
+    if (channels[l].waits == 0) active.push_back(l);
+  }
   int idle = 0;
   Clock::time_point stalled_since{};
-  while (remaining > 0) {
+  while (!active.empty()) {
     const uint32_t seen = bell.epoch();
     bool progressed = false;
-    for (ChannelRun& ch : channels) {
-      if (ch.finished() || ch.waits > 0) continue;
+    next.clear();
+    for (const std::size_t l : active) {
+      ChannelRun& ch = channels[l];
       while (!ch.finished() && advance(ch)) progressed = true;
-      if (ch.finished()) {
-        --remaining;
-        for (const std::size_t d : ch.dependents) --channels[d].waits;
+      if (!ch.finished()) {
+        next.push_back(l);
+        continue;
+      }
+      for (const std::size_t d : ch.dependents) {
+        if (--channels[d].waits == 0) next.push_back(d);
       }
     }
+    active.swap(next);
     if (progressed) {
       idle = 0;
       continue;

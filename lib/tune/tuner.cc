@@ -71,9 +71,10 @@ Choice Tuner::choose(const plan::CollArgs& args) {
           !(use_filter && filter_.restricted(args.coll)))
         continue;
       // Hierarchical all-to-all needs equal nodes (make_plan throws
-      // InvalidArgument otherwise); a forced one still reaches its message.
+      // InvalidArgument otherwise): skipped unless named for alltoall
+      // ("alltoall:hierarchical"), which then reaches its message.
       if (a == Algo::Hierarchical && args.coll == plan::Collective::AllToAll &&
-          !layout_.uniform() && !(use_filter && filter_.restricted(args.coll)))
+          !layout_.uniform() && !(use_filter && filter_.named(args.coll)))
         continue;
       algos.push_back(a);
     }
