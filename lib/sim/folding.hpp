@@ -7,11 +7,13 @@
 // the message of rep(p) seen through the g that carries rep(p) to p, and a
 // resource of rank x is the resource of rep(x).
 //
-// Folding is only used after a check: the Plans of sampled ranks g(r) (a
-// neighbouring node, the farthest, the last; first, middle and last local
-// index) are compared step by step with their representatives' carried by
-// g: kinds and peers equal, bytes per channel within a block. Latencies
-// that differ along a class's orbit (switch tiers) are averaged over it.
+// Folding is only used after a check (algorithms::check_symmetry): the
+// Plans of sampled ranks g(r) (a neighbouring node, the farthest, the last;
+// first, middle and last local index) are compared step by step with their
+// representatives' carried by g: kinds and peers equal, bytes per channel
+// within a block. Latencies that differ along a class's orbit (switch
+// tiers) are averaged over it (engine.cc: the whole orbit, or evenly spaced
+// samples of it where the held Plans talk to very many peers).
 //
 // Error of folding, measured against the unfolded simulation
 // (tests/sim/folding_test.cc): equal to 1e-9 on even counts; on uneven
@@ -23,14 +25,14 @@
 
 #include "algorithms/symmetry.hpp"
 #include "sim/fabric.hpp"
+#include "sim/workload.hpp"
 
 namespace colossus::sim {
 
 using Folding = algorithms::Symmetry;
 
-// The folding `algo` admits for `args` on `fabric`, after checking sampled
+// The folding the workload admits on `fabric`, after checking sampled
 // ranks' Plans; Group::None with `why` filled when it admits none.
-Folding choose_folding(const Fabric& fabric, const plan::CollArgs& args, algorithms::Algo algo,
-                       const algorithms::AlgoParams& params, std::string* why);
+Folding choose_folding(const Fabric& fabric, const Workload& work, std::string* why);
 
 }  // namespace colossus::sim

@@ -97,6 +97,8 @@ std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
 }
 
 double vector_bytes(const plan::CollArgs& a) {
+  if (a.coll == Collective::AllToAllv)
+    return static_cast<double>(plan::total_send(a)) * static_cast<double>(dtype_size(a.dtype));
   const double bytes = static_cast<double>(a.count) * static_cast<double>(dtype_size(a.dtype));
   return counts_per_rank(a.coll) ? bytes * a.nranks : bytes;
 }
@@ -104,6 +106,11 @@ double vector_bytes(const plan::CollArgs& a) {
 Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
                      const plan::CollArgs& call, algorithms::Algo algo, int nchannels) {
   const int n = call.nranks;
+  if (call.coll == Collective::AllToAllv || plan::is_p2p(call.coll)) {
+    throw Error(ErrorCode::InvalidArgument,
+                std::string("tuner: ") + plan::to_string(call.coll) +
+                    " differs from rank to rank: its traffic is not counted");
+  }
   // Above kMaxTrafficRanks, only algorithms whose Plans respect a node
   // symmetry are counted, on one node's ranks (symmetry.hpp).
   algorithms::Symmetry sym;
@@ -136,35 +143,66 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   params.chunk_bytes = a.count * esize * static_cast<std::size_t>(n);
   params.layout = &layout;
   const double vbytes = vector_bytes(a);
+  auto plan_of = [&](int r) { return algorithms::make_plan(algo, a, r, params); };
+  if (sym.active()) {
+    const std::string bad = algorithms::check_symmetry(
+        &sym, [&](int r) { return std::vector<plan::Plan>{plan_of(r)}; });
+    if (!bad.empty()) {
+      throw Error(ErrorCode::InvalidArgument, "tuner: " + std::to_string(n) + " ranks exceed the " +
+                                                  std::to_string(kMaxTrafficRanks) +
+                                                  " counted unfolded, and " + bad);
+    }
+  }
 
   const int slots = sym.slots(n);
   const int nodes = sym.active() ? 1 : layout.nnodes();  // folded: node 0 stands for every node
   const int nics = std::max(1, model.nics_per_node);
-  std::vector<double> nic_load(static_cast<std::size_t>(nodes * nics), 0.0);
+  // Bytes through each NIC and each rank's on-node port, out and in (a
+  // gather's root receives what every rank sends); folded, a message to p
+  // arrives at rep(p)'s, as the simulator charges it.
+  auto nic_of = [&](int r) {
+    return static_cast<std::size_t>((sym.active() ? 0 : layout.node_of(r)) * nics +
+                                    layout.local_index(r) % nics);
+  };
+  std::vector<double> nic_out(static_cast<std::size_t>(nodes * nics), 0.0), nic_in = nic_out;
+  std::vector<double> intra_out(static_cast<std::size_t>(slots), 0.0), intra_in = intra_out;
   std::vector<plan::Plan> plans;
   plans.reserve(static_cast<std::size_t>(slots));
   Traffic t;
   for (int r = 0; r < slots; ++r) {
-    plans.push_back(algorithms::make_plan(algo, a, r, params));
-    double intra = 0, work = 0;
+    plans.push_back(plan_of(r));
+    // Rank 0's Plan is a fair sample of the others': refuse before building them.
+    if (r == 0 && plans.back().num_steps() * static_cast<std::size_t>(slots) > kMaxTrafficSteps) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "tuner: " + std::string(algorithms::to_string(algo)) + " with " +
+                      std::to_string(nchannels) + " channel(s) on " + std::to_string(n) +
+                      " ranks holds about " +
+                      std::to_string(plans.back().num_steps() * static_cast<std::size_t>(slots)) +
+                      " steps to count (limit " + std::to_string(kMaxTrafficSteps) + ")");
+    }
+    double work = 0;
     for (const auto& ch : plans.back().channels) {
       for (const plan::Step& s : ch.steps) {
         const double bytes = static_cast<double>(s.count() * esize);
         work += bytes * memory_passes(s.kind);
         if (!plan::sends(s.kind)) continue;
-        if (layout.node_of(s.send_peer) == layout.node_of(r)) {
-          intra += bytes;
+        const int to = s.send_peer;
+        if (layout.node_of(to) == layout.node_of(r)) {
+          intra_out[static_cast<std::size_t>(r)] += bytes;
+          intra_in[static_cast<std::size_t>(sym.rep(to))] += bytes;
         } else {
-          const int nic = layout.local_index(r) % nics;
-          nic_load[static_cast<std::size_t>(layout.node_of(r) * nics + nic)] += bytes;
+          nic_out[nic_of(r)] += bytes;
+          nic_in[nic_of(to)] += bytes;
           t.crosses_nodes = true;
         }
       }
     }
-    t.intra_bytes = std::max(t.intra_bytes, intra / vbytes);
     t.work_bytes = std::max(t.work_bytes, work / vbytes);
   }
-  for (const double l : nic_load) t.nic_bytes = std::max(t.nic_bytes, l / vbytes);
+  for (const auto* loads : {&nic_out, &nic_in})
+    for (const double l : *loads) t.nic_bytes = std::max(t.nic_bytes, l / vbytes);
+  for (const auto* loads : {&intra_out, &intra_in})
+    for (const double l : *loads) t.intra_bytes = std::max(t.intra_bytes, l / vbytes);
   for (const auto& ch : plans.front().channels) t.steps += ch.steps.size();
   critical_path(model, layout, sym, plans, &t);
   return t;
