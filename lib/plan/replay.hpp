@@ -88,7 +88,7 @@ class Replay {
             Lane{static_cast<int>(s), ch, plans[s].channel_base + ch, steps.data(), steps.size()});
       }
     }
-    reads_.resize(lanes_.size());
+    last_read_.assign(lanes_.size(), kNone);
     sent_.assign(lanes_.size(), SentTo{});
     waits_.assign(lanes_.size(), 0);
     dependents_.resize(lanes_.size());
@@ -191,15 +191,21 @@ class Replay {
     }
   };
 
+  // The lane's read of its current step's peer: the last one used (chunks
+  // of one message in a row), else found by (lane, peer), else a new one.
   Read& read_of(int id) {
     const Lane& l = lane(id);
     const int peer = l.step().recv_peer;
-    auto& reads = reads_[static_cast<std::size_t>(id)];
-    for (Read& r : reads) {
-      if (r.peer == peer) return r;
+    std::size_t& last = last_read_[static_cast<std::size_t>(id)];
+    if (last != kNone && reads_[last].peer == peer) return reads_[last];
+    const std::uint64_t key = (std::uint64_t(std::uint32_t(id)) << 32) | std::uint32_t(peer);
+    auto [it, fresh] = read_index_.try_emplace(key, reads_.size());
+    if (fresh) {
+      const StreamSource src = source_(rank_of(id), peer);
+      reads_.push_back(Read{peer, 0, &streams_[StreamKey{src.sender, src.to, l.wire}]});
     }
-    const StreamSource src = source_(rank_of(id), peer);
-    return reads.emplace_back(Read{peer, 0, &streams_[StreamKey{src.sender, src.to, l.wire}]});
+    last = it->second;
+    return reads_[last];
   }
 
   // The executor's rule for a group (exec/executor.cc, lanes_of): per rank,
@@ -242,7 +248,10 @@ class Replay {
   const std::vector<Plan>& plans_;
   SourceOf source_;
   std::vector<Lane> lanes_;
-  std::vector<std::vector<Read>> reads_;      // per lane, one per peer it receives from
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  std::vector<Read> reads_;  // one per (lane, peer it receives from)
+  std::unordered_map<std::uint64_t, std::size_t> read_index_;  // (lane, peer) -> reads_ index
+  std::vector<std::size_t> last_read_;                         // per lane, its last read
   std::vector<SentTo> sent_;                  // per lane, the stream it last sent on
   std::vector<int> waits_;                    // per lane, unfinished lanes it waits for
   std::vector<std::vector<int>> dependents_;  // per lane, lanes that wait for it

@@ -196,8 +196,8 @@ double Engine::latency(int from, int to) {
 // spaced elements as that allows, at least kMinOrbitSamples.
 void Engine::choose_latency_samples() {
   if (!fold_.active()) return;
-  constexpr std::size_t kLatencyLookups = 4'000'000;
-  constexpr int kMinOrbitSamples = 64;
+  constexpr std::size_t kLatencyLookups = 1'000'000;
+  constexpr int kMinOrbitSamples = 16;
   std::unordered_set<std::uint64_t> pairs;
   for (const plan::Plan& p : plans_) {
     for (const auto& ch : p.channels) {

@@ -144,6 +144,19 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   params.layout = &layout;
   const double vbytes = vector_bytes(a);
   auto plan_of = [&](int r) { return algorithms::make_plan(algo, a, r, params); };
+  const int slots = sym.slots(n);
+  std::vector<plan::Plan> plans;
+  plans.reserve(static_cast<std::size_t>(slots));
+  // Rank 0's Plan is a fair sample of the others': refuse before building them.
+  plans.push_back(plan_of(0));
+  if (plans[0].num_steps() * static_cast<std::size_t>(slots) > kMaxTrafficSteps) {
+    throw Error(ErrorCode::InvalidArgument,
+                "tuner: " + std::string(algorithms::to_string(algo)) + " with " +
+                    std::to_string(nchannels) + " channel(s) on " + std::to_string(n) +
+                    " ranks holds about " +
+                    std::to_string(plans[0].num_steps() * static_cast<std::size_t>(slots)) +
+                    " steps to count (limit " + std::to_string(kMaxTrafficSteps) + ")");
+  }
   if (sym.active()) {
     const std::string bad = algorithms::check_symmetry(
         &sym, [&](int r) { return std::vector<plan::Plan>{plan_of(r)}; });
@@ -154,7 +167,6 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
     }
   }
 
-  const int slots = sym.slots(n);
   const int nodes = sym.active() ? 1 : layout.nnodes();  // folded: node 0 stands for every node
   const int nics = std::max(1, model.nics_per_node);
   // Bytes through each NIC and each rank's on-node port, out and in (a
@@ -166,20 +178,9 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   };
   std::vector<double> nic_out(static_cast<std::size_t>(nodes * nics), 0.0), nic_in = nic_out;
   std::vector<double> intra_out(static_cast<std::size_t>(slots), 0.0), intra_in = intra_out;
-  std::vector<plan::Plan> plans;
-  plans.reserve(static_cast<std::size_t>(slots));
   Traffic t;
   for (int r = 0; r < slots; ++r) {
-    plans.push_back(plan_of(r));
-    // Rank 0's Plan is a fair sample of the others': refuse before building them.
-    if (r == 0 && plans.back().num_steps() * static_cast<std::size_t>(slots) > kMaxTrafficSteps) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "tuner: " + std::string(algorithms::to_string(algo)) + " with " +
-                      std::to_string(nchannels) + " channel(s) on " + std::to_string(n) +
-                      " ranks holds about " +
-                      std::to_string(plans.back().num_steps() * static_cast<std::size_t>(slots)) +
-                      " steps to count (limit " + std::to_string(kMaxTrafficSteps) + ")");
-    }
+    if (r > 0) plans.push_back(plan_of(r));
     double work = 0;
     for (const auto& ch : plans.back().channels) {
       for (const plan::Step& s : ch.steps) {

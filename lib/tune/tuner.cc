@@ -32,9 +32,17 @@ const Traffic& Tuner::traffic(const plan::CollArgs& args, Algo algo, int nchanne
                                    args.root, args.count < rep ? args.count : 0);
   auto it = traffic_.find(key);
   if (it == traffic_.end()) {
-    it = traffic_.emplace(key, plan_traffic(model_, layout_, args, algo, nchannels)).first;
+    Counted c;
+    try {
+      c.traffic = plan_traffic(model_, layout_, args, algo, nchannels);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::InvalidArgument) throw;
+      c.refused = e.what();
+    }
+    it = traffic_.emplace(key, std::move(c)).first;
   }
-  return it->second;
+  if (!it->second.refused.empty()) throw Error(ErrorCode::InvalidArgument, it->second.refused);
+  return it->second.traffic;
 }
 
 Candidate Tuner::predict(const plan::CollArgs& args, Algo algo, int nchannels,

@@ -91,8 +91,14 @@ class Tuner {
   algorithms::Layout layout_;
   AlgoFilter filter_;
   TunerLimits limits_;
+  // A count, or why the candidate's Plans could not be counted (kept too:
+  // refusing can cost as much as counting).
+  struct Counted {
+    Traffic traffic;
+    std::string refused;
+  };
   // coll, algo, nchannels, root, count (0: at or above the representative count)
-  std::map<std::tuple<int, int, int, int, std::size_t>, Traffic> traffic_;
+  std::map<std::tuple<int, int, int, int, std::size_t>, Counted> traffic_;
 };
 
 // The candidates as a table, fastest first, the pick marked with '*', then
