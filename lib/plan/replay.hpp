@@ -107,13 +107,13 @@ class Replay {
   // its stream not yet taken. nullptr when it has not been sent: the lane is
   // then recorded as waiting, and send() of that message names it.
   const Msg* incoming(int id) {
-    Read& r = read_of(id);
-    if (r.taken < r.stream->msgs.size()) return &r.stream->msgs[r.taken];
-    r.stream->waiters.emplace_back(id, r.taken);
+    Stream& st = *read_of(id).stream;
+    if (st.taken < st.msgs.size()) return &st.msgs[st.taken];
+    st.waiters.emplace_back(id, st.taken);
     return nullptr;
   }
   // Takes the message incoming() returned: the next receive matches the next one.
-  void take(int id) { ++read_of(id).taken; }
+  void take(int id) { ++read_of(id).stream->taken; }
 
   // Appends the current step's message to its stream (rank, send_peer,
   // transport channel) and calls on_sent(lane, msg) for each lane that was
@@ -164,14 +164,17 @@ class Replay {
   }
 
  private:
+  // One receiver reads a stream (folded too: a held rank's receives from
+  // different peers never name the same stream), its lanes one after the
+  // other (a group's Plans sharing it are ordered): one cursor.
   struct Stream {
     std::vector<Msg> msgs;
+    std::size_t taken = 0;                             // messages matched so far
     std::vector<std::pair<int, std::size_t>> waiters;  // (lane, message index)
   };
   struct Read {
     int peer;
-    std::size_t taken;  // messages matched so far
-    Stream* stream;     // stable: the map is node-based
+    Stream* stream;  // stable: the map is node-based
   };
   struct SentTo {
     int to = -1;
@@ -202,7 +205,7 @@ class Replay {
     auto [it, fresh] = read_index_.try_emplace(key, reads_.size());
     if (fresh) {
       const StreamSource src = source_(rank_of(id), peer);
-      reads_.push_back(Read{peer, 0, &streams_[StreamKey{src.sender, src.to, l.wire}]});
+      reads_.push_back(Read{peer, &streams_[StreamKey{src.sender, src.to, l.wire}]});
     }
     last = it->second;
     return reads_[last];

@@ -86,14 +86,21 @@ bool counts_per_rank(Collective c) {
 }
 }  // namespace
 
-std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
-  // Folded (many ranks): one vector unit per block keeps every block full,
-  // and the steps are as many whatever the block size. Allgather and
-  // reduce_scatter count per rank: their blocks are the ranks' own parts.
-  const std::size_t units = a.nranks > kMaxTrafficRanks ? 1 : 64;
+namespace {
+// `units` vector units per block and channel: the call's count.
+std::size_t units_count(const plan::CollArgs& a, int nchannels, std::size_t units) {
+  // Allgather, reduce_scatter, alltoall, gather and scatter count per rank:
+  // their blocks are the ranks' own parts.
   const bool per_rank = counts_per_rank(a.coll);
   return (per_rank ? 1 : static_cast<std::size_t>(a.nranks)) * static_cast<std::size_t>(nchannels) *
          algorithms::vector_align(dtype_size(a.dtype)) * units;
+}
+}  // namespace
+
+std::size_t representative_count(const plan::CollArgs& a, int nchannels) {
+  // Many ranks (counted folded only): one vector unit per block keeps every
+  // block full, and the steps are as many whatever the block size.
+  return units_count(a, nchannels, a.nranks > kMaxTrafficRanks ? 1 : 64);
 }
 
 double vector_bytes(const plan::CollArgs& a) {
@@ -111,25 +118,28 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
                 std::string("tuner: ") + plan::to_string(call.coll) +
                     " differs from rank to rank: its traffic is not counted");
   }
-  // Above kMaxTrafficRanks, only algorithms whose Plans respect a node
-  // symmetry are counted, on one node's ranks (symmetry.hpp).
-  algorithms::Symmetry sym;
-  if (n > kMaxTrafficRanks) {
-    std::string why;
-    sym = algorithms::symmetry_of(layout, call, algo, &why);
-    if (!sym.active()) {
+  // Plans that respect a node symmetry are counted on one node's ranks
+  // (symmetry.hpp): the counts and the latency replay are those of every
+  // rank's (exactly: the representative call's blocks are even). Others are
+  // counted rank by rank up to kMaxTrafficRanks, and refused above it.
+  const bool must_fold = n > kMaxTrafficRanks;
+  auto no_fold = [&](const std::string& why) {
+    if (must_fold) {
       throw Error(ErrorCode::InvalidArgument,
                   "tuner: " + std::to_string(n) + " ranks exceed the " +
                       std::to_string(kMaxTrafficRanks) +
                       " for which every rank's Plans are counted, and " +
                       algorithms::to_string(algo) + " does not fold: " + why);
     }
-  }
-  if (sym.active() && call.count < representative_count(call, nchannels)) {
-    throw Error(ErrorCode::InvalidArgument,
-                "tuner: " + std::to_string(call.count) + " elements leave blocks of " +
-                    algorithms::to_string(algo) + " on " + std::to_string(n) +
-                    " ranks empty: its Plans differ by rank and do not fold");
+    return algorithms::Symmetry{};
+  };
+  std::string why;
+  algorithms::Symmetry sym = algorithms::symmetry_of(layout, call, algo, &why);
+  if (!sym.active()) sym = no_fold(why);
+  // Fewer elements than a vector unit per block and channel leave blocks
+  // empty on some ranks and not others (a check on sampled ranks could miss it).
+  if (sym.active() && call.count < units_count(call, nchannels, 1)) {
+    sym = no_fold(std::to_string(call.count) + " elements leave some of its blocks empty");
   }
   plan::CollArgs a = call;
   const std::size_t esize = dtype_size(a.dtype);
@@ -144,28 +154,30 @@ Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,
   params.layout = &layout;
   const double vbytes = vector_bytes(a);
   auto plan_of = [&](int r) { return algorithms::make_plan(algo, a, r, params); };
-  const int slots = sym.slots(n);
   std::vector<plan::Plan> plans;
-  plans.reserve(static_cast<std::size_t>(slots));
-  // Rank 0's Plan is a fair sample of the others': refuse before building them.
+  // Rank 0's Plan is a fair sample of the others': refuse before building
+  // them (or proving a symmetry on a dozen of them).
   plans.push_back(plan_of(0));
-  if (plans[0].num_steps() * static_cast<std::size_t>(slots) > kMaxTrafficSteps) {
+  auto within_budget = [&] {
+    const std::size_t steps = plans[0].num_steps() * static_cast<std::size_t>(sym.slots(n));
+    if (steps <= kMaxTrafficSteps) return;
     throw Error(ErrorCode::InvalidArgument,
                 "tuner: " + std::string(algorithms::to_string(algo)) + " with " +
                     std::to_string(nchannels) + " channel(s) on " + std::to_string(n) +
-                    " ranks holds about " +
-                    std::to_string(plans[0].num_steps() * static_cast<std::size_t>(slots)) +
-                    " steps to count (limit " + std::to_string(kMaxTrafficSteps) + ")");
-  }
+                    " ranks holds about " + std::to_string(steps) + " steps to count (limit " +
+                    std::to_string(kMaxTrafficSteps) + ")");
+  };
+  within_budget();
   if (sym.active()) {
     const std::string bad = algorithms::check_symmetry(
         &sym, [&](int r) { return std::vector<plan::Plan>{plan_of(r)}; });
     if (!bad.empty()) {
-      throw Error(ErrorCode::InvalidArgument, "tuner: " + std::to_string(n) + " ranks exceed the " +
-                                                  std::to_string(kMaxTrafficRanks) +
-                                                  " counted unfolded, and " + bad);
+      sym = no_fold(bad);
+      within_budget();
     }
   }
+  const int slots = sym.slots(n);
+  plans.reserve(static_cast<std::size_t>(slots));
 
   const int nodes = sym.active() ? 1 : layout.nnodes();  // folded: node 0 stands for every node
   const int nics = std::max(1, model.nics_per_node);

@@ -10,11 +10,11 @@
 // allreduce, 2 log2 n for a tree, n-1 for a pairwise all-to-all, whatever
 // the Plans say. Those are fractions of the call's size, independent of it,
 // so one count serves every size of a (collective, algorithm, channels)
-// triple. Cost: one Plan per rank, O(n * steps); callers cache the result.
-// Above kMaxTrafficRanks only Plans that fold are counted, on one node's
-// ranks (algorithms/symmetry.hpp, proved on sampled ranks); others, and
-// calls that differ by rank (alltoallv, send, recv), are refused
-// (InvalidArgument).
+// triple. Plans that fold (algorithms/symmetry.hpp, proved on sampled
+// ranks) are counted on one node's ranks, the same counts at a node's cost;
+// others one Plan per rank, O(n * steps), up to kMaxTrafficRanks and
+// refused (InvalidArgument) above it, as are calls that differ by rank
+// (alltoallv, send, recv). Callers cache the result.
 #pragma once
 
 #include "algorithms/algorithm.hpp"
