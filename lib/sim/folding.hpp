@@ -19,6 +19,14 @@
 // (tests/sim/folding_test.cc): equal to 1e-9 on even counts; on uneven
 // counts within 1%, except hierarchical with rails sharing a NIC (up to
 // ~2.3%: the one-unit block differences land on different rails per node).
+// Pairwise all-to-all is exact where a NIC serves one or two ranks (every
+// GPU preset: a NIC per GPU). Where more ranks share a NIC, the folded run
+// is the symmetric schedule and the unfolded one may leave it: rounding
+// noise in the shared NIC's max-min sharing grows as ranks drift apart
+// across rounds (measured, 8 ranks per NIC, 4 KiB blocks: equal at 8
+// nodes, unfolded 3% slower at 16, 7% at 32, 10% at 64; a 1e-7 us change
+// of a latency flips a 32-node run between equal and 8% slower, so the
+// unfolded figure is one draw of a chaotic replay, not a reference).
 #pragma once
 
 #include <string>
