@@ -6,8 +6,10 @@
 //   scale_bench [repetitions]     (default 3; the best of them is printed)
 //
 // Figures: building the colossus preset (100,000 GPUs); its XML export and
-// import; a folded 100,000-rank ring allreduce in the simulator; and the
-// simulator refusing calls too big to hold (a tree, and a ring unfolded).
+// import; a folded 100,000-rank ring allreduce in the simulator; the
+// simulator refusing calls too big to hold (a tree, and a ring unfolded);
+// and all-to-all on 8,192 ranks of the preset (1,024 nodes): the tuner's
+// choice and a folded pairwise alltoall (8,191 rounds per rank).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,9 +22,12 @@
 #include "colossus/error.hpp"
 #include "sim/engine.hpp"
 #include "sim/fabric.hpp"
+#include "topology/mapping.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"
 #include "tune/cost_model.hpp"
+#include "tune/from_topology.hpp"
+#include "tune/tuner.hpp"
 
 namespace {
 
@@ -119,6 +124,33 @@ int main(int argc, char** argv) {
          ok;
   });
   std::printf("%-44s %8.3f s\n", "simulate: refuse a 100k-rank ring, unfolded", ring);
+
+  // All-to-all on 8,192 ranks of the preset: 1 MiB per rank (128 B blocks).
+  const topology::Topology t8 = topology::make_preset("colossus:nodes=1024");
+  const topology::PathModel paths(t8, topology::map_ranks(t8, 8192));
+  const tune::CostModel model = tune::cost_model(paths, "scale_bench");
+  const sim::Fabric f8 = sim::Fabric::from_paths(paths, model);
+  plan::CollArgs a2a;
+  a2a.coll = plan::Collective::AllToAll;
+  a2a.count = 32;
+  a2a.dtype = DataType::Float32;
+  a2a.nranks = 8192;
+  tune::Choice choice;
+  const double tune_s = best_of(reps, [&] {
+    tune::Tuner tuner(model, f8.layout(), tune::AlgoFilter(), {});
+    choice = tuner.choose(a2a);
+  });
+  std::printf("%-44s %8.3f s  (%s)\n", "tune: 8192-rank alltoall, 1 MiB per rank", tune_s,
+              tune::summary(a2a, choice).c_str());
+  const double a2a_s = best_of(reps, [&] {
+    res = sim::simulate(f8, a2a, algorithms::Algo::Pairwise, algorithms::AlgoParams{},
+                        sim::SimOptions{});
+  });
+  std::printf("%-44s %8.3f s  (%llu steps, %llu events, %.1f us simulated, %s)\n",
+              "simulate: 8192-rank pairwise alltoall, folded", a2a_s,
+              static_cast<unsigned long long>(res.steps),
+              static_cast<unsigned long long>(res.events), res.time_us,
+              res.folding.describe().c_str());
   if (!same || !ok) {
     std::fprintf(stderr, "scale_bench: %s\n",
                  !same ? "the XML round trip differs" : "a call was not refused");

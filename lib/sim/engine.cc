@@ -5,6 +5,7 @@
 #include <memory>
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "colossus/error.hpp"
 #include "plan/replay.hpp"
@@ -24,11 +25,13 @@ constexpr double kGBps = 1e3;  // 1 GB/s = 1e9 B/s = 1e3 B/us
 enum class Phase : uint8_t { Start, Overhead, Moving, Done };
 enum ResKind : uint8_t { kIntra, kNic, kMemory, kCores };
 
-// One message of a stream (sender slot, receiver rank in the sender's
-// frame, channel), matched in order by the walker (plan/replay.hpp): when it
-// was sent (the middle of its step, for the trace) and when it arrives.
+// One message of a stream (sender, receiver in the sender's frame,
+// transport channel), matched in order by the walker (plan/replay.hpp): when
+// it was sent (the middle of its step, for the trace), when it arrives, and
+// the sender's trace thread.
 struct Message {
   double sent, arrival;
+  int track;
 };
 
 // The timing of one lane of the walker (same id): where its current step is.
@@ -44,27 +47,22 @@ struct Wake {
   bool operator>(const Wake& o) const { return at > o.at || (at == o.at && seq > o.seq); }
 };
 
+// Held ranks are 0 .. held-1: every rank unfolded, node 0's folded; a
+// rank x is simulated by held rank rep(x), whose resources are 3 * rep(x)
+// (on-node port out, in) and 3 * rep(x) + 2 (memory engine).
 class Engine {
  public:
-  Engine(const Fabric& fabric, const plan::CollArgs& args, algorithms::Algo algo,
-         const algorithms::AlgoParams& params, const SimOptions& opt)
-      : fab_(fabric),
-        args_(args),
-        algo_(algo),
-        params_(params),
-        opt_(opt),
-        esize_(dtype_size(args.dtype)) {}
+  Engine(const Fabric& fabric, const Workload& work, const SimOptions& opt)
+      : fab_(fabric), work_(work), opt_(opt) {}
 
   SimResult run();
 
  private:
   void hold_plans();
   void build_resources();
-  int slot_of(int rank) const { return slot_of_[static_cast<std::size_t>(fold_.rep(rank))]; }
-  std::uint64_t key(int slot, int to, int channel) const {
-    return (std::uint64_t(slot) << 40) | (std::uint64_t(to) << 8) | std::uint64_t(channel);
-  }
-  double latency(int slot, int to);
+  void choose_latency_samples();
+  int held_rank(int id) const { return replay_->rank_of(id); }
+  double latency(int from, int to);
   void wake(int agent, double at) { wakes_.push(Wake{at, seq_++, agent}); }
   void advance(int agent, double now);
   bool begin_step(Agent& a, int id, const Step& s, double now);
@@ -72,19 +70,17 @@ class Engine {
   void end_move(Agent& a, int id, const Step& s, double now);
 
   const Fabric& fab_;
-  plan::CollArgs args_;
-  algorithms::Algo algo_;
-  algorithms::AlgoParams params_;
+  const Workload& work_;
   const SimOptions& opt_;
-  std::size_t esize_;
 
   Folding fold_;
   std::string why_not_folded_;
-  std::vector<int> slot_rank_;  // real rank of each slot
-  std::vector<int> slot_of_;    // rank -> slot (representatives only), -1 otherwise
-  std::vector<plan::Plan> plans_;
+  int held_ = 0;                    // ranks held
+  std::vector<plan::Plan> plans_;   // held ranks' Plans, rank-major, each rank's in job order
+  std::vector<std::size_t> esize_;  // by Plan
   std::unique_ptr<plan::Replay<Message>> replay_;  // lanes, streams, in-order matching
   std::vector<Agent> agents_;                      // by lane
+  std::vector<int> track_;                         // by lane: its thread in the trace
   std::size_t total_steps_ = 0, done_steps_ = 0;
 
   FlowSet flows_;
@@ -92,49 +88,54 @@ class Engine {
   std::vector<int> nic_tx_, nic_rx_;  // by node * nics + nic index, -1 until used
   std::vector<int> cores_;            // by node, -1 when its ranks each have a core
   int nics_per_node_ = 1;
-  std::unordered_map<std::uint64_t, double> latency_;
+  std::unordered_map<std::uint64_t, double> latency_;  // folded: (held rank, to) -> orbit mean
+  int orbit_samples_ = 1;                              // folded: orbit elements averaged
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> wakes_;
   std::uint64_t seq_ = 0, events_ = 0;
   double end_us_ = 0;
 };
 
 void Engine::hold_plans() {
-  const int n = args_.nranks;
+  const int n = work_.nranks;
   if (opt_.fold)
-    fold_ = choose_folding(fab_, args_, algo_, params_, &why_not_folded_);
+    fold_ = choose_folding(fab_, work_, &why_not_folded_);
   else
     why_not_folded_ = "folding turned off";
-  const int slots = fold_.slots(n);
-  slot_of_.assign(static_cast<std::size_t>(n), -1);
+  held_ = fold_.slots(n);
   auto refuse = [&](std::size_t need) {
     throw Error(
         ErrorCode::InvalidArgument,
-        std::string("simulator: ") + algorithms::to_string(algo_) + " " +
-            plan::to_string(args_.coll) + " on " + std::to_string(n) + " ranks needs " +
+        "simulator: " + work_.name + " on " + std::to_string(n) + " ranks needs " +
             (need ? "about " + std::to_string(need) : "more than " + std::to_string(kMaxSimSteps)) +
             " steps of Plans held at once (limit " + std::to_string(kMaxSimSteps) +
             (fold_.active() ? "), even folded to " + std::to_string(fold_.slots(n)) + " ranks"
                             : "); ranks not folded: " + why_not_folded_) +
-            ". Fewer ranks or channels, or a larger call (ring and hierarchical fold"
-            " when every block of the call holds data) would fit");
+            ". Fewer ranks or channels, or a larger call (ring, hierarchical, pairwise and"
+            " bruck fold when every block of the call holds data) would fit");
   };
-  plans_.reserve(static_cast<std::size_t>(slots));
-  for (int s = 0; s < slots; ++s) {
-    plans_.push_back(algorithms::make_plan(algo_, args_, s, params_));
-    const std::size_t steps = plans_.back().num_steps();
+  plans_.reserve(static_cast<std::size_t>(held_));
+  for (int r = 0; r < held_; ++r) {
+    std::size_t steps = 0;
+    for (plan::Plan& p : work_.plans_of(r)) {
+      if (p.rank != r) {
+        throw Error(ErrorCode::InternalError, "simulator: " + work_.name + " gave rank " +
+                                                  std::to_string(r) + " a Plan of rank " +
+                                                  std::to_string(p.rank));
+      }
+      steps += p.num_steps();
+      esize_.push_back(dtype_size(p.args.dtype));
+      plans_.push_back(std::move(p));
+    }
     total_steps_ += steps;
-    // Rank 0's Plan is a fair sample of the others': refuse before building them.
-    if (s == 0 && !fold_.active() && steps * static_cast<std::size_t>(n) > kMaxSimSteps)
+    // Rank 0's Plans are a fair sample of the others': refuse before building them.
+    if (r == 0 && !fold_.active() && steps * static_cast<std::size_t>(n) > kMaxSimSteps)
       refuse(steps * static_cast<std::size_t>(n));
     if (total_steps_ > kMaxSimSteps) refuse(0);
-    slot_rank_.push_back(s);
-    slot_of_[static_cast<std::size_t>(s)] = s;
   }
 }
 
 void Engine::build_resources() {
-  const int slots = static_cast<int>(slot_rank_.size());
-  for (int s = 0; s < slots; ++s) {
+  for (int r = 0; r < held_; ++r) {
     for (const ResKind k : {kIntra, kIntra, kMemory}) {
       res_kind_.push_back(k);
       flows_.add_resource((k == kMemory ? fab_.memory_gbytes_per_s() : fab_.intra_gbytes_per_s()) *
@@ -148,14 +149,14 @@ void Engine::build_resources() {
   nic_rx_ = nic_tx_;
   cores_.assign(nodes, -1);
   if (fab_.cores_gbytes_per_s() > 0) {
-    for (const int r : slot_rank_) {
+    for (int r = 0; r < held_; ++r) {
       int& id = cores_[static_cast<std::size_t>(fab_.layout().node_of(r))];
       if (id >= 0) continue;
       id = flows_.add_resource(fab_.cores_gbytes_per_s() * kGBps);
       res_kind_.push_back(kCores);
     }
   }
-  for (const int r : slot_rank_) {
+  for (int r = 0; r < held_; ++r) {
     const std::size_t i =
         static_cast<std::size_t>(fab_.layout().node_of(r) * nics_per_node_ + fab_.nic_index(r));
     if (nic_tx_[i] >= 0 || fab_.layout().nnodes() < 2) continue;
@@ -169,19 +170,46 @@ void Engine::build_resources() {
 
 // Folded: the mean over the class's orbit, so a ring that crosses switch
 // tiers at some hops and not others pays their average, as its cycle does.
-double Engine::latency(int slot, int to) {
-  const int from = slot_rank_[static_cast<std::size_t>(slot)];
+// Where the held Plans talk to very many peers (pairwise all-to-all: every
+// rank), the whole orbit of every pair would cost nodes x pairs latency
+// look-ups; choose_latency_samples() then averages evenly spaced orbit
+// elements instead (stratified over the node rotation).
+double Engine::latency(int from, int to) {
   if (!fold_.active() || fab_.same_node(from, to)) return fab_.latency_us(from, to);
-  auto [it, fresh] = latency_.try_emplace(key(slot, to, 0), 0.0);
+  const std::uint64_t key = (std::uint64_t(std::uint32_t(from)) << 32) | std::uint32_t(to);
+  auto [it, fresh] = latency_.try_emplace(key, 0.0);
   if (fresh) {
     double sum = 0;
-    for (int k = 0; k < fold_.nodes; ++k) {
+    for (int j = 0; j < orbit_samples_; ++j) {
+      const int k =
+          static_cast<int>((2 * std::int64_t(j) + 1) * fold_.nodes / (2 * orbit_samples_));
       const int p = k * fold_.per_node;
       sum += fab_.latency_us(fold_.apply(p, from), fold_.apply(p, to));
     }
-    it->second = sum / fold_.nodes;
+    it->second = sum / orbit_samples_;
   }
   return it->second;
+}
+
+// The whole orbit (every node) unless the distinct off-node pairs of the
+// held Plans times the nodes exceed kLatencyLookups; then as many evenly
+// spaced elements as that allows, at least kMinOrbitSamples.
+void Engine::choose_latency_samples() {
+  if (!fold_.active()) return;
+  constexpr std::size_t kLatencyLookups = 1'000'000;
+  constexpr int kMinOrbitSamples = 16;
+  std::unordered_set<std::uint64_t> pairs;
+  for (const plan::Plan& p : plans_) {
+    for (const auto& ch : p.channels) {
+      for (const Step& s : ch.steps) {
+        if (plan::sends(s.kind) && !fab_.same_node(p.rank, s.send_peer))
+          pairs.insert((std::uint64_t(std::uint32_t(p.rank)) << 32) | std::uint32_t(s.send_peer));
+      }
+    }
+  }
+  const std::size_t budget = kLatencyLookups / std::max<std::size_t>(1, pairs.size());
+  orbit_samples_ = static_cast<int>(std::min<std::size_t>(
+      static_cast<std::size_t>(fold_.nodes), std::max<std::size_t>(kMinOrbitSamples, budget)));
 }
 
 // Start phase: waits for the message a receiving step needs (parked in the
@@ -197,26 +225,24 @@ bool Engine::begin_step(Agent& a, int id, const Step& s, double now) {
   }
   replay_->take(id);
   if (opt_.trace && !opt_.trace->full()) {
-    const int channel = replay_->lane(id).channel;
-    opt_.trace->flows.push_back(
-        TraceFlow{slot_rank_[static_cast<std::size_t>(slot_of(s.recv_peer))], channel, m->sent,
-                  replay_->rank_of(id), channel, now});
+    opt_.trace->flows.push_back(TraceFlow{fold_.rep(s.recv_peer), m->track, m->sent, held_rank(id),
+                                          track_[static_cast<std::size_t>(id)], now});
   }
   return true;
 }
 
 void Engine::start_move(Agent& a, int id, const Step& s, double now) {
-  const double bytes = static_cast<double>(s.count() * esize_);
   const int slot = replay_->lane(id).slot;
-  const int me = slot_rank_[static_cast<std::size_t>(slot)];
-  const int base = 3 * slot;
+  const double bytes = static_cast<double>(s.count() * esize_[static_cast<std::size_t>(slot)]);
+  const int me = held_rank(id);
+  const int base = 3 * me;
   FlowSet::Use use[FlowSet::kMaxUses];
   int n = 0;
   if (plan::sends(s.kind)) {
     const int to = s.send_peer, rep = fold_.rep(to);
     if (fab_.same_node(me, to)) {
       use[n++] = {base + 0, 1.0};
-      use[n++] = {3 * slot_of(to) + 1, 1.0};
+      use[n++] = {3 * rep + 1, 1.0};
     } else {
       const auto& L = fab_.layout();
       use[n++] = {
@@ -240,19 +266,22 @@ void Engine::start_move(Agent& a, int id, const Step& s, double now) {
 
 void Engine::end_move(Agent& a, int id, const Step& s, double now) {
   const auto& lane = replay_->lane(id);
+  const int me = held_rank(id);
+  const int track = track_[static_cast<std::size_t>(id)];
   if (plan::sends(s.kind)) {
     // Sent at the middle of the step (viewers bind the trace's arrow to it).
-    const Message m{(a.began + now) / 2, now + latency(lane.slot, s.send_peer)};
+    const Message m{(a.began + now) / 2, now + latency(me, s.send_peer), track};
     replay_->send(id, m, [this](int waiter, const Message& sent) { wake(waiter, sent.arrival); });
   }
   if (opt_.trace && !opt_.trace->full()) {
-    opt_.trace->steps.push_back(TraceStep{slot_rank_[static_cast<std::size_t>(lane.slot)],
-                                          lane.channel, lane.pc, s.kind, a.began, now,
-                                          s.count() * esize_, s.send_peer, s.recv_peer});
+    opt_.trace->steps.push_back(TraceStep{me, track, lane.pc, s.kind, a.began, now,
+                                          s.count() * esize_[static_cast<std::size_t>(lane.slot)],
+                                          s.send_peer, s.recv_peer});
   } else if (opt_.trace) {
     ++opt_.trace->dropped;
   }
-  replay_->next(id);
+  // A group's lane that waited for this one to finish starts now.
+  replay_->next(id, [this, now](int ready) { wake(ready, now); });
   a.phase = Phase::Start;
   if (++done_steps_ % 65536 == 0 && opt_.progress)
     opt_.progress(static_cast<double>(done_steps_) / static_cast<double>(total_steps_));
@@ -286,12 +315,20 @@ void Engine::advance(int id, double now) {
 SimResult Engine::run() {
   hold_plans();
   build_resources();
+  choose_latency_samples();
   // Folded, a receive from p reads what rep(p) sends to p's image of this rank.
   replay_ = std::make_unique<plan::Replay<Message>>(plans_, [this](int me, int p) {
-    return plan::StreamSource{slot_of(p), fold_.unapply(p, me)};
+    return plan::StreamSource{fold_.rep(p), fold_.unapply(p, me)};
   });
   agents_.resize(static_cast<std::size_t>(replay_->num_lanes()));
-  for (int id = 0; id < replay_->num_lanes(); ++id) wake(id, 0.0);
+  // Trace threads: a rank's lanes in order (a collective's: its channels).
+  track_.resize(agents_.size());
+  for (int id = 0, prev = -1, next = 0; id < replay_->num_lanes(); ++id) {
+    if (held_rank(id) != prev) prev = held_rank(id), next = 0;
+    track_[static_cast<std::size_t>(id)] = next++;
+  }
+  for (int id = 0; id < replay_->num_lanes(); ++id)
+    if (replay_->ready(id)) wake(id, 0.0);
   const double inf = std::numeric_limits<double>::infinity();
   for (;;) {
     double flow_at = inf;
@@ -316,14 +353,14 @@ SimResult Engine::run() {
     if (l.done()) continue;
     throw Error(ErrorCode::InternalError,
                 "simulator: stalled: rank " + std::to_string(replay_->rank_of(id)) + " channel " +
-                    std::to_string(l.channel) + " waits at step " + std::to_string(l.pc) + " (" +
+                    std::to_string(l.wire) + " waits at step " + std::to_string(l.pc) + " (" +
                     plan::describe(l.step()) + ") for a message never sent");
   }
   SimResult r;
   r.time_us = end_us_;
   r.events = events_;
   r.steps = total_steps_;
-  r.slots = static_cast<int>(slot_rank_.size());
+  r.slots = held_;
   r.folding = fold_;
   if (end_us_ > 0) {
     for (int id = 0; id < flows_.num_resources(); ++id) {
@@ -353,12 +390,29 @@ SimResult simulate(const Fabric& fabric, const plan::CollArgs& args, algorithms:
                 std::string("simulator: ") + algorithms::to_string(algo) + " does not implement " +
                     plan::to_string(args.coll));
   }
+  if (args.coll == plan::Collective::AllToAllv || plan::is_p2p(args.coll)) {
+    throw Error(ErrorCode::InvalidArgument,
+                std::string("simulator: ") + plan::to_string(args.coll) +
+                    " differs from rank to rank: simulate a Workload (sim::alltoallv, "
+                    "sim::transfers)");
+  }
   if (params.nchannels < 1 || params.chunk_bytes == 0) {
     throw Error(ErrorCode::InvalidArgument,
                 "simulator: nchannels must be >= 1 and chunk_bytes > 0");
   }
   params.layout = &fabric.layout();
-  Engine engine(fabric, args, algo, params, options);
+  return simulate(fabric, collective(args, algo, params), options);
+}
+
+SimResult simulate(const Fabric& fabric, const Workload& work, const SimOptions& options) {
+  if (work.nranks != fabric.nranks()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "simulator: " + work.name + " has " + std::to_string(work.nranks) +
+                    " ranks, the fabric " + std::to_string(fabric.nranks()));
+  }
+  if (!work.plans_of)
+    throw Error(ErrorCode::InvalidArgument, "simulator: " + work.name + " has no Plans");
+  Engine engine(fabric, work, options);
   return engine.run();
 }
 

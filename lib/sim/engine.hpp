@@ -1,9 +1,13 @@
 // engine.hpp: the discrete-event simulator of Plans on a Fabric.
 //
 // simulate() runs the Plans the runtime would run (algorithms::make_plan,
-// rank by rank, folded where folding.hpp allows) in virtual time:
+// rank by rank, folded where folding.hpp allows; or any Workload: alltoallv
+// with per-rank counts, point-to-point patterns, workload.hpp) in virtual
+// time:
 //
-//   - each (rank, channel) walks its steps in order; a step that receives
+//   - each (rank, Plan, channel) walks its steps in order (a rank's Plans
+//     of one group as the executor runs them: lanes sharing a stream with
+//     an earlier Plan's lane start after it); a step that receives
 //     waits for its message (matched in order per stream, as the executor
 //     does: the walker of plan/replay.hpp, shared with the tuner's critical
 //     path), then pays the CostModel's step_us, then moves its bytes;
@@ -33,6 +37,7 @@
 #include "sim/fabric.hpp"
 #include "sim/folding.hpp"
 #include "sim/trace.hpp"
+#include "sim/workload.hpp"
 
 namespace colossus::sim {
 
@@ -63,10 +68,14 @@ struct SimResult {
 
 // The call's Plans under `algo` and `params` (params.layout is set to the
 // fabric's) on `fabric`. Throws InvalidArgument when the algorithm does not
-// support the call, when args.nranks differs from the fabric's, or when the
-// Plans to hold exceed kMaxSimSteps (the message says how many and why
-// folding did not apply).
+// support the call, when the call differs by rank (alltoallv, send, recv:
+// simulate their Workload), when args.nranks differs from the fabric's, or
+// when the Plans to hold exceed kMaxSimSteps (the message says how many and
+// why folding did not apply).
 SimResult simulate(const Fabric& fabric, const plan::CollArgs& args, algorithms::Algo algo,
                    algorithms::AlgoParams params, const SimOptions& options = {});
+// Any workload's Plans (their layout, where they take one, must be the
+// fabric's). Throws InvalidArgument as above.
+SimResult simulate(const Fabric& fabric, const Workload& work, const SimOptions& options = {});
 
 }  // namespace colossus::sim

@@ -1,6 +1,7 @@
 // trace.hpp: a simulated run as Chrome trace events (Perfetto, chrome://tracing).
 //
-// One process per rank, one thread per channel, one complete ("X") slice
+// One process per rank, one thread per lane (a collective's channels; a
+// group's Plans' channels one after another, in job order), one complete ("X") slice
 // per step (name = step kind, args = bytes and peers), and a flow arrow
 // ("s" -> "f") from each message's sending step to its receiving step.
 // Times in microseconds of virtual time. Folded runs record the
@@ -18,8 +19,8 @@
 namespace colossus::sim {
 
 struct TraceStep {
-  int rank = 0, channel = 0;
-  std::size_t index = 0;  // step index in the channel
+  int rank = 0, channel = 0;  // channel: the rank's lane (thread), see above
+  std::size_t index = 0;      // step index in the channel
   plan::StepKind kind = plan::StepKind::Copy;
   double start_us = 0, end_us = 0;
   std::uint64_t bytes = 0;

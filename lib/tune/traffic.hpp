@@ -2,15 +2,19 @@
 //
 // The tuner does not keep its own formula per algorithm: it generates the
 // Plans of every rank for a representative call (one chunk per channel;
-// smaller calls as they are) and counts, per NIC and per rank, the bytes that leave the node
-// and the bytes that stay on it; and it replays those Plans in latency-only
-// virtual time (each receive waits for its message's send plus the link's
-// latency, each step costs step_us) to find the critical path: 2(n-1) hops
-// for a ring allreduce, 2 log2 n for a tree, whatever the Plans say. Those are fractions of the
-// call's size, independent of it, so one count serves every size of a (collective, algorithm,
-// channels) triple. Cost: one Plan per rank, O(n * steps); callers cache the result. Refused
-// (InvalidArgument) above kMaxTrafficRanks, where the simulator's folding is
-// the tool.
+// smaller calls as they are) and counts, per NIC and per rank's on-node
+// port, the bytes that go out and come in (a gather's root receives what
+// every rank sends); and it replays those Plans in latency-only virtual time
+// (each receive waits for its message's send plus the link's latency, each
+// step costs step_us) to find the critical path: 2(n-1) hops for a ring
+// allreduce, 2 log2 n for a tree, n-1 for a pairwise all-to-all, whatever
+// the Plans say. Those are fractions of the call's size, independent of it,
+// so one count serves every size of a (collective, algorithm, channels)
+// triple. Plans that fold (algorithms/symmetry.hpp, proved on sampled
+// ranks) are counted on one node's ranks, the same counts at a node's cost;
+// others one Plan per rank, O(n * steps), up to kMaxTrafficRanks and
+// refused (InvalidArgument) above it, as are calls that differ by rank
+// (alltoallv, send, recv). Callers cache the result.
 #pragma once
 
 #include "algorithms/algorithm.hpp"
@@ -22,10 +26,14 @@ namespace colossus::tune {
 // channels a ring allgather is ~0.5M steps (~33 MB); at 1024 it would be
 // 16 times that.
 inline constexpr int kMaxTrafficRanks = 256;
+// Steps of the counted Plans held at once (64 bytes each): a candidate
+// above it is not counted (InvalidArgument), as Bruck all-to-all with 8
+// channels on 256 ranks (~5M steps: n block copies per round and channel).
+inline constexpr std::size_t kMaxTrafficSteps = 2'000'000;
 
 struct Traffic {
-  double nic_bytes = 0;    // most loaded NIC: bytes sent off-node per byte of the call's vector
-  double intra_bytes = 0;  // most loaded rank: bytes sent on-node per byte of the vector
+  double nic_bytes = 0;    // most loaded NIC, one direction: bytes per byte of the call's vector
+  double intra_bytes = 0;  // most loaded rank's on-node port, one direction: bytes per byte
   double work_bytes = 0;   // most loaded rank: bytes its copy/reduce loops read + write, per byte
   int hops = 0;            // link hops on the critical path, one chunk
   double critical_us = 0;  // latency-only time of one chunk: hops' latencies + step costs
@@ -38,11 +46,14 @@ struct Traffic {
 // message and the source and writes the slot: 3, ...).
 double memory_passes(plan::StepKind k);
 
-// Bytes of the call's whole vector: what allreduce/broadcast/reduce pass in
-// `count`, allgather's output, reduce_scatter's input.
+// Bytes of the call's whole vector: what allreduce/broadcast/reduce/send/recv
+// pass in `count`, allgather's output, reduce_scatter's input, alltoall's
+// buffer (count x n), gather's output and scatter's input (count x n),
+// alltoallv's send counts.
 double vector_bytes(const plan::CollArgs& args);
 
 // Elements of the representative call; calls below it are counted as they are.
+// Alltoall, gather and scatter count per block (count), like allgather.
 std::size_t representative_count(const plan::CollArgs& args, int nchannels);
 
 Traffic plan_traffic(const CostModel& model, const algorithms::Layout& layout,

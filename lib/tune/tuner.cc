@@ -12,6 +12,14 @@ namespace colossus::tune {
 
 using algorithms::Algo;
 
+namespace {
+std::string fmt_us(double us) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(us < 10 ? 2 : (us < 1000 ? 1 : 0)) << us << " us";
+  return os.str();
+}
+}  // namespace
+
 Tuner::Tuner(CostModel model, algorithms::Layout layout, AlgoFilter filter, TunerLimits limits)
     : model_(std::move(model)),
       layout_(std::move(layout)),
@@ -24,9 +32,17 @@ const Traffic& Tuner::traffic(const plan::CollArgs& args, Algo algo, int nchanne
                                    args.root, args.count < rep ? args.count : 0);
   auto it = traffic_.find(key);
   if (it == traffic_.end()) {
-    it = traffic_.emplace(key, plan_traffic(model_, layout_, args, algo, nchannels)).first;
+    Counted c;
+    try {
+      c.traffic = plan_traffic(model_, layout_, args, algo, nchannels);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::InvalidArgument) throw;
+      c.refused = e.what();
+    }
+    it = traffic_.emplace(key, std::move(c)).first;
   }
-  return it->second;
+  if (!it->second.refused.empty()) throw Error(ErrorCode::InvalidArgument, it->second.refused);
+  return it->second.traffic;
 }
 
 Candidate Tuner::predict(const plan::CollArgs& args, Algo algo, int nchannels,
@@ -93,20 +109,23 @@ Choice Tuner::choose(const plan::CollArgs& args) {
   }
   Choice choice;
   choice.forced = algos.size() == 1 && filter_.restricted(args.coll) && !unfiltered;
-  const bool folded = args.nranks > kMaxTrafficRanks;
+  // Calls that differ by rank have no one set of Plans to count.
+  if (args.coll == plan::Collective::AllToAllv || plan::is_p2p(args.coll))
+    return fallback(args, algos, choice);
   for (const Algo a : algos) {
     for (const int nch : limits_.nchannels) {
       for (std::size_t chunk : limits_.chunk_bytes) {
         chunk = std::min(chunk, limits_.max_chunk_bytes);
-        if (!folded) {
-          choice.candidates.push_back(predict(args, a, nch, chunk));
-          continue;
-        }
-        // Many ranks: only candidates whose Plans fold are counted (traffic.hpp).
+        // Plans that do not fold above kMaxTrafficRanks, or too many steps
+        // to count: the candidate is left out, and the reason kept.
         try {
           choice.candidates.push_back(predict(args, a, nch, chunk));
         } catch (const Error& e) {
           if (e.code() != ErrorCode::InvalidArgument) throw;
+          const std::string note = std::string(algorithms::to_string(a)) + ", " +
+                                   std::to_string(nch) + " ch: " + e.what();
+          if (choice.not_counted.empty() || choice.not_counted.back() != note)
+            choice.not_counted.push_back(note);
         }
       }
     }
@@ -119,41 +138,85 @@ Choice Tuner::choose(const plan::CollArgs& args) {
   return choice;
 }
 
-// Above kMaxTrafficRanks, when no allowed candidate folds (trees, small
-// calls whose blocks are empty, uneven layouts): a fixed rule, said as such
-// in the log.
-Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos,
-                       Choice choice) const {
-  // No candidate folds: ring and hierarchical would leave blocks empty (the
-  // call is small for this many ranks) or the layout is uneven. Small calls
-  // are latency-bound: recursive doubling, else the tree's log-depth.
+std::pair<Algo, std::string> Tuner::rule(const plan::CollArgs& args,
+                                         const std::vector<Algo>& algos) const {
+  auto has = [&](Algo a) { return std::find(algos.begin(), algos.end(), a) != algos.end(); };
+  auto first_of = [&](std::initializer_list<Algo> prefs) {
+    for (const Algo a : prefs)
+      if (has(a)) return a;
+    return algos.front();
+  };
+  const double n = args.nranks;
+  const double block = static_cast<double>(args.count * dtype_size(args.dtype));
+  const double nic_bytes_per_us = model_.inter.gbytes_per_s * 1e3;
+  std::ostringstream why;
+  switch (args.coll) {
+    case plan::Collective::Send:
+    case plan::Collective::Recv: return {first_of({Algo::Direct}), "point-to-point: direct"};
+    case plan::Collective::AllToAllv:
+      return {first_of({Algo::Pairwise}), "alltoallv: pairwise (counts differ by rank)"};
+    case plan::Collective::AllToAll: {
+      // Bruck sends ~log2(n)/2 buffers per rank in log2(n) messages,
+      // pairwise one buffer in n-1: Bruck wins while its extra bytes take
+      // less than the messages it saves (a latency and a step each).
+      const double lg = std::ceil(std::log2(std::max(2.0, n)));
+      const double extra_us = std::max(0.0, lg / 2 - 1) * n * block / nic_bytes_per_us;
+      const double saved_us =
+          std::max(0.0, n - 1 - lg) * (model_.inter.latency_us + model_.step_us);
+      const bool small = extra_us < saved_us;
+      why << (small ? "small" : "large") << " alltoall (block " << block << " B: Bruck's extra "
+          << fmt_us(extra_us) << " on the NIC " << (small ? "<" : ">=") << " the "
+          << fmt_us(saved_us) << " of messages it saves)";
+      const Algo pick = small ? first_of({Algo::Bruck, Algo::Hierarchical, Algo::Pairwise})
+                              : first_of({Algo::Hierarchical, Algo::Pairwise, Algo::Bruck});
+      return {pick, why.str()};
+    }
+    case plan::Collective::Gather:
+    case plan::Collective::Scatter: {
+      // Direct: the root pays a step per peer; a tree forwards blocks
+      // log2(n) times to spare it those. Worth it while a block moves in
+      // less than a step costs.
+      const double move_us = block / nic_bytes_per_us;
+      const bool small = move_us < model_.step_us;
+      why << (small ? "small " : "large ") << plan::to_string(args.coll) << " (block " << block
+          << " B moves in " << fmt_us(move_us) << (small ? " < " : " >= ") << "a step's "
+          << fmt_us(model_.step_us) << ")";
+      return {small ? first_of({Algo::Tree, Algo::Direct}) : first_of({Algo::Direct, Algo::Tree}),
+              why.str()};
+    }
+    default: break;
+  }
+  // Ring and hierarchical would leave blocks empty (the call is small for
+  // this many ranks) or the layout is uneven. Small calls are
+  // latency-bound: recursive doubling, else the tree's log-depth.
   const bool small = vector_bytes(args) <= 64 * 1024 ||
                      args.count < representative_count(args, limits_.nchannels.front());
-  Algo pick = algos.front();
-  for (const Algo want : {small ? Algo::RecursiveDoubling : Algo::Ring,
-                          small ? Algo::Tree : Algo::Ring, Algo::Ring, Algo::Hierarchical}) {
-    if (std::find(algos.begin(), algos.end(), want) != algos.end()) {
-      pick = want;
-      break;
-    }
-  }
+  why << (small ? "small " : "large ") << plan::to_string(args.coll) << " ("
+      << static_cast<std::size_t>(vector_bytes(args)) << " B)";
+  const Algo pick =
+      small ? first_of({Algo::RecursiveDoubling, Algo::Tree, Algo::Ring, Algo::Hierarchical})
+            : first_of({Algo::Ring, Algo::Hierarchical});
+  return {pick, why.str()};
+}
+
+// When no allowed candidate is counted (above kMaxTrafficRanks: trees,
+// small calls whose blocks are empty, uneven layouts; calls that differ by
+// rank): the fixed rule, said as such in the log.
+Choice Tuner::fallback(const plan::CollArgs& args, const std::vector<Algo>& algos,
+                       Choice choice) const {
+  const auto [pick, why] = rule(args, algos);
   Candidate c;
   c.algo = pick;
   c.nchannels = limits_.nchannels.front();
   c.chunk_bytes = std::min(limits_.chunk_bytes.back(), limits_.max_chunk_bytes);
-  c.bottleneck = "not modeled (> " + std::to_string(kMaxTrafficRanks) + " ranks)";
+  c.bottleneck = args.nranks > kMaxTrafficRanks
+                     ? "not modeled (> " + std::to_string(kMaxTrafficRanks) + " ranks)"
+                     : "not modeled";
   choice.best = c;
   choice.candidates = {c};
+  choice.rule = why;
   return choice;
 }
-
-namespace {
-std::string fmt_us(double us) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(us < 10 ? 2 : (us < 1000 ? 1 : 0)) << us << " us";
-  return os.str();
-}
-}  // namespace
 
 std::string summary(const plan::CollArgs& args, const Choice& choice) {
   std::ostringstream os;
@@ -161,8 +224,12 @@ std::string summary(const plan::CollArgs& args, const Choice& choice) {
   os << plan::to_string(args.coll) << " " << static_cast<std::size_t>(vector_bytes(args)) << " B "
      << to_string(args.dtype) << " on " << args.nranks
      << " ranks: " << algorithms::to_string(b.algo) << ", " << b.nchannels << " ch, chunk "
-     << b.chunk_bytes << " B, predicted " << fmt_us(b.predicted_us) << " (" << b.bottleneck
-     << "-bound)";
+     << b.chunk_bytes << " B, ";
+  if (!choice.rule.empty()) {
+    os << b.bottleneck << ", by rule: " << choice.rule;
+  } else {
+    os << "predicted " << fmt_us(b.predicted_us) << " (" << b.bottleneck << "-bound)";
+  }
   if (choice.forced) os << " [COLOSSUS_ALGO]";
   for (const Candidate& c : choice.candidates) {
     if (c.algo != b.algo) {
@@ -188,6 +255,8 @@ std::string explain(const plan::CollArgs& args, const Choice& choice) {
        << std::setw(14) << fmt_us(c.predicted_us) << std::setw(14) << fmt_us(c.latency_us)
        << std::setw(14) << fmt_us(c.bandwidth_us) << "  " << c.bottleneck << "\n";
   }
+  if (!choice.rule.empty()) os << "# picked by rule: " << choice.rule << "\n";
+  for (const std::string& why : choice.not_counted) os << "# not counted: " << why << "\n";
   return os.str();
 }
 

@@ -50,13 +50,61 @@ PY
     ! grep -q FAIL "$tmp/out" || fail "a loopback result differs from the reference";;
   scale)  # 100k ranks fold to one node's ranks
     "$tool" --topo colossus -b 1G -e 1G --pick --csv --no-progress >"$tmp/csv"
-    grep -q '8,.*node rotation: 8 classes of 12500 ranks' "$tmp/csv" || { cat "$tmp/csv"; fail "not folded"; };;
+    grep -q ',node rotation: 8 classes of 12500 ranks[^,]*,8,' "$tmp/csv" || { cat "$tmp/csv"; fail "not folded"; };;
   refuse)  # a call the engine would hold too many Plans for: a clear row, exit 0
     "$tool" --topo colossus -b 1K -e 1K --algo ring --no-progress >"$tmp/out" 2>&1
     grep -q 'refused: simulator: ring allreduce on 100000 ranks' "$tmp/out" || { cat "$tmp/out"; fail "no refusal"; };;
+  alltoall)  # pairwise and Bruck rows per size, one pick each, busbw (n-1)/n of algbw
+    "$tool" --topo dgx-h100:nodes=4 -c alltoall -b 64K -e 64M -f 1024 --csv --no-progress >"$tmp/csv"
+    python3 - "$tmp/csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert sorted({r["algorithm"] for r in rows}) == ["bruck", "pairwise"], rows
+assert len(rows) == 4 and sum(r["pick"] == "true" for r in rows) == 2, rows
+for r in rows:
+    assert float(r["time_us"]) > 0 and float(r["tuner_us"]) > 0, r
+    assert abs(float(r["busbw_gbps"]) / float(r["algbw_gbps"]) - 31 / 32) < 0.01, r
+    assert r["folding"].startswith("node rotation: 8 classes of 4"), r
+big = [r for r in rows if r["bytes"] == str(64 << 20) and r["algorithm"] == "pairwise"][0]
+assert big["bound"] == "NIC" and float(big["busbw_gbps"]) < 50, big  # one 50 GB/s NIC per GPU
+PY
+    ;;
+  alltoallv)  # skewed counts: the header names the hot rank; slower than the even call
+    "$tool" --topo dgx-h100:nodes=4 -c alltoallv -b 16M -e 16M --skew 1.1 --jitter 0.2 --seed 3 \
+      --no-progress >"$tmp/skew"
+    "$tool" --topo dgx-h100:nodes=4 -c alltoallv -b 16M -e 16M --no-progress >"$tmp/even"
+    cat "$tmp/skew"
+    grep -q '^# alltoallv counts: .*zipf 1.1, jitter 0.2, seed 3: hottest rank [0-9]* receives' "$tmp/skew" \
+      || fail "no skew line"
+    skew=$(awk '$1 == 16777216 {print $9}' "$tmp/skew"); even=$(awk '$1 == 16777216 {print $9}' "$tmp/even")
+    python3 -c "import sys; sys.exit(0 if float('$skew') > 1.5 * float('$even') else 1)" \
+      || fail "skewed $skew us is not slower than even $even us";;
+  sendrecv)  # a pipeline across nodes moves at the NIC's rate: busbw = algbw, near 50 GB/s
+    "$tool" --topo colossus -n 1024 -c sendrecv --pattern pipeline:4 -b 1K -e 1G -f 1024 --csv \
+      --no-progress >"$tmp/csv"
+    python3 - "$tmp/csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 3 and all(r["algorithm"] == "direct" and r["pick"] == "true" for r in rows), rows
+for r in rows:
+    assert r["busbw_gbps"] == r["algbw_gbps"] and r["tuner_us"] == "", r
+big = rows[-1]
+assert 45 < float(big["busbw_gbps"]) <= 50 and big["bound"] == "NIC", big
+assert float(rows[0]["time_us"]) > 2, rows[0]  # a 1 KiB message: a network latency
+PY
+    ;;
+  scale_alltoall)  # 8192 ranks of the colossus preset fold to one node's 8
+    "$tool" --topo colossus -n 8192 -c alltoall -b 1M -e 1M --pick --csv --no-progress >"$tmp/csv"
+    grep -q ',node rotation: 8 classes of 1024 ranks (exact),8,' "$tmp/csv" \
+      || { cat "$tmp/csv"; fail "not folded"; };;
   usage)  # bad arguments: one line, exit 2
     for args in "--topo" "--topo dgx-h100 -b 8M -e 1M" "--topo dgx-h100 -f 1" "--topo dgx-h100 --coll x" \
-                "--topo dgx-h100 -n 9" "--loopback --topo dgx-h100" "--topo nosuch" "--bogus"; do
+                "--topo dgx-h100 -n 9" "--loopback --topo dgx-h100" "--topo nosuch" "--bogus" \
+                "--topo dgx-h100 --skew 1" "--topo dgx-h100 -c alltoallv --skew -1" \
+                "--topo dgx-h100 -c alltoallv --jitter 1" "--topo dgx-h100 --pattern pipeline:2" \
+                "--topo dgx-h100 -c sendrecv --pattern pipeline:3" \
+                "--topo dgx-h100 -c sendrecv --pattern shift:8" "--topo dgx-h100 -c sendrecv --pattern ring" \
+                "--loopback -n 8 --topo dgx-h100 -c alltoall"; do
       rc=0; "$tool" $args >/dev/null 2>"$tmp/err" || rc=$?
       [ "$rc" = 2 ] || fail "'$args' exited $rc, not 2"
       [ "$(wc -l <"$tmp/err")" -ge 1 ] || fail "'$args' said nothing"

@@ -183,3 +183,63 @@ TEST_CASE("folding on a fabric from a preset (dgx-h100, 4 nodes) is within 1%") 
     }
   }
 }
+
+// Pairwise and Bruck talk to rank +- k in round k: a node rotation carries
+// rank x's Plan to rank g(x)'s with every peer carried by g (only block
+// offsets move), so folded equals unfolded exactly on every block size,
+// with a NIC per rank or per two ranks. (With more ranks per NIC the
+// unfolded replay leaves the symmetric schedule: folding.hpp.)
+TEST_CASE("folding equals no folding: pairwise and Bruck alltoall") {
+  for (const Shape s : kShapes) {
+    const int n = s.nodes * s.per_node;
+    for (const int nics : {s.per_node, s.per_node / 2}) {
+      const Fabric f =
+          Fabric::uniform(Layout::blocks(s.nodes, s.per_node), model_of(realistic(nics)));
+      for (const std::size_t count : {std::size_t{1}, std::size_t{5}, std::size_t{4096}}) {
+        if (n > 128 && count != 4096) continue;  // ~1M unfolded steps per run at 512 ranks
+        check_equal(f, args_of(Collective::AllToAll, count, n), Algo::Pairwise, params_of(2),
+                    Folding::Group::NodeRotation);
+        if (n <= 64)  // Bruck copies every block each round: n log n steps per rank
+          check_equal(f, args_of(Collective::AllToAll, count, n), Algo::Bruck, params_of(1),
+                      Folding::Group::NodeRotation);
+      }
+    }
+  }
+}
+
+TEST_CASE("folding on the colossus preset (32 nodes): pairwise alltoall within 1%") {
+  namespace topo = colossus::topology;
+  const topo::Topology t = topo::make_preset("colossus:nodes=32");
+  const topo::PathModel paths(t, topo::map_ranks(t, 256));
+  const Fabric f = Fabric::from_paths(paths, colossus::tune::cost_model(paths, "colossus"));
+  for (const std::size_t count : {std::size_t{16}, std::size_t{64} << 10}) {
+    INFO("count " << count << " on " << f.describe());
+    const auto [folded, flat] =
+        both(f, args_of(Collective::AllToAll, count, 256), Algo::Pairwise, params_of(1));
+    INFO("folded " << folded.time_us << " us, unfolded " << flat.time_us << " us");
+    CHECK(rel_err(folded.time_us, flat.time_us) < 0.01);
+  }
+}
+
+// A workload that claims a symmetry its Plans do not have is not folded:
+// the check on sampled ranks says where they differ.
+TEST_CASE("a claimed symmetry the Plans break is refused, with the reason") {
+  const Fabric f = Fabric::uniform(Layout::blocks(4, 2), model_of(realistic(2)));
+  colossus::sim::Workload w = colossus::sim::pipeline(8, 4, 64, colossus::DataType::Float32);
+  w.symmetry = [](const Layout& l, std::string*) {
+    colossus::algorithms::Symmetry s;
+    s.group = Folding::Group::NodeRotation;
+    s.nodes = l.nnodes();
+    s.per_node = l.max_per_node();
+    return s;
+  };
+  std::string why;
+  const Folding fold = colossus::sim::choose_folding(f, w, &why);
+  CHECK_FALSE(fold.active());
+  INFO(why);
+  CHECK(why.find("not symmetric") != std::string::npos);
+  SimOptions o;
+  const SimResult res = colossus::sim::simulate(f, w, o);
+  CHECK_FALSE(res.folding.active());
+  CHECK(res.slots == 8);
+}

@@ -63,3 +63,19 @@ TEST_CASE("malformed specs are refused with the reason and the known names") {
     }
   }
 }
+
+TEST_CASE("the all-to-all, gather and scatter algorithms parse per collective") {
+  const AlgoFilter f = AlgoFilter::parse("alltoall:bruck; gather:tree,direct; scatter:^tree");
+  CHECK(f.allows(Collective::AllToAll, Algo::Bruck));
+  CHECK_FALSE(f.allows(Collective::AllToAll, Algo::Pairwise));
+  CHECK(f.named(Collective::AllToAll));
+  CHECK(f.allows(Collective::Gather, Algo::Tree));
+  CHECK(f.allows(Collective::Gather, Algo::Direct));
+  CHECK_FALSE(f.allows(Collective::Scatter, Algo::Tree));
+  CHECK(f.allows(Collective::Scatter, Algo::Direct));
+  CHECK_FALSE(f.restricted(Collective::AllToAllv));
+  CHECK(f.allows(Collective::AllReduce, Algo::Ring));
+  const AlgoFilter g = AlgoFilter::parse("ALLTOALL:Pairwise");
+  CHECK(g.allows(Collective::AllToAll, Algo::Pairwise));
+  CHECK_FALSE(g.allows(Collective::AllToAll, Algo::Bruck));
+}

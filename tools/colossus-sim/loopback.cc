@@ -67,6 +67,9 @@ Measured run_group(const sim_tool::Options& o, const plan::CollArgs& a, const tu
             return comm.broadcast(send.data(), recv.data(), a.count, a.dtype, a.root);
           case plan::Collective::Reduce:
             return comm.reduce(send.data(), recv.data(), a.count, a.dtype, a.op, a.root);
+          default:  // parse_options refuses the others with --loopback
+            throw Error(ErrorCode::InvalidArgument,
+                        std::string("--loopback does not run ") + plan::to_string(a.coll));
         }
       };
       sync.arrive_and_wait();
@@ -189,7 +192,7 @@ int run_loopback(const Options& o, const Target& target, Progress& progress) {
     const tune::Candidate pick = tuners.pick(a);
     const std::string label = std::string(plan::to_string(a.coll)) + " " + short_bytes(bytes) +
                               " " + algorithms::to_string(pick.algo);
-    const SimRun sim = run_sim(target, a, pick, o.fold, progress, label);
+    const SimRun sim = run_sim(target, workload_of(o, target, a, pick), o.fold, progress, label);
     const InputRule rule(a.dtype, n, reduces(a.coll));
     const Reference ref(a, rule);
     const int iters = static_cast<int>(std::clamp<std::size_t>((4u << 20) / bytes, 1, 20));

@@ -1,5 +1,6 @@
 #include "colossus-sim/options.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -26,17 +27,29 @@ const char* usage_text() {
          "  -n, --nranks N       ranks (default: every GPU of the topology); rank r on\n"
          "                       host r / G, GPU r % G (G = GPUs per host)\n"
          "  -c, --coll C         allreduce (default), allgather, reduce_scatter, broadcast,\n"
-         "                       reduce (root 0, sum)\n"
+         "                       reduce, gather, scatter (root 0, sum), alltoall,\n"
+         "                       alltoallv (pairwise, the communicator's fixed parameters),\n"
+         "                       sendrecv (a point-to-point pattern, see --pattern)\n"
          "  -b, --minbytes SIZE  smallest size (default 8); 8, 4K, 1M, 1G\n"
          "  -e, --maxbytes SIZE  largest size (default 128M)\n"
          "  -f, --stepfactor F   size multiplier, an integer >= 2 (default 2)\n"
          "                       Sizes are the whole vector, as nccl-tests: allgather's\n"
-         "                       output, reduce_scatter's input (count per rank =\n"
-         "                       SIZE / type size / N; sizes where that is 0 are skipped)\n"
+         "                       output, reduce_scatter's input, a rank's alltoall buffer,\n"
+         "                       gather's output, scatter's input (count per rank or\n"
+         "                       block = SIZE / type size / N; sizes where that is 0 are\n"
+         "                       skipped); alltoallv: a rank's mean buffer; sendrecv:\n"
+         "                       one message\n"
          "  -d, --datatype TYPE  float (default), half, bfloat16, double, int32, int8,\n"
          "                       uint8, uint32, int64, uint64, f8e4m3, f8e5m2\n"
          "  --algo LIST          algorithms to try and to let the tuner pick from,\n"
          "                       COLOSSUS_ALGO syntax: ring  tree,ring  ^ring\n"
+         "  --pattern P          sendrecv: pipeline:S (ranks in S consecutive stages, each\n"
+         "                       rank of stage s sends to the same-index rank of stage\n"
+         "                       s+1; default pipeline:2) or shift:K (rank r sends to r+K)\n"
+         "  --skew Z, --jitter J, --seed N  alltoallv counts, as an MoE dispatch: the\n"
+         "                       block to rank j is the mean x a Zipf(Z) popularity of j\n"
+         "                       (hot ranks drawn from the seed) x per-pair noise uniform\n"
+         "                       in [1-J, 1+J] (defaults 0, 0, 1: the even alltoall)\n"
          "  --csv, --json        one CSV row / one JSON object per size and algorithm\n"
          "  --trace FILE         Chrome/Perfetto trace (chrome://tracing, ui.perfetto.dev)\n"
          "                       of the tuner's pick at the first size only\n"
@@ -45,7 +58,8 @@ const char* usage_text() {
          "  --pick               simulate the tuner's pick only (one row per size)\n"
          "  --no-fold            simulate every rank (no folding of symmetric ranks)\n"
          "  --no-progress        no progress bar (shown on a terminal's stderr otherwise)\n"
-         "  --loopback           laptop mode: run the tuner's pick for the target fabric\n"
+         "  --loopback           laptop mode (the first five collectives): run the tuner's\n"
+         "                       pick for the target fabric\n"
          "                       with real data, N ranks as threads of this process\n"
          "                       (needs -n; at most 64 MiB per rank buffer), check every\n"
          "                       output element, and print measured time here next to the\n"
@@ -56,11 +70,54 @@ const char* usage_text() {
          "result that does not match the reference.\n";
 }
 
+std::string Pattern::describe() const {
+  return std::string(kind == Pipeline ? "pipeline:" : "shift:") + std::to_string(value);
+}
+
 namespace {
 
-plan::Collective parse_collective(const std::string& name) {
+// "sendrecv" (or either side's name): a point-to-point pattern.
+plan::Collective parse_collective(const std::string& name, bool* sendrecv) {
+  std::string low;
+  for (const char c : name) low += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  *sendrecv = low == "sendrecv" || low == "send" || low == "recv";
+  if (*sendrecv) return plan::Collective::Send;
   if (const auto coll = plan::parse_collective(name)) return *coll;
-  throw UsageError("unknown collective '" + name + "' (" + plan::collective_names() + ")");
+  throw UsageError("unknown collective '" + name + "' (" + plan::collective_names() +
+                   ", sendrecv)");
+}
+
+double parse_real(const std::string& flag, const std::string& text, double lo, double hi) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end || !(v >= lo && v <= hi)) {
+    throw UsageError(flag + " expects a number in [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "], got '" + text + "'");
+  }
+  return v;
+}
+
+Pattern parse_pattern(const std::string& flag, const std::string& text) {
+  const std::size_t colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  Pattern p;
+  if (kind == "pipeline") {
+    p.kind = Pattern::Pipeline;
+  } else if (kind == "shift") {
+    p.kind = Pattern::Shift;
+  } else {
+    throw UsageError(flag + " expects pipeline:S or shift:K, got '" + text + "'");
+  }
+  if (colon == std::string::npos)
+    throw UsageError(flag + " " + kind + " needs its number (" + kind + ":N)");
+  const std::string num = text.substr(colon + 1);
+  char* end = nullptr;
+  const long v = std::strtol(num.c_str(), &end, 10);
+  if (num.empty() || *end || v < (p.kind == Pattern::Pipeline ? 2 : 1) || v > 10'000'000)
+    throw UsageError(flag + ": '" + num + "' is not a valid " +
+                     (p.kind == Pattern::Pipeline ? "stage count (>= 2)" : "shift (>= 1)"));
+  p.value = static_cast<int>(v);
+  return p;
 }
 
 std::size_t parse_size(const std::string& flag, const std::string& text) {
@@ -113,7 +170,24 @@ Options parse_options(int argc, char** argv) {
     have_n = true;
   };
   const Setter coll = [&](const std::string&, const std::string& v) {
-    o.coll = parse_collective(v);
+    o.coll = parse_collective(v, &o.sendrecv);
+  };
+  bool have_pattern = false, have_skew = false;
+  const Setter pattern = [&](const std::string& f, const std::string& v) {
+    o.pattern = parse_pattern(f, v);
+    have_pattern = true;
+  };
+  const Setter zipf = [&](const std::string& f, const std::string& v) {
+    o.skew.zipf = parse_real(f, v, 0, 100);
+    have_skew = true;
+  };
+  const Setter jitter = [&](const std::string& f, const std::string& v) {
+    o.skew.jitter = parse_real(f, v, 0, 0.999);
+    have_skew = true;
+  };
+  const Setter seed = [&](const std::string& f, const std::string& v) {
+    o.skew.seed = static_cast<std::uint64_t>(parse_int(f, v, 0, 1L << 62));
+    have_skew = true;
   };
   const Setter minb = [&](const std::string& f, const std::string& v) {
     o.min_bytes = parse_size(f, v);
@@ -139,11 +213,17 @@ Options parse_options(int argc, char** argv) {
     o.chunk_bytes = parse_size(f, v);
   };
   const std::map<std::string, const Setter*> valued = {
-      {"--nch", &nch},           {"--chunk", &chunk}, {"--topo", &topo},      {"-n", &nranks},
-      {"--nranks", &nranks},     {"-c", &coll},       {"--coll", &coll},      {"-b", &minb},
-      {"--minbytes", &minb},     {"-e", &maxb},       {"--maxbytes", &maxb},  {"-f", &factor},
-      {"--stepfactor", &factor}, {"-d", &dtype},      {"--datatype", &dtype}, {"--algo", &algo},
-      {"--trace", &trace}};
+      {"--nch", &nch},           {"--chunk", &chunk},
+      {"--topo", &topo},         {"-n", &nranks},
+      {"--nranks", &nranks},     {"-c", &coll},
+      {"--coll", &coll},         {"-b", &minb},
+      {"--minbytes", &minb},     {"-e", &maxb},
+      {"--maxbytes", &maxb},     {"-f", &factor},
+      {"--stepfactor", &factor}, {"-d", &dtype},
+      {"--datatype", &dtype},    {"--algo", &algo},
+      {"--trace", &trace},       {"--pattern", &pattern},
+      {"--skew", &zipf},         {"--jitter", &jitter},
+      {"--seed", &seed}};
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
@@ -199,6 +279,13 @@ Options parse_options(int argc, char** argv) {
   if (o.min_bytes > o.max_bytes) {
     throw UsageError("-b " + std::to_string(o.min_bytes) + " is larger than -e " +
                      std::to_string(o.max_bytes));
+  }
+  if (have_pattern && !o.sendrecv) throw UsageError("--pattern applies to --coll sendrecv");
+  if (have_skew && o.coll != plan::Collective::AllToAllv)
+    throw UsageError("--skew, --jitter and --seed apply to --coll alltoallv");
+  if (o.loopback && static_cast<int>(o.coll) > static_cast<int>(plan::Collective::Reduce)) {
+    throw UsageError(
+        "--loopback runs allreduce, allgather, reduce_scatter, broadcast and reduce only");
   }
   if (o.loopback && !have_n) throw UsageError("--loopback needs -n N (ranks as threads)");
   if (o.loopback && o.nranks > 4096) throw UsageError("--loopback runs at most 4096 ranks");

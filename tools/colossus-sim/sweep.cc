@@ -11,13 +11,28 @@
 
 namespace colossus::sim_tool {
 
+namespace {
+
+// Calls whose count is one rank's part or one block of the SIZE-byte vector.
+bool per_rank(const Options& o) {
+  using plan::Collective;
+  return !o.sendrecv && (o.coll == Collective::AllGather || o.coll == Collective::ReduceScatter ||
+                         o.coll == Collective::AllToAll || o.coll == Collective::AllToAllv ||
+                         o.coll == Collective::Gather || o.coll == Collective::Scatter);
+}
+
+// The SIZE a call stands for.
+std::size_t bytes_of(const Options& o, const plan::CollArgs& a) {
+  return a.count * dtype_size(a.dtype) * (per_rank(o) ? static_cast<std::size_t>(a.nranks) : 1);
+}
+
+}  // namespace
+
 std::vector<SizePoint> size_points(const Options& o, int nranks,
                                    std::vector<std::size_t>* skipped) {
   std::vector<SizePoint> points;
   const std::size_t es = dtype_size(o.dtype);
-  const bool per_rank =
-      o.coll == plan::Collective::AllGather || o.coll == plan::Collective::ReduceScatter;
-  const std::size_t div = es * (per_rank ? static_cast<std::size_t>(nranks) : 1);
+  const std::size_t div = es * (per_rank(o) ? static_cast<std::size_t>(nranks) : 1);
   for (std::size_t bytes = o.min_bytes; bytes <= o.max_bytes;) {
     SizePoint p;
     p.args.coll = o.coll;
@@ -41,9 +56,15 @@ double bus_factor(plan::Collective coll, int nranks) {
   switch (coll) {
     case plan::Collective::AllReduce: return 2 * (n - 1) / n;
     case plan::Collective::AllGather:
-    case plan::Collective::ReduceScatter: return (n - 1) / n;
+    case plan::Collective::ReduceScatter:
+    case plan::Collective::AllToAll:
+    case plan::Collective::AllToAllv:
+    case plan::Collective::Gather:
+    case plan::Collective::Scatter: return (n - 1) / n;
     case plan::Collective::Broadcast:
-    case plan::Collective::Reduce: return 1;
+    case plan::Collective::Reduce:
+    case plan::Collective::Send:
+    case plan::Collective::Recv: return 1;
   }
   return 1;
 }
@@ -55,20 +76,16 @@ std::string short_bytes(std::size_t bytes) {
   return std::to_string(bytes) + kUnits[u];
 }
 
-SimRun run_sim(const Target& target, const plan::CollArgs& args, const tune::Candidate& c,
-               bool fold, Progress& progress, const std::string& label, sim::TraceRecorder* trace) {
+SimRun run_sim(const Target& target, const sim::Workload& work, bool fold, Progress& progress,
+               const std::string& label, sim::TraceRecorder* trace) {
   SimRun run;
   sim::SimOptions so;
   so.fold = fold;
   so.trace = trace;
   so.progress = progress.start(label);
-  algorithms::AlgoParams params;
-  params.nchannels = c.nchannels;
-  params.chunk_bytes = c.chunk_bytes;
-  params.layout = &target.layout();
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    run.result = sim::simulate(target.fabric(), args, c.algo, params, so);
+    run.result = sim::simulate(target.fabric(), work, so);
   } catch (const Error& e) {
     progress.clear();
     if (e.code() != ErrorCode::InvalidArgument) throw;
@@ -83,9 +100,8 @@ SimRun run_sim(const Target& target, const plan::CollArgs& args, const tune::Can
 std::string write_trace(const Options& o, const Target& target, const plan::CollArgs& args,
                         const tune::Candidate& c, Progress& progress) {
   sim::TraceRecorder rec;
-  const std::string call = std::string(plan::to_string(args.coll)) + " " +
-                           short_bytes(static_cast<std::size_t>(tune::vector_bytes(args)));
-  const SimRun run = run_sim(target, args, c, o.fold, progress,
+  const std::string call = call_name(o) + " " + short_bytes(bytes_of(o, args));
+  const SimRun run = run_sim(target, workload_of(o, target, args, c), o.fold, progress,
                              call + " " + algorithms::to_string(c.algo) + " (trace)", &rec);
   if (!run.refused.empty()) return "the engine refused the pick: " + run.refused;
   const std::string title =
@@ -147,8 +163,8 @@ std::vector<Column> sweep_columns() {
   };
 }
 
-std::vector<Cell> sweep_cells(const SizePoint& p, const tune::Candidate& c, bool pick,
-                              const SimRun& run) {
+std::vector<Cell> sweep_cells(const Options& o, const SizePoint& p, const tune::Candidate& c,
+                              bool pick, const SimRun& run) {
   const sim::SimResult& r = run.result;
   const double algbw = static_cast<double>(p.bytes) / (r.time_us * 1e3);  // GB/s
   const bool tuned = modeled(c);
@@ -158,12 +174,15 @@ std::vector<Cell> sweep_cells(const SizePoint& p, const tune::Candidate& c, bool
           Cell::flag(pick, "*"),
           Cell::text(algorithms::to_string(c.algo)),
           Cell::integer(static_cast<std::uint64_t>(c.nchannels)),
-          Cell::integer(c.chunk_bytes),
+          c.chunk_bytes > 0 ? Cell::integer(c.chunk_bytes) : Cell::none(),
           tuned ? Cell::number(c.predicted_us, 2) : Cell::none(),
           Cell::number(r.time_us, 2),
           r.time_us > 0 ? Cell::number(algbw, 2) : Cell::none(),
-          r.time_us > 0 ? Cell::number(algbw * bus_factor(p.args.coll, p.args.nranks), 2)
-                        : Cell::none(),
+          r.time_us > 0
+              ? Cell::number(algbw * bus_factor(o.sendrecv ? plan::Collective::Send : p.args.coll,
+                                                p.args.nranks),
+                             2)
+              : Cell::none(),
           Cell::text(r.bound),
           Cell::text(folded_short(r, p.args.nranks)),
           Cell::number(run.wall_ms, 2),
@@ -180,6 +199,7 @@ std::vector<Cell> sweep_cells(const SizePoint& p, const tune::Candidate& c, bool
 }  // namespace
 
 int run_sweep(const Options& o, const Target& target, Progress& progress) {
+  check_workload(o, target.nranks());
   std::vector<std::size_t> skipped;
   const std::vector<SizePoint> points = size_points(o, target.nranks(), &skipped);
   if (points.empty()) {
@@ -194,29 +214,44 @@ int run_sweep(const Options& o, const Target& target, Progress& progress) {
   }
   Tuners tuners(target, o.algo, o.coll, o.nchannels, o.chunk_bytes);
   Writer out(o.format, stdout, sweep_columns());
-  out.comment(std::string("colossus-sim: ") + plan::to_string(o.coll) + ", " +
-              std::string(to_string(o.dtype)) + ", sum, root 0");
+  out.comment("colossus-sim: " + call_name(o) + ", " + std::string(to_string(o.dtype)) +
+              ", sum, root 0");
   for (const std::string& line : target.describe()) out.comment(line);
-  out.comment(
-      "time: simulated; tuner: the tuner's own prediction for the same parameters; "
-      "* the tuner's pick; GB/s = 1e9 B/s");
+  for (const std::string& line : describe_workload(o, target.nranks(), points.front().args.count))
+    out.comment(line);
+  out.comment(tuned(o) ? "time: simulated; tuner: the tuner's own prediction for the same "
+                         "parameters; * the tuner's pick; GB/s = 1e9 B/s"
+                       : "time: simulated; the communicator runs this call with fixed "
+                         "parameters (no tuner); GB/s = 1e9 B/s");
 
   std::string trace_problem;
   for (std::size_t i = 0; i < points.size(); ++i) {
     const SizePoint& p = points[i];
     out.separator();
-    const tune::Candidate pick = tuners.pick(p.args);
+    if (!tuned(o)) {
+      const tune::Candidate c = fixed_candidate(o);
+      const SimRun run = run_sim(target, workload_of(o, target, p.args, c), o.fold, progress,
+                                 call_name(o) + " " + short_bytes(p.bytes));
+      out.row(sweep_cells(o, p, c, true, run), run.refused);
+      if (i == 0 && !o.trace_file.empty())
+        trace_problem = write_trace(o, target, p.args, c, progress);
+      continue;
+    }
+    const tune::Choice choice = tuners.choose(p.args);
+    out.comment("tuner: " + tune::summary(p.args, choice));
+    const tune::Candidate& pick = choice.best;
     std::vector<algorithms::Algo> algos = tuners.algos();
     if (std::find(algos.begin(), algos.end(), pick.algo) == algos.end()) algos.push_back(pick.algo);
     for (const algorithms::Algo a : algos) {
       const bool is_pick = a == pick.algo;
       if (o.pick_only && !is_pick) continue;
       // The pick's own row runs exactly the pick (same channels and chunk).
-      const tune::Candidate c = is_pick ? pick : tuners.best_of(a, p.args);
-      const std::string label = std::string(plan::to_string(o.coll)) + " " + short_bytes(p.bytes) +
-                                " " + algorithms::to_string(a);
-      const SimRun run = run_sim(target, p.args, c, o.fold, progress, label);
-      out.row(sweep_cells(p, c, is_pick, run), run.refused);
+      const tune::Candidate c = is_pick ? pick : tuners.best_of(a, p.args, choice);
+      const std::string label =
+          call_name(o) + " " + short_bytes(p.bytes) + " " + algorithms::to_string(a);
+      const SimRun run =
+          run_sim(target, workload_of(o, target, p.args, c), o.fold, progress, label);
+      out.row(sweep_cells(o, p, c, is_pick, run), run.refused);
     }
     if (i == 0 && !o.trace_file.empty())
       trace_problem = write_trace(o, target, p.args, pick, progress);

@@ -9,6 +9,7 @@
 #include "colossus-sim/progress.hpp"
 #include "colossus-sim/target.hpp"
 #include "sim/engine.hpp"
+#include "sim/workload.hpp"
 
 namespace colossus::sim_tool {
 
@@ -22,8 +23,9 @@ struct SizePoint {
 // listed in *skipped.
 std::vector<SizePoint> size_points(const Options& o, int nranks, std::vector<std::size_t>* skipped);
 
-// busbw / algbw, as nccl-tests: allreduce 2(n-1)/n, allgather and
-// reduce_scatter (n-1)/n, broadcast and reduce 1.
+// busbw / algbw, as nccl-tests: allreduce 2(n-1)/n, allgather,
+// reduce_scatter, alltoall(v), gather and scatter (n-1)/n, broadcast,
+// reduce and send/recv 1.
 double bus_factor(plan::Collective coll, int nranks);
 // "1G", "512K", "1000" for labels.
 std::string short_bytes(std::size_t bytes);
@@ -34,10 +36,9 @@ struct SimRun {
   double wall_ms = 0;
 };
 
-// simulate() of the candidate, timed; the progress bar shows `label`.
-SimRun run_sim(const Target& target, const plan::CollArgs& args, const tune::Candidate& c,
-               bool fold, Progress& progress, const std::string& label,
-               sim::TraceRecorder* trace = nullptr);
+// simulate() of the workload, timed; the progress bar shows `label`.
+SimRun run_sim(const Target& target, const sim::Workload& work, bool fold, Progress& progress,
+               const std::string& label, sim::TraceRecorder* trace = nullptr);
 
 // Simulates `c` once more with a recorder and writes the Chrome trace to
 // o.trace_file. Returns "" or why no trace was written (the engine refused).

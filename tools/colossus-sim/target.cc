@@ -1,10 +1,12 @@
 #include "colossus-sim/target.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "base/config.hpp"
 #include "colossus-sim/options.hpp"
 #include "colossus/error.hpp"
+#include "sim/skew.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"
 #include "tune/from_topology.hpp"
@@ -104,7 +106,11 @@ Tuners::Tuners(const Target& target, const std::string& algo_spec, plan::Collect
   }
 }
 
-tune::Candidate Tuners::best_of(Algo algo, const plan::CollArgs& args) {
+tune::Candidate Tuners::best_of(Algo algo, const plan::CollArgs& args, const tune::Choice& choice) {
+  if (choice.rule.empty()) {
+    for (const tune::Candidate& c : choice.candidates)
+      if (c.algo == algo) return c;
+  }
   const auto it = std::find(algos_.begin(), algos_.end(), algo);
   if (it == algos_.end()) {
     throw Error(ErrorCode::InternalError,
@@ -114,5 +120,81 @@ tune::Candidate Tuners::best_of(Algo algo, const plan::CollArgs& args) {
 }
 
 bool modeled(const tune::Candidate& c) { return c.predicted_us > 0; }
+
+std::string call_name(const Options& o) {
+  return o.sendrecv ? "sendrecv " + o.pattern.describe() : plan::to_string(o.coll);
+}
+
+bool tuned(const Options& o) { return !o.sendrecv && o.coll != plan::Collective::AllToAllv; }
+
+tune::Candidate fixed_candidate(const Options& o) {
+  tune::Candidate c;
+  if (o.sendrecv) {
+    c.algo = algorithms::Algo::Direct;
+    c.nchannels = 1;
+    c.chunk_bytes = 0;  // one step per message: no chunking (direct.cc)
+  } else {
+    const base::Config& env = base::env_config();
+    c.algo = algorithms::Algo::Pairwise;
+    c.nchannels = o.nchannels > 0 ? o.nchannels : (env.nchannels_set ? env.nchannels : 2);
+    c.chunk_bytes =
+        o.chunk_bytes > 0
+            ? o.chunk_bytes
+            : env.slot_bytes * static_cast<std::size_t>(std::max(2, env.fifo_depth) - 1);
+  }
+  c.bottleneck = "fixed (not tuned)";
+  return c;
+}
+
+void check_workload(const Options& o, int nranks) {
+  if (!o.sendrecv) return;
+  const int v = o.pattern.value;
+  if (o.pattern.kind == Pattern::Pipeline && nranks % v != 0) {
+    throw UsageError("--pattern " + o.pattern.describe() + ": " + std::to_string(v) +
+                     " stages do not divide " + std::to_string(nranks) + " ranks");
+  }
+  if (o.pattern.kind == Pattern::Shift && v >= nranks) {
+    throw UsageError("--pattern " + o.pattern.describe() + ": the shift must be below " +
+                     std::to_string(nranks) + " ranks");
+  }
+}
+
+sim::Workload workload_of(const Options& o, const Target& target, const plan::CollArgs& args,
+                          const tune::Candidate& c) {
+  if (o.sendrecv) {
+    return o.pattern.kind == Pattern::Pipeline
+               ? sim::pipeline(args.nranks, o.pattern.value, args.count, args.dtype)
+               : sim::shift(args.nranks, o.pattern.value, args.count, args.dtype);
+  }
+  algorithms::AlgoParams params;
+  params.nchannels = c.nchannels;
+  params.chunk_bytes = c.chunk_bytes;
+  params.layout = &target.layout();
+  if (o.coll == plan::Collective::AllToAllv) {
+    const auto counts = std::make_shared<const sim::SkewedCounts>(args.nranks, args.count, o.skew);
+    return sim::alltoallv(
+        args.nranks, args.dtype, [counts](int from, int to) { return counts->count(from, to); },
+        c.algo, params);
+  }
+  return sim::collective(args, c.algo, params);
+}
+
+std::vector<std::string> describe_workload(const Options& o, int nranks, std::size_t mean_count) {
+  if (o.sendrecv) {
+    const int v = o.pattern.value;
+    return {o.pattern.kind == Pattern::Pipeline
+                ? "pattern " + o.pattern.describe() + ": " + std::to_string(v) + " stages of " +
+                      std::to_string(nranks / v) +
+                      " ranks, rank r of stage s < S-1 sends SIZE bytes to rank r + " +
+                      std::to_string(nranks / v)
+                : "pattern " + o.pattern.describe() + ": rank r sends SIZE bytes to r + " +
+                      std::to_string(v) + " (mod " + std::to_string(nranks) + ")"};
+  }
+  if (o.coll == plan::Collective::AllToAllv) {
+    const sim::SkewedCounts counts(nranks, mean_count, o.skew);
+    return {"alltoallv counts: block = mean x popularity x noise; " + counts.describe()};
+  }
+  return {};
+}
 
 }  // namespace colossus::sim_tool

@@ -1,5 +1,6 @@
-// target.hpp: the modeled machine SPEC describes, and the tuners that pick
-// algorithm, channels and chunk on it.
+// target.hpp: the modeled machine SPEC describes, the tuners that pick
+// algorithm, channels and chunk on it (or the fixed parameters of calls the
+// communicator does not tune), and the Plans each row simulates.
 #pragma once
 
 #include <memory>
@@ -7,7 +8,9 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "colossus-sim/options.hpp"
 #include "sim/fabric.hpp"
+#include "sim/workload.hpp"
 #include "topology/mapping.hpp"
 #include "tune/tuner.hpp"
 
@@ -56,8 +59,13 @@ class Tuners {
   // collective (--algo applied as the tuner applies it).
   const std::vector<algorithms::Algo>& algos() const { return algos_; }
   tune::Candidate pick(const plan::CollArgs& args) { return all_.choose(args).best; }
-  // The best candidate of `algo` alone.
-  tune::Candidate best_of(algorithms::Algo algo, const plan::CollArgs& args);
+  // The tuner's whole choice (candidates, rule), for its summary.
+  tune::Choice choose(const plan::CollArgs& args) { return all_.choose(args); }
+  // The best candidate of `algo` alone: the first of `algo` among the
+  // choice's candidates (they are every allowed algorithm's, fastest
+  // first), else (a rule picked) its own tuner's.
+  tune::Candidate best_of(algorithms::Algo algo, const plan::CollArgs& args,
+                          const tune::Choice& choice);
 
  private:
   tune::Tuner all_;
@@ -68,5 +76,36 @@ class Tuners {
 // Whether the tuner predicted `c`'s time: above tune::kMaxTrafficRanks ranks
 // it picks by a fixed rule and predicts nothing.
 bool modeled(const tune::Candidate& c);
+
+// The call each row of the sweep simulates, as a sim::Workload. Collectives
+// the communicator tunes (allreduce ... reduce, alltoall, gather, scatter)
+// run algorithms::make_plan under the row's candidate. Alltoallv and
+// send/recv bypass the tuner in the communicator (CommImpl::fixed_plan),
+// and so here: alltoallv is pairwise with the configured channels
+// (COLOSSUS_NCHANNELS, else 2) and the largest chunk the FIFO takes
+// (slot x (depth - 1)), --nch and --chunk overriding; send/recv is
+// direct_plan's one transfer per message, in a pattern (--pattern).
+
+// "alltoall", "sendrecv pipeline:4": the call for labels and headers.
+std::string call_name(const Options& o);
+
+// Whether the tuner picks the call's parameters (false: alltoallv, sendrecv).
+bool tuned(const Options& o);
+
+// The parameters of an untuned call, as the communicator fixes them.
+tune::Candidate fixed_candidate(const Options& o);
+
+// Throws UsageError when the call does not fit the target's ranks (a
+// pipeline whose stages do not divide them, a shift by N or more).
+void check_workload(const Options& o, int nranks);
+
+// The Plans of one row: `args` (alltoallv: count is the mean block;
+// sendrecv: count is one message) under candidate `c`.
+sim::Workload workload_of(const Options& o, const Target& target, const plan::CollArgs& args,
+                          const tune::Candidate& c);
+
+// Lines for the table's header that say what is simulated beyond the
+// collective's name (the pattern; the skew at the first size's mean block).
+std::vector<std::string> describe_workload(const Options& o, int nranks, std::size_t mean_count);
 
 }  // namespace colossus::sim_tool

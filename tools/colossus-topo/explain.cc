@@ -28,9 +28,13 @@ void print_explain(std::FILE* out, const topology::PathModel& paths, const std::
                 "--explain: size '" + size + "' is not a size (8, 1M, 4G)");
   }
   // SIZE is the whole vector, as nccl-tests' -b/-e: allgather and
-  // reduce_scatter pass count per rank.
-  const bool per_rank =
-      args.coll == plan::Collective::AllGather || args.coll == plan::Collective::ReduceScatter;
+  // reduce_scatter pass count per rank, alltoall per block (SIZE is a
+  // rank's buffer), gather and scatter per rank (SIZE is the root's buffer).
+  using plan::Collective;
+  const bool per_rank = args.coll == Collective::AllGather ||
+                        args.coll == Collective::ReduceScatter ||
+                        args.coll == Collective::AllToAll || args.coll == Collective::Gather ||
+                        args.coll == Collective::Scatter;
   args.count = bytes / 4 / (per_rank ? static_cast<std::size_t>(args.nranks) : 1);
 
   const base::Config& env = base::env_config();
