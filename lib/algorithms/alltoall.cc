@@ -23,6 +23,9 @@ plan::Plan start(const plan::CollArgs& args, int rank, const char* name, int nch
 
 }  // namespace
 
+// Blocks up to this size are sent all at once (see pairwise_plan).
+constexpr std::size_t kSmallBlockBytes = 16 << 10;
+
 plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams& params) {
   if (args.coll != plan::Collective::AllToAll && args.coll != plan::Collective::AllToAllv) {
     throw Error(ErrorCode::InvalidArgument, "pairwise implements alltoall and alltoallv only");
@@ -58,11 +61,15 @@ plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams&
       const Block in = channel_part(recv_block(args, (rank - k + n) % n), nch, c, align);
       return plan::Slice{Buffer::Recv, in.offset, in.count};
     };
-    // When every block this channel sends fits one chunk (and so its stream's
-    // FIFO, plan.hpp), post every send, then every receive: no round waits
-    // for the one before it, which is most of a small call's time.
+    // When every block this channel sends is small (and fits one chunk, so
+    // its stream's FIFO, plan.hpp), post every send, then every receive: no
+    // round waits for the one before it, which is most of a small call's
+    // time. Larger blocks keep pairwise's one-peer-at-a-time rounds: their
+    // latency hides behind the transfer, and no receiver gets every
+    // sender's data at once (incast).
+    const std::size_t small = std::min(chunk, std::max<std::size_t>(1, kSmallBlockBytes / esize));
     bool one_chunk = true;
-    for (int k = 1; k < n; ++k) one_chunk = one_chunk && out_of(k).count <= chunk;
+    for (int k = 1; k < n; ++k) one_chunk = one_chunk && out_of(k).count <= small;
     if (one_chunk) {
       for (int k = 1; k < n; ++k) b.send((rank + k) % n, out_of(k));
       for (int k = 1; k < n; ++k) {  // cut as the sender cuts (exchange), whatever its mode

@@ -156,19 +156,23 @@ std::pair<Algo, std::string> Tuner::rule(const plan::CollArgs& args,
     case plan::Collective::AllToAllv:
       return {first_of({Algo::Pairwise}), "alltoallv: pairwise (counts differ by rank)"};
     case plan::Collective::AllToAll: {
-      // Bruck sends ~log2(n)/2 buffers per rank in log2(n) messages,
-      // pairwise one buffer in n-1: Bruck wins while its extra bytes take
-      // less than the messages it saves (a latency and a step each).
+      // Pairwise posts its n-1 sends at once when blocks are small, so their
+      // latencies overlap: one latency, two steps per peer, the buffer once
+      // on the NIC. Bruck pays a latency per round (log2 n), packs and
+      // unpacks n/2 blocks each round (a step per block copy in a Plan),
+      // and sends ~log2(n)/2 buffers. The cheaper one wins.
       const double lg = std::ceil(std::log2(std::max(2.0, n)));
-      const double extra_us = std::max(0.0, lg / 2 - 1) * n * block / nic_bytes_per_us;
-      const double saved_us =
-          std::max(0.0, n - 1 - lg) * (model_.inter.latency_us + model_.step_us);
-      const bool small = extra_us < saved_us;
-      why << (small ? "small" : "large") << " alltoall (block " << block << " B: Bruck's extra "
-          << fmt_us(extra_us) << " on the NIC " << (small ? "<" : ">=") << " the "
-          << fmt_us(saved_us) << " of messages it saves)";
-      const Algo pick = small ? first_of({Algo::Bruck, Algo::Hierarchical, Algo::Pairwise})
-                              : first_of({Algo::Hierarchical, Algo::Pairwise, Algo::Bruck});
+      const double lat = model_.inter.latency_us, step = model_.step_us;
+      const double wire = n * block / nic_bytes_per_us;
+      const double pairwise_us = lat + 2 * (n - 1) * step + wire;
+      const double bruck_us = lg * (lat + (n + 2) * step) + 2 * n * step + lg / 2 * wire;
+      const bool small = bruck_us < pairwise_us;
+      why << "alltoall (block " << block << " B): Bruck " << fmt_us(bruck_us)
+          << (small ? " < " : " >= ") << "pairwise " << fmt_us(pairwise_us)
+          << "; hierarchical only when counted (simulated slower at 8192 ranks of the colossus "
+             "preset)";
+      const Algo pick = small ? first_of({Algo::Bruck, Algo::Pairwise, Algo::Hierarchical})
+                              : first_of({Algo::Pairwise, Algo::Hierarchical, Algo::Bruck});
       return {pick, why.str()};
     }
     case plan::Collective::Gather:

@@ -54,13 +54,13 @@ PY
   refuse)  # a call the engine would hold too many Plans for: a clear row, exit 0
     "$tool" --topo colossus -b 1K -e 1K --algo ring --no-progress >"$tmp/out" 2>&1
     grep -q 'refused: simulator: ring allreduce on 100000 ranks' "$tmp/out" || { cat "$tmp/out"; fail "no refusal"; };;
-  alltoall)  # pairwise and Bruck rows per size, one pick each, busbw (n-1)/n of algbw
+  alltoall)  # hierarchical, pairwise and Bruck rows per size, one pick each, busbw (n-1)/n of algbw
     "$tool" --topo dgx-h100:nodes=4 -c alltoall -b 64K -e 64M -f 1024 --csv --no-progress >"$tmp/csv"
     python3 - "$tmp/csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-assert sorted({r["algorithm"] for r in rows}) == ["bruck", "pairwise"], rows
-assert len(rows) == 4 and sum(r["pick"] == "true" for r in rows) == 2, rows
+assert sorted({r["algorithm"] for r in rows}) == ["bruck", "hierarchical", "pairwise"], rows
+assert len(rows) == 6 and sum(r["pick"] == "true" for r in rows) == 2, rows
 for r in rows:
     assert float(r["time_us"]) > 0 and float(r["tuner_us"]) > 0, r
     assert abs(float(r["busbw_gbps"]) / float(r["algbw_gbps"]) - 31 / 32) < 0.01, r
