@@ -45,8 +45,8 @@ TEST_CASE("pairwise alltoall in lockstep: s + (n-1)(2s + B/gamma + alpha)") {
   for (const auto [nodes, per] : {std::pair{2, 4}, {4, 2}, {3, 3}, {8, 4}}) {
     r.nics_per_node = per;
     const int n = nodes * per;
-    // Blocks above pairwise's small-block limit (16 KiB): one round at a time.
-    for (const std::size_t count : {std::size_t{4099}, std::size_t{100003}}) {
+    // Blocks above pairwise's small-block limit (128 KiB): one round at a time.
+    for (const std::size_t count : {std::size_t{32771}, std::size_t{100003}}) {
       INFO(nodes << " nodes x " << per << ", " << count << " floats per block");
       const Fabric f = Fabric::uniform(Layout::blocks(nodes, per), model_of(r));
       const CollArgs a = args_of(Collective::AllToAll, count, n);

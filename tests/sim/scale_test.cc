@@ -60,7 +60,7 @@ TEST_CASE("ring allreduce on 100,000 ranks, folded") {
 // 67M messages unfolded; folded, the 8 ranks of node 0 stand for their
 // classes. On links alike on and off the node every rank runs in lockstep
 // (alltoall_test.cc): T = (n - 1)(2s + X + alpha), here on 8 held ranks
-// (blocks above pairwise's 16 KiB small-block limit: one round at a time).
+// (blocks above pairwise's 128 KiB small-block limit: one round at a time).
 TEST_CASE("pairwise alltoall on 8,192 ranks, folded, in closed form") {
   Rates r;
   r.intra_gbps = r.nic_gbps = 50;
@@ -70,7 +70,7 @@ TEST_CASE("pairwise alltoall on 8,192 ranks, folded, in closed form") {
   r.nics_per_node = 8;
   const int n = 8192;
   const Fabric f = Fabric::uniform(Layout::blocks(1024, 8), model_of(r));
-  const std::size_t count = 4352;  // 17 KiB blocks, 136 MiB per rank
+  const std::size_t count = 33024;  // 129 KiB blocks, 1 GiB per rank
   const SimResult res =
       run(f, args_of(Collective::AllToAll, count, n), Algo::Pairwise, params_of(1, 4 * count));
   INFO("8192-rank folded pairwise alltoall: " << res.steps << " steps, " << res.events
