@@ -41,18 +41,22 @@ plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams&
                 "pairwise: alltoallv needs a count and a displacement per rank (CollArgs::v)");
   }
   const int nch = std::max(1, params.nchannels);
-  // Channels 0..nch-1 exchange; channel nch only copies the own block, so
-  // that the copy overlaps the first round instead of delaying it (it talks
-  // to no peer and writes only the own block, which no other channel touches).
-  plan::Plan p = start(args, rank, "pairwise", n > 1 ? nch + 1 : 1);
   const std::size_t esize = dtype_size(args.dtype);
   const std::size_t align = vector_align(esize);
   const std::size_t chunk = chunk_elements(params.chunk_bytes, esize, align);
-  {
-    ChannelBuilder own(p.channels.back());
-    const Block out = send_block(args, rank), in = recv_block(args, rank);
-    own.copy({Buffer::Send, out.offset, out.count}, {Buffer::Recv, in.offset, in.count}, false);
-  }
+  const std::size_t small = std::min(chunk, std::max<std::size_t>(1, kSmallBlockBytes / esize));
+  // A small call (every block it sends is small): channel 0 copies the own
+  // block between its sends and its receives, while the messages travel.
+  // Otherwise channel nch only copies it, beside the first round instead of
+  // before it (it talks to no peer and writes only the own block, which no
+  // other channel touches).
+  bool small_call = true;
+  for (int q = 0; q < n; ++q) small_call = small_call && send_block(args, q).count <= small;
+  plan::Plan p = start(args, rank, "pairwise", n > 1 && !small_call ? nch + 1 : nch);
+  const Block own_out = send_block(args, rank), own_in = recv_block(args, rank);
+  const plan::Slice own_src{Buffer::Send, own_out.offset, own_out.count};
+  const plan::Slice own_dst{Buffer::Recv, own_in.offset, own_in.count};
+  if (n == 1 || !small_call) ChannelBuilder(p.channels.back()).copy(own_src, own_dst, false);
   for (int c = 0; c < nch && n > 1; ++c) {
     ChannelBuilder b(p.channels[static_cast<std::size_t>(c)]);
     auto out_of = [&](int k) {
@@ -69,11 +73,11 @@ plan::Plan pairwise_plan(const plan::CollArgs& args, int rank, const AlgoParams&
     // time. Larger blocks keep pairwise's one-peer-at-a-time rounds: their
     // latency hides behind the transfer, and no receiver gets every
     // sender's data at once (incast).
-    const std::size_t small = std::min(chunk, std::max<std::size_t>(1, kSmallBlockBytes / esize));
     bool one_chunk = true;
     for (int k = 1; k < n; ++k) one_chunk = one_chunk && out_of(k).count <= small;
     if (one_chunk) {
       for (int k = 1; k < n; ++k) b.send((rank + k) % n, out_of(k));
+      if (small_call && c == 0) b.copy(own_src, own_dst, false);
       for (int k = 1; k < n; ++k) {  // cut as the sender cuts (exchange), whatever its mode
         exchange(b, -1, {Buffer::Send, 0, 0}, (rank - k + n) % n, in_of(k), chunk);
       }

@@ -286,11 +286,13 @@ TEST_CASE("verifier rejects mutated alltoall plans", "[verifier][alltoall]") {
   const auto is_send = [](const Step& s) { return s.kind == StepKind::Send; };
 
   SECTION("a dropped step") {
-    auto plans = good;  // rank 2 never copies its own block (its last channel does that)
-    auto& steps = plans[2].channels.back().steps;
-    REQUIRE(steps.size() == 1);
-    REQUIRE(steps[0].kind == StepKind::Copy);
-    steps.clear();
+    auto plans = good;  // rank 2 never copies its own block
+    std::size_t copies = 0;
+    for (auto& ch : plans[2].channels) {
+      copies += static_cast<std::size_t>(
+          std::erase_if(ch.steps, [](const Step& s) { return s.kind == StepKind::Copy; }));
+    }
+    REQUIRE(copies == 1);
     expect_error(verify_plans(a, plans), "rank 2 recv[16,24) is never written: output missing");
     plans = good;  // rank 1 drops its first receive: rank 0's block stays in the stream
     auto& r1 = plans[1].channels[0].steps;
