@@ -233,7 +233,23 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
                     " to this rank itself outside a group: it would wait for its own matching "
                     "call; issue both between group_start() and group_end()");
   }
-  run_calls({{this, Call{args, send, recv}}});
+  // One call outside a group: straight to the executor (run_calls is for
+  // groups and self sends; its bookkeeping costs a small call's latency).
+  const bool nothing = args.coll == plan::Collective::AllToAllv
+                           ? plan::total_send(args) == 0 && plan::recv_count(args) == 0
+                           : args.count == 0;
+  if (nothing) return;
+  std::lock_guard lock(link_->mutex);
+  try {
+    const plan::Plan& p = plan_for(args);
+    const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
+    if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
+    link_->executor->run(p, exec::Buffers{send, recv, scratch_.data()});
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) +
+                                            ": out of memory (count " + std::to_string(args.count) +
+                                            ")");
+  }
 }
 
 }  // namespace detail

@@ -199,7 +199,8 @@ bool Executor::advance(ChannelRun& ch) {
 }
 
 void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
-  run(std::vector<Job>{Job{&plan, buffers}});
+  single_.assign(1, Job{&plan, buffers});  // kept: no allocation per call
+  run(single_);
 }
 
 // Every non-empty channel of every job, with the lanes of earlier jobs each
@@ -258,7 +259,9 @@ void Executor::run(const std::vector<Job>& jobs) {
   // The lanes that may move: unfinished, waiting for no earlier lane. A
   // pass visits only these, so a group of many operations chained on one
   // stream costs a pass per runnable lane, not per lane of the group.
-  std::vector<std::size_t> active, next;
+  std::vector<std::size_t>& active = active_;
+  std::vector<std::size_t>& next = next_;
+  active.clear();
   for (std::size_t l = 0; l < channels.size(); ++l) {
     if (channels[l].waits == 0) active.push_back(l);
   }

@@ -86,6 +86,9 @@ class Executor {
   std::chrono::microseconds yield_for_{200};
   std::chrono::microseconds spin_for_{20};
   std::map<int, std::unique_ptr<Endpoints>> endpoints_;  // by transport channel
+  // Reused by every run, so that a small call allocates nothing here.
+  std::vector<Job> single_;
+  std::vector<std::size_t> active_, next_;
 };
 
 }  // namespace colossus::exec
