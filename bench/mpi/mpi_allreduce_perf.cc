@@ -104,18 +104,10 @@ long long wrong_any(DataType t, const std::vector<unsigned char>& b, std::size_t
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int rank = 0, nranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-  int exit_code = 0;
-  auto parsed = parse_options(argc, argv, &exit_code);
-  if (!parsed) {
-    MPI_Finalize();
-    return exit_code;
-  }
+  int rank = 0, nranks = 1, exit_code = 0;
+  const auto parsed = mpi::start(&argc, &argv, &rank, &nranks, &exit_code);
+  if (!parsed) return exit_code;
   PerfOptions o = *parsed;
-  o.nthreads = 1;
 
   Report report(false);
   mpi::print_header(o, report, "MPI_Allreduce");

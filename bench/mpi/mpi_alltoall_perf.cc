@@ -36,18 +36,10 @@ MPI_Datatype same_size_type(std::size_t bytes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int rank = 0, nranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-  int exit_code = 0;
-  auto parsed = parse_options(argc, argv, &exit_code);
-  if (!parsed) {
-    MPI_Finalize();
-    return exit_code;
-  }
+  int rank = 0, nranks = 1, exit_code = 0;
+  const auto parsed = mpi::start(&argc, &argv, &rank, &nranks, &exit_code);
+  if (!parsed) return exit_code;
   PerfOptions o = *parsed;
-  o.nthreads = 1;
   const Collective& coll = alltoall_collective();
   if (o.max_bytes / nranks > static_cast<std::size_t>(INT_MAX)) {
     if (rank == 0) std::fprintf(stderr, "error: -e %zu: MPI counts are int\n", o.max_bytes);

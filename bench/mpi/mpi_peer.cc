@@ -8,6 +8,20 @@
 
 namespace colossus::perf::mpi {
 
+std::optional<PerfOptions> start(int* argc, char*** argv, int* rank, int* nranks, int* exit_code) {
+  MPI_Init(argc, argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, rank);
+  MPI_Comm_size(MPI_COMM_WORLD, nranks);
+  *exit_code = 0;
+  auto parsed = parse_options(*argc, *argv, exit_code);
+  if (!parsed) {
+    MPI_Finalize();
+    return std::nullopt;
+  }
+  parsed->nthreads = 1;
+  return parsed;
+}
+
 double combine_time(double s, Average how, int nranks) {
   double out = s;
   switch (how) {

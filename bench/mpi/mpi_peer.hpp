@@ -3,10 +3,17 @@
 // time combined as -a says, and the preamble with every rank's line.
 #pragma once
 
+#include <optional>
+
 #include "perf/options.hpp"
 #include "perf/report.hpp"
 
 namespace colossus::perf::mpi {
+
+// MPI_Init, this rank and the job's size, and the tools' options (one rank
+// per process). Null after help or a bad flag: MPI is then finalized and
+// the process should return *exit_code.
+std::optional<PerfOptions> start(int* argc, char*** argv, int* rank, int* nranks, int* exit_code);
 
 // Mean (or min/max/rank 0, per -a) over MPI_COMM_WORLD of this rank's seconds.
 double combine_time(double seconds, Average how, int nranks);

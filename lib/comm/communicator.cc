@@ -235,10 +235,7 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
   }
   // One call outside a group: straight to the executor (run_calls is for
   // groups and self sends; its bookkeeping costs a small call's latency).
-  const bool nothing = args.coll == plan::Collective::AllToAllv
-                           ? plan::total_send(args) == 0 && plan::recv_count(args) == 0
-                           : args.count == 0;
-  if (nothing) return;
+  if (plan::moves_nothing(args)) return;
   std::lock_guard lock(link_->mutex);
   try {
     const plan::Plan& p = plan_for(args);

@@ -24,17 +24,6 @@ struct GroupState {
 };
 thread_local GroupState group_state;
 
-// Whether the call moves no data at all.
-bool moves_nothing(const plan::CollArgs& a) {
-  if (a.coll != plan::Collective::AllToAllv) return a.count == 0;
-  for (const auto* counts : {&a.v->send_counts, &a.v->recv_counts}) {
-    for (const std::size_t c : *counts) {
-      if (c != 0) return false;
-    }
-  }
-  return true;
-}
-
 std::string nth(std::size_t k) { return "#" + std::to_string(k + 1); }
 
 // Sends of `comm` to itself against its receives from itself, in order.
@@ -95,7 +84,8 @@ void CommImpl::run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls) {
   try {
     for (const auto& entry : calls) {
       const auto& [c, call] = entry;
-      if (moves_nothing(call.args) || (plan::is_p2p(call.args.coll) && call.args.root == c->rank_))
+      if (plan::moves_nothing(call.args) ||
+          (plan::is_p2p(call.args.coll) && call.args.root == c->rank_))
         continue;
       const plan::Plan& p = c->plan_for(call.args);
       if (calls.size() == 1) {

@@ -95,6 +95,11 @@ std::size_t recv_count(const CollArgs& a) {
   }
 }
 
+bool moves_nothing(const CollArgs& a) {
+  if (a.coll != Collective::AllToAllv) return a.count == 0;
+  return total_send(a) == 0 && recv_count(a) == 0;
+}
+
 std::size_t total_send(const CollArgs& a) {
   if (a.coll != Collective::AllToAllv) return send_count(a);
   std::size_t t = 0;

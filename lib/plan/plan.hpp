@@ -111,6 +111,9 @@ std::size_t send_count(const CollArgs& a);
 std::size_t recv_count(const CollArgs& a);
 // Elements the call moves in all (alltoallv: this rank's send counts).
 std::size_t total_send(const CollArgs& a);
+// Whether this rank's part of the call moves no data at all (count 0;
+// alltoallv: every count 0), so it needs no Plan.
+bool moves_nothing(const CollArgs& a);
 
 // Transport channels [0, kP2PChannelBase) carry collectives; point-to-point
 // Plans run on channels from kP2PChannelBase up, so that a send never lands
