@@ -11,6 +11,10 @@
 // thread drains for tcp), so the executor reduces straight from the
 // incoming slot into the outgoing one: no staging copies of its own.
 //
+// Where a transport can, a sender may instead post a message by reference
+// (try_post) and the receiver copy it once, straight into its destination
+// (try_take); the sender then waits in try_flush until it was read.
+//
 // Every call is non-blocking and returns a Status; the executor retries a
 // Pending one after waiting on its Doorbell. Endpoints belong to one rank's
 // executor thread; only the doorbells are touched across threads.
@@ -20,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -58,6 +63,24 @@ class SendEndpoint {
   virtual Status try_acquire(void** slot) = 0;
   // Publishes the acquired slot holding `bytes` (<= slot_bytes()).
   virtual Status commit(std::size_t bytes) = 0;
+
+  // Single copy, where the transport has it (shm through process_vm_readv):
+  // whether a message of `bytes` may be posted by reference.
+  virtual bool can_post(std::size_t bytes) const {
+    (void)bytes;
+    return false;
+  }
+  // Publishes `bytes` that the receiver reads straight from `data`, which
+  // must stay unchanged until try_flush() returns Ok. It may be longer than
+  // a slot: a receiver that peeks sees it in messages of `piece` bytes (the
+  // last one shorter), as if they had been sent one by one. Only where
+  // can_post(bytes); Pending while no slot is free.
+  virtual Status try_post(const void* data, std::size_t bytes, std::size_t piece) {
+    (void)data, (void)bytes, (void)piece;
+    return Status::Error;
+  }
+  // Ok once the receiver has read every message posted so far.
+  virtual Status try_flush() { return Status::Ok; }
 };
 
 class RecvEndpoint {
@@ -67,6 +90,20 @@ class RecvEndpoint {
   // Ok: the next message is readable at *data, *bytes long, until release().
   virtual Status try_peek(const void** data, std::size_t* bytes) = 0;
   virtual Status release() = 0;
+  // Receives into `dst`: a message of exactly `piece` bytes, or up to
+  // `capacity` bytes of a message posted by reference (read straight from
+  // the sender's memory: one copy), then releases what it took; *bytes is
+  // what it took. A message of another length stays: Error, *bytes its
+  // length.
+  virtual Status try_take(void* dst, std::size_t piece, std::size_t capacity, std::size_t* bytes) {
+    (void)capacity;
+    const void* data = nullptr;
+    const Status st = try_peek(&data, bytes);
+    if (st != Status::Ok) return st;
+    if (*bytes != piece) return Status::Error;
+    std::memcpy(dst, data, piece);
+    return release();
+  }
 };
 
 // One rank's view of a transport. Connections are made lazily, for the

@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
 
   long long errors = 0;
   const double factor = 2.0 * (nranks - 1) / nranks;
+  // Calls walk through buffers of the largest size, as all_reduce_perf's do.
+  std::vector<unsigned char> send(o.max_bytes + 16), recv(o.max_bytes + 16);
   for (DataType t : o.types) {
     for (ReduceOp op : o.ops) {
       if (mpi_type(t) == MPI_DATATYPE_NULL || mpi_op(op) == MPI_OP_NULL) {
@@ -127,29 +129,29 @@ int main(int argc, char** argv) {
       for (std::size_t bytes : size_steps(o)) {
         const std::size_t count = bytes / es;
         const int icount = static_cast<int>(count);
-        std::vector<unsigned char> send(count * es + 1), recv(count * es + 1);
         if (rank == 0) {
           report.row_start(count * es, count, std::string(to_string(t)).c_str(),
                            std::string(to_string(op)).c_str(), -1);
         }
         for (bool in_place : {false, true}) {
-          auto call = [&] {
-            MPI_Allreduce(in_place ? MPI_IN_PLACE : send.data(), recv.data(), icount, mpi_type(t),
-                          mpi_op(op), MPI_COMM_WORLD);
+          auto call = [&](int iter) {
+            const std::size_t at = rotation_offset(count * es, o.max_bytes, iter);
+            MPI_Allreduce(in_place ? MPI_IN_PLACE : send.data() + at, recv.data() + at, icount,
+                          mpi_type(t), mpi_op(op), MPI_COMM_WORLD);
           };
           fill_any(t, send, count, rank, op);
           fill_any(t, recv, count, rank, op);
-          for (int i = 0; i < o.warmup_iters; ++i) call();
+          for (int i = 0; i < o.warmup_iters; ++i) call(i);
           MPI_Barrier(MPI_COMM_WORLD);
           const double t0 = MPI_Wtime();
-          for (int i = 0; i < o.iters * o.agg_iters; ++i) call();
+          for (int i = 0; i < o.iters * o.agg_iters; ++i) call(i);
           const double secs =
               mpi::combine_time((MPI_Wtime() - t0) / (o.iters * o.agg_iters), o.average, nranks);
           long long bad = -1;
           if (o.check) {
             fill_any(t, send, count, rank, op);
             fill_any(t, recv, count, rank, op);  // in place: recv holds the input
-            call();
+            call(0);
             long long mine_bad = wrong_any(t, recv, count, nranks, op);
             MPI_Allreduce(&mine_bad, &bad, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
             errors += bad;

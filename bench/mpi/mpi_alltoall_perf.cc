@@ -60,18 +60,20 @@ int main(int argc, char** argv) {
     for (std::size_t bytes : size_steps(o)) {
       const Counts c = coll.counts(bytes / es, nranks);
       const int block = static_cast<int>(c.param);
-      auto call = [&] {
-        MPI_Alltoall(send.data(), block, mt, recv.data(), block, mt, MPI_COMM_WORLD);
+      // Each call at its own offset, as alltoall_perf walks its buffers.
+      auto call = [&](int iter) {
+        const std::size_t at = rotation_offset(c.send * es, o.max_bytes, iter);
+        MPI_Alltoall(send.data() + at, block, mt, recv.data() + at, block, mt, MPI_COMM_WORLD);
       };
       RankCheck check(coll, t, ReduceOp::Sum, rank, nranks, 0);
       const CallBuffers b{send.data(), recv.data(), recv.data(), c.recv * es};
       if (rank == 0) report.row_start(c.send * es, c.param, type_name.c_str(), "none", -1);
       // Timed calls move checkable data, as in alltoall_perf.
       if (o.check) check.prepare(b, c, 99);
-      for (int i = 0; i < o.warmup_iters; ++i) call();
+      for (int i = 0; i < o.warmup_iters; ++i) call(i);
       MPI_Barrier(MPI_COMM_WORLD);
       const double t0 = MPI_Wtime();
-      for (int i = 0; i < o.iters * o.agg_iters; ++i) call();
+      for (int i = 0; i < o.iters * o.agg_iters; ++i) call(i);
       const double secs =
           mpi::combine_time((MPI_Wtime() - t0) / (o.iters * o.agg_iters), o.average, nranks);
       long long bad = -1;
@@ -79,7 +81,7 @@ int main(int argc, char** argv) {
         // MPI_Alltoall returns when this rank's buffers are free: no peer
         // still reads them, so the next fill needs no barrier.
         check.prepare(b, c, ++seed);
-        call();
+        call(0);
         long long mine = check.verify(b, c, false);
         MPI_Allreduce(&mine, &bad, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
         errors += bad;

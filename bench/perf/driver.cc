@@ -115,9 +115,7 @@ class RankRunner {
   // Pointers of call `iter`: like nccl-tests, successive iterations move
   // through the whole allocation so that they do not reuse cached data.
   CallBuffers buffers(const Counts& c, bool in_place, int iter) const {
-    std::size_t total = std::max(c.send, c.recv) * elem_;
-    std::size_t steps = total ? o_.max_bytes / total : 1;
-    std::size_t shift = steps ? total * (iter % steps) : 0;
+    const std::size_t shift = rotation_offset(std::max(c.send, c.recv) * elem_, o_.max_bytes, iter);
     unsigned char* send = send_ + shift;
     unsigned char* recv = recv_ + shift;
     if (!in_place) return {send, recv, recv, c.recv * elem_};

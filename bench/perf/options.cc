@@ -231,6 +231,11 @@ std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code) 
   return o;
 }
 
+std::size_t rotation_offset(std::size_t total, std::size_t max_bytes, int iter) {
+  const std::size_t steps = total ? max_bytes / total : 1;
+  return steps ? total * (static_cast<std::size_t>(iter) % steps) : 0;
+}
+
 std::vector<std::size_t> size_steps(const PerfOptions& o) {
   std::vector<std::size_t> sizes;
   for (std::size_t s = o.min_bytes; s <= o.max_bytes;) {

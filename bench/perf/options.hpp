@@ -51,4 +51,11 @@ std::optional<PerfOptions> parse_options(int argc, char** argv, int* exit_code);
 // Sizes in bytes that the run visits, nccl-tests' stepping.
 std::vector<std::size_t> size_steps(const PerfOptions& o);
 
+// Where call `iter` of a size whose buffers span `total` bytes starts in
+// buffers of `max_bytes`: successive calls walk through the whole
+// allocation, so that no call finds its data in cache from the one before
+// (at 1 MiB a cache-resident copy runs several times faster than one from
+// memory). colossus's tools and the MPI peers follow this same rule.
+std::size_t rotation_offset(std::size_t total, std::size_t max_bytes, int iter);
+
 }  // namespace colossus::perf

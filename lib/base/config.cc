@@ -76,6 +76,9 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_CHUNK_BYTES", "pipelining chunk of a Plan step (default 512K)"},
       {"COLOSSUS_SLOT_BYTES", "transport FIFO slot size (default 512K)"},
       {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
+      {"COLOSSUS_SHM_CMA_MIN",
+       "shm messages from this size up are read straight from the sender's memory, one copy "
+       "instead of two (process_vm_readv); off = never (default 64K)"},
       {"COLOSSUS_ALGO",
        "algorithms the tuner may pick, NCCL_ALGO syntax (ring, tree, hierarchical, "
        "recursive_doubling; ^ring; allreduce:tree;allgather:ring)"},
@@ -159,6 +162,14 @@ Config Config::from_env() {
       c.slot_bytes = bytes;
     else
       warn("COLOSSUS_SLOT_BYTES", v, "expected a size in 64..1G");
+  }
+  if (const char* v = get("COLOSSUS_SHM_CMA_MIN")) {
+    if (!strcasecmp(v, "off"))
+      c.shm_cma = false;
+    else if (parse_bytes(v, &bytes))
+      c.shm_cma_min = bytes;
+    else
+      warn("COLOSSUS_SHM_CMA_MIN", v, "expected a size or off");
   }
   if (const char* v = get("COLOSSUS_ALGO")) c.algo = v;
   if (const char* v = get("COLOSSUS_TOPO")) c.topo = v;  // parsed by topology/ when used

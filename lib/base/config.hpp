@@ -22,7 +22,11 @@ struct Config {
   std::size_t slot_bytes = 512 << 10;   // COLOSSUS_SLOT_BYTES: transport FIFO slot size
   bool nchannels_set = false;           // the variables above were given: the tuner keeps them
   bool chunk_set = false;
-  int fifo_depth = 4;          // COLOSSUS_FIFO_DEPTH: slots per connection
+  int fifo_depth = 4;  // COLOSSUS_FIFO_DEPTH: slots per connection
+  // COLOSSUS_SHM_CMA_MIN: smallest shm message the receiver reads straight
+  // from the sender's memory (one copy, process_vm_readv); "off" = never.
+  std::size_t shm_cma_min = 64 << 10;
+  bool shm_cma = true;
   std::string algo;            // COLOSSUS_ALGO (NCCL_ALGO syntax)
   std::string topo;            // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts
   std::string socket_ifname;   // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto

@@ -31,6 +31,9 @@ struct Settings {
   double timeout_s = 0;
   std::size_t slot_bytes = 0;
   int fifo_depth = 4;
+  // shm messages from this size up are read from the sender (single copy);
+  // SIZE_MAX: never (COLOSSUS_SHM_CMA_MIN).
+  std::size_t shm_cma_min = ~std::size_t{0};
   std::string transport;         // "", "shm" or "tcp"
   std::string algo;              // NCCL_ALGO syntax; "" = all
   std::string topology;          // preset / XML the ranks are mapped onto; "" = real hosts

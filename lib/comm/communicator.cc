@@ -56,6 +56,7 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   }
   s.cuda_device = o.cuda_device;
   s.fifo_depth = std::max(2, env.fifo_depth);
+  s.shm_cma_min = env.shm_cma ? env.shm_cma_min : ~std::size_t{0};
   // A step moves in slot-sized pieces, and a ring step that receives and
   // sends needs a free slot while its own first send still occupies the
   // stream: a chunk of k pieces needs k+1 slots or the ring deadlocks (the

@@ -81,6 +81,7 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
     o.slot_bytes = s.slot_bytes;
     o.depth = s.fifo_depth;
     o.timeout_s = s.timeout_s;
+    o.cma_min_bytes = s.shm_cma_min;
     members.push_back(transport::make_shm_transport(oob, o));
     bell = &members.back()->doorbell();  // in shared memory: shm peers ring it
     shm_index = 0;

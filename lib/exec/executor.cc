@@ -35,6 +35,8 @@ struct Executor::ChannelRun {
   std::size_t esize = 0;
   std::size_t piece = 0;                // elements per message
   bool blocked_on_send = false;         // last attempt waited for a slot (else for a message)
+  bool post_sends = false;              // Send steps from the send buffer may go by reference
+  Endpoints* eps = nullptr;             // the endpoints of transport channel `conn`
   int waits = 0;                        // unfinished earlier lanes sharing a stream with this one
   std::vector<std::size_t> dependents;  // later lanes waiting for this one
   bool finished() const { return step == steps->size(); }
@@ -93,38 +95,44 @@ Executor::Executor(transport::Transport& transport, double timeout_s)
 
 Executor::~Executor() = default;
 
-transport::SendEndpoint& Executor::send_endpoint(int peer, int channel) {
+Executor::Endpoints& Executor::endpoints(int channel) {
   auto& slot = endpoints_[channel];
   if (!slot) slot = std::make_unique<Endpoints>();
-  auto& eps = slot->send;
-  for (auto& [p, ep] : eps) {
-    if (p == peer) return *ep;
-  }
-  eps.emplace_back(peer, transport_.connect_send(peer, channel));
-  return *eps.back().second;
+  return *slot;
 }
 
-transport::RecvEndpoint& Executor::recv_endpoint(int peer, int channel) {
-  auto& slot = endpoints_[channel];
-  if (!slot) slot = std::make_unique<Endpoints>();
-  auto& eps = slot->recv;
-  for (auto& [p, ep] : eps) {
+transport::SendEndpoint& Executor::send_endpoint(Endpoints& eps, int peer, int channel) {
+  for (auto& [p, ep] : eps.send) {
     if (p == peer) return *ep;
   }
-  eps.emplace_back(peer, transport_.connect_recv(peer, channel));
-  return *eps.back().second;
+  eps.send.emplace_back(peer, transport_.connect_send(peer, channel));
+  return *eps.send.back().second;
+}
+
+transport::RecvEndpoint& Executor::recv_endpoint(Endpoints& eps, int peer, int channel) {
+  for (auto& [p, ep] : eps.recv) {
+    if (p == peer) return *ep;
+  }
+  eps.recv.emplace_back(peer, transport_.connect_recv(peer, channel));
+  return *eps.recv.back().second;
 }
 
 // Lazily connects every (peer, channel) the plan talks to, before any data moves.
 void Executor::connect(const plan::Plan& plan) {
   for (std::size_t c = 0; c < plan.channels.size(); ++c) {
     const int conn = plan.channel_base + static_cast<int>(c);
+    Endpoints& eps = endpoints(conn);
     for (const Step& s : plan.channels[c].steps) {
-      if (plan::sends(s.kind)) send_endpoint(s.send_peer, conn);
-      if (plan::receives(s.kind)) recv_endpoint(s.recv_peer, conn);
+      if (plan::sends(s.kind)) send_endpoint(eps, s.send_peer, conn);
+      if (plan::receives(s.kind)) recv_endpoint(eps, s.recv_peer, conn);
     }
   }
 }
+
+// A Send step from the send buffer posts up to this many pieces as one
+// message where the transport reads it from the sender (one system call
+// per 4 MiB instead of per 512 KiB slot).
+constexpr std::size_t kPostPieces = 8;
 
 // Moves one piece of the channel's current step if its message and slot are
 // ready. Returns false when it must wait.
@@ -150,10 +158,60 @@ bool Executor::advance(ChannelRun& ch) {
     }
   };
 
+  auto check_size = [&](std::size_t bytes) {
+    if (bytes != k * es) {
+      throw Error(ErrorCode::InternalError,
+                  where(p, ch.channel, ch.step) + ": expected " + std::to_string(k * es) +
+                      " bytes from rank " + std::to_string(s.recv_peer) + ", got " +
+                      std::to_string(bytes) + " (ranks disagree on the plan)");
+    }
+  };
+  auto next_piece = [&](std::size_t moved) {
+    ch.done += moved;
+    if (ch.done == total) {
+      ++ch.step;
+      ch.done = 0;
+    }
+    return true;
+  };
+
+  // A plain receive is a copy the transport may do itself (straight from
+  // the sender's memory, with single copy); a plain send from the send
+  // buffer, which stays put for the whole call, may go by reference.
+  if (s.kind == plan::StepKind::Recv && divisor == 1) {
+    transport::RecvEndpoint& in = recv_endpoint(*ch.eps, s.recv_peer, ch.conn);
+    std::size_t bytes = 0;
+    const Status st = in.try_take(dst, k * es, (total - ch.done) * es, &bytes);
+    if (st == Status::Pending) {
+      ch.blocked_on_send = false;
+      return false;
+    }
+    if (st == Status::Error && bytes != 0) check_size(bytes);
+    check(st, s.recv_peer);
+    if (bytes == 0 || bytes % es != 0 || bytes > (total - ch.done) * es) check_size(bytes);
+    return next_piece(bytes / es);
+  }
+  if (s.kind == plan::StepKind::Send && ch.post_sends && s.src.buffer == plan::Buffer::Send) {
+    // Up to kPostPieces pieces in one message: fewer, longer reads.
+    const std::size_t n = std::min(total - ch.done, ch.piece * kPostPieces);
+    transport::SendEndpoint& out = send_endpoint(*ch.eps, s.send_peer, ch.conn);
+    if (out.can_post(n * es)) {
+      const Status st = out.try_post(src, n * es, ch.piece * es);
+      if (st == Status::Pending) {
+        ch.blocked_on_send = true;
+        return false;
+      }
+      check(st, s.send_peer);
+      if (std::find(posted_.begin(), posted_.end(), std::pair{s.send_peer, &out}) == posted_.end())
+        posted_.emplace_back(s.send_peer, &out);
+      return next_piece(n);
+    }
+  }
+
   const void* msg = nullptr;
   transport::RecvEndpoint* in = nullptr;
   if (plan::receives(s.kind)) {
-    in = &recv_endpoint(s.recv_peer, ch.conn);
+    in = &recv_endpoint(*ch.eps, s.recv_peer, ch.conn);
     std::size_t bytes = 0;
     const Status st = in->try_peek(&msg, &bytes);
     if (st == Status::Pending) {
@@ -161,17 +219,12 @@ bool Executor::advance(ChannelRun& ch) {
       return false;
     }
     check(st, s.recv_peer);
-    if (bytes != k * es) {
-      throw Error(ErrorCode::InternalError,
-                  where(p, ch.channel, ch.step) + ": expected " + std::to_string(k * es) +
-                      " bytes from rank " + std::to_string(s.recv_peer) + ", got " +
-                      std::to_string(bytes) + " (ranks disagree on the plan)");
-    }
+    check_size(bytes);
   }
   void* slot = nullptr;
   transport::SendEndpoint* out = nullptr;
   if (plan::sends(s.kind)) {
-    out = &send_endpoint(s.send_peer, ch.conn);
+    out = &send_endpoint(*ch.eps, s.send_peer, ch.conn);
     const Status st = out->try_acquire(&slot);
     if (st == Status::Pending) {  // the peeked message stays for the retry
       ch.blocked_on_send = true;
@@ -190,12 +243,24 @@ bool Executor::advance(ChannelRun& ch) {
 
   if (out) check(out->commit(k * es), s.send_peer);
   if (in) check(in->release(), s.recv_peer);
-  ch.done += k;
-  if (ch.done == total) {
-    ++ch.step;
-    ch.done = 0;
-  }
-  return true;
+  return next_piece(k);
+}
+
+// Drops the endpoints whose receivers have read every posted message;
+// true if any did.
+bool Executor::flush_posted() {
+  const std::size_t before = posted_.size();
+  std::erase_if(posted_, [](const std::pair<int, transport::SendEndpoint*>& e) {
+    const Status st = e.second->try_flush();
+    if (st == Status::Pending) return false;
+    if (st != Status::Ok) {
+      throw Error(ErrorCode::RemoteError,
+                  "rank " + std::to_string(e.first) +
+                      " failed before it read the data this rank sent it by reference");
+    }
+    return true;
+  });
+  return posted_.size() != before;
 }
 
 void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
@@ -219,9 +284,12 @@ std::vector<Executor::ChannelRun> Executor::lanes_of(const std::vector<Job>& job
       ChannelRun ch;
       ch.channel = static_cast<int>(c);
       ch.conn = plan.channel_base + static_cast<int>(c);
+      ch.eps = &endpoints(ch.conn);
       ch.steps = &plan.channels[c].steps;
       ch.plan = &plan;
       ch.buffers = &jobs[j].buffers;
+      // In place, the send buffer is also written: only copies leave it.
+      ch.post_sends = jobs[j].buffers.send != jobs[j].buffers.recv;
       ch.esize = esize;
       ch.piece = std::max<std::size_t>(1, piece_bytes_ / esize);
       lanes.push_back(std::move(ch));
@@ -267,7 +335,10 @@ void Executor::run(const std::vector<Job>& jobs) {
   }
   int idle = 0;
   Clock::time_point stalled_since{};
-  while (!active.empty()) {
+  posted_.clear();
+  // Done when every lane is, and every receiver has read what was posted
+  // to it by reference (the caller may reuse its send buffer after).
+  while (!active.empty() || !posted_.empty()) {
     const uint32_t seen = bell.epoch();
     bool progressed = false;
     next.clear();
@@ -283,6 +354,7 @@ void Executor::run(const std::vector<Job>& jobs) {
       }
     }
     active.swap(next);
+    if (active.empty() && !posted_.empty()) progressed |= flush_posted();
     if (progressed) {
       idle = 0;
       continue;
@@ -313,6 +385,10 @@ void Executor::run(const std::vector<Job>& jobs) {
 void Executor::fail_timeout(const std::vector<ChannelRun>& channels) const {
   std::ostringstream os;
   os << "no progress for " << timeout_s_ << " s (COLOSSUS_TIMEOUT_S):";
+  for (const auto& [peer, ep] : posted_) {
+    os << "\n  every step done, waiting for rank " << peer
+       << " to read the data this rank sent it by reference";
+  }
   for (const ChannelRun& ch : channels) {
     if (ch.finished()) continue;
     const Step& s = (*ch.steps)[ch.step];

@@ -73,10 +73,12 @@ class Executor {
  private:
   struct Endpoints;
   struct ChannelRun;
-  transport::SendEndpoint& send_endpoint(int peer, int channel);
-  transport::RecvEndpoint& recv_endpoint(int peer, int channel);
+  Endpoints& endpoints(int channel);
+  transport::SendEndpoint& send_endpoint(Endpoints& eps, int peer, int channel);
+  transport::RecvEndpoint& recv_endpoint(Endpoints& eps, int peer, int channel);
   void connect(const plan::Plan& plan);
   bool advance(ChannelRun& ch);
+  bool flush_posted();
   std::vector<ChannelRun> lanes_of(const std::vector<Job>& jobs);
   [[noreturn]] void fail_timeout(const std::vector<ChannelRun>& channels) const;
 
@@ -89,6 +91,9 @@ class Executor {
   // Reused by every run, so that a small call allocates nothing here.
   std::vector<Job> single_;
   std::vector<std::size_t> active_, next_;
+  // Send endpoints (with their peer) holding messages posted by reference
+  // that the receiver has not read yet.
+  std::vector<std::pair<int, transport::SendEndpoint*>> posted_;
 };
 
 }  // namespace colossus::exec

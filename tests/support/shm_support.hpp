@@ -7,13 +7,16 @@
 
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/config.hpp"
 #include "bootstrap/unique_id.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
+#include "support/thread_oob.hpp"
 #include "transports/shm/shm.hpp"
 
 namespace colossus::test {
@@ -25,6 +28,7 @@ inline transport::ShmOptions shm_options_for(const detail::Settings& s) {
   o.slot_bytes = s.slot_bytes;
   o.depth = s.fifo_depth;
   o.timeout_s = s.timeout_s;
+  o.cma_min_bytes = s.shm_cma_min;
   return o;
 }
 
@@ -37,6 +41,30 @@ inline Communicator shm_communicator(bootstrap::OutOfBand& oob, const Options& o
   const detail::Settings s = settings_for(options);
   return detail::CommAccess::wrap(
       std::make_shared<detail::CommImpl>(make_shm_transport(oob, shm_options_for(s)), s));
+}
+
+// n shm transports built collectively on n threads of this process (rank r
+// with o[r]); throws what a rank threw.
+inline std::vector<std::unique_ptr<transport::Transport>> build_shm_transports(
+    ThreadOobGroup& g, int n, const std::vector<transport::ShmOptions>& o) {
+  std::vector<std::unique_ptr<transport::Transport>> t(static_cast<std::size_t>(n));
+  std::vector<std::string> errors(static_cast<std::size_t>(n));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        t[static_cast<std::size_t>(r)] =
+            make_shm_transport(g.oob(r), o[static_cast<std::size_t>(r)]);
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (auto& e : errors) {
+    if (!e.empty()) throw std::runtime_error(e);
+  }
+  return t;
 }
 
 // The names in /dev/shm that belong to the job with this secret.

@@ -17,27 +17,8 @@ using transport::Status;
 
 namespace {
 
-// n transports built collectively on n threads; throws what rank 0 threw.
-std::vector<std::unique_ptr<transport::Transport>> build(
-    test::ThreadOobGroup& g, int n, const std::vector<transport::ShmOptions>& o) {
-  std::vector<std::unique_ptr<transport::Transport>> t(static_cast<std::size_t>(n));
-  std::vector<std::string> errors(static_cast<std::size_t>(n));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < n; ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        t[static_cast<std::size_t>(r)] =
-            make_shm_transport(g.oob(r), o[static_cast<std::size_t>(r)]);
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(r)] = e.what();
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (auto& e : errors) {
-    if (!e.empty()) throw std::runtime_error(e);
-  }
-  return t;
+auto build(test::ThreadOobGroup& g, int n, const std::vector<transport::ShmOptions>& o) {
+  return test::build_shm_transports(g, n, o);
 }
 
 }  // namespace

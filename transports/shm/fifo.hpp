@@ -9,7 +9,7 @@
 //   64    sizes[64]   byte count of each slot's message; sender-written,
 //                     published by head (shares its cache lines' traffic)
 //   576   tail        messages released; written by the receiver only
-//   640   ready, attached, geometry, creator: control line
+//   640   ready, attached, geometry, creator, single-copy probe: control
 //   4096  depth slots, each `stride` bytes (slot_bytes rounded up to 64 B,
 //         or to a page from 4 KiB up), so every slot starts 64-byte aligned
 //
@@ -46,7 +46,8 @@ struct StreamConfig {
   int src = 0, dst = 0, channel = 0;
   std::size_t slot_bytes = 0;
   int depth = 0;
-  double timeout_s = 0;  // how long a sender waits for the segment to appear
+  double timeout_s = 0;                         // how long a sender waits for the segment to appear
+  std::size_t cma_min_bytes = ~std::size_t{0};  // ShmOptions::cma_min_bytes
   std::shared_ptr<Peer> peer;
 };
 

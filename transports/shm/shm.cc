@@ -189,6 +189,7 @@ std::unique_ptr<SendEndpoint> ShmTransport::connect_send(int peer_rank, int chan
   c.slot_bytes = options_.slot_bytes;
   c.depth = options_.depth;
   c.timeout_s = options_.timeout_s;
+  c.cma_min_bytes = options_.cma_min_bytes;
   return shm::make_send_endpoint(std::move(c));
 }
 
@@ -202,6 +203,7 @@ std::unique_ptr<RecvEndpoint> ShmTransport::connect_recv(int peer_rank, int chan
   c.slot_bytes = options_.slot_bytes;
   c.depth = options_.depth;
   c.timeout_s = options_.timeout_s;
+  c.cma_min_bytes = options_.cma_min_bytes;
   return shm::make_recv_endpoint(std::move(c));
 }
 

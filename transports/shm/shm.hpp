@@ -16,6 +16,14 @@
 // killed mid-collective leaves nothing in /dev/shm. What a job killed during
 // setup leaves, the next job on the host removes (sweep_stale_shm_segments).
 //
+// Single copy: a message of ShmOptions::cma_min_bytes or more sent from a
+// buffer that stays put (SendEndpoint::try_post) travels as its address;
+// the receiver reads it with process_vm_readv straight into its
+// destination, and the sender's executor waits at the end of the call until
+// it was read. Each stream probes once whether the kernel allows the read
+// (same user, no ptrace restriction, same pid namespace); where it does
+// not, messages are copied through the slot as before.
+//
 // Dead peers: an endpoint with nothing to do checks (pidfd, every 25 ms)
 // whether the peer process still exists and returns PeerFailed if not.
 //
@@ -44,6 +52,12 @@ struct ShmOptions {
   std::size_t slot_bytes = 512 << 10;  // must match the communicator's Settings::slot_bytes
   int depth = 4;                       // slots per stream, 2..64 (Settings::fifo_depth)
   double timeout_s = 300;              // how long a sender waits for its receiver's segment
+  // Messages from this size up are posted by reference and the receiver
+  // reads them from the sender's memory with process_vm_readv (one copy
+  // instead of two), where the kernel lets it (probed per stream);
+  // kNoCma (SIZE_MAX): never. COLOSSUS_SHM_CMA_MIN.
+  static constexpr std::size_t kNoCma = ~std::size_t{0};
+  std::size_t cma_min_bytes = 64 << 10;
 };
 
 class ShmTransport final : public Transport {
