@@ -81,6 +81,12 @@ constexpr bool is_rooted(Collective c) {
          c == Collective::Scatter;
 }
 constexpr bool is_p2p(Collective c) { return c == Collective::Send || c == Collective::Recv; }
+// Whether the call's data only moves, block for block (alltoall(v), gather,
+// scatter, send/recv): what a rank sends, its peer mostly just receives.
+constexpr bool is_exchange(Collective c) {
+  return c == Collective::AllToAll || c == Collective::AllToAllv || c == Collective::Gather ||
+         c == Collective::Scatter || is_p2p(c);
+}
 
 // Per-peer counts and displacements of one rank's alltoallv, in elements:
 // block q of the send buffer (send_displs[q], send_counts[q] elements) goes

@@ -15,11 +15,6 @@ namespace colossus::test {
 
 using plan::Collective;
 
-bool is_exchange(Collective c) {
-  return c == Collective::AllToAll || c == Collective::AllToAllv || c == Collective::Gather ||
-         c == Collective::Scatter || c == Collective::Send;
-}
-
 bool has_in_place(Collective c) {
   return c != Collective::AllToAll && c != Collective::AllToAllv && c != Collective::Send &&
          c != Collective::Recv;

@@ -32,9 +32,10 @@ struct Case {
   uint64_t seed() const;  // alltoallv's layout
 };
 
-// Alltoall, alltoallv, gather, scatter and the send/recv pattern: checked
-// exactly, block by block, on tag_value inputs (reference.hpp).
-bool is_exchange(plan::Collective c);
+// Alltoall, alltoallv, gather, scatter and the send/recv pattern
+// (plan::is_exchange): checked exactly, block by block, on tag_value inputs
+// (reference.hpp).
+using plan::is_exchange;
 // Whether the API has an in-place form of the collective.
 bool has_in_place(plan::Collective c);
 
