@@ -1,7 +1,9 @@
 // reduce_bench: the CPU reduction kernels against memcpy, the physical limit.
 //
 // For each size N (bytes per buffer): memcpy of N bytes next to reduce_copy
-// Sum of two N-byte inputs into one N-byte output, per dtype. Two rates:
+// Sum of two N-byte inputs into one N-byte output, per dtype, and next to
+// process_vm_readv of N bytes (the shm transport's single copy; here from
+// this process itself, the kernel's path is the same). Two rates:
 //   bytes_per_second  payload: N bytes per iteration (what a collective moves)
 //   traffic           bytes the loop itself reads and writes: 2N for memcpy
 //                     (read + write), 3N for a two-input reduce (read, read,
@@ -10,6 +12,8 @@
 //   <build>/bench/micro/reduce_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -86,6 +90,23 @@ void bm_memcpy(benchmark::State& state, std::size_t bytes) {
   set_rates(state, bytes, 2);
 }
 
+// The kernel's copy between address spaces, as the shm transport's single
+// copy does it (one call per message; pages pinned and unpinned each time).
+void bm_process_vm_readv(benchmark::State& state, std::size_t bytes) {
+  Buffer src(bytes), dst(bytes);
+  src.fill(DataType::Uint8, 1);
+  const pid_t self = getpid();
+  for (auto _ : state) {
+    iovec local{dst.data(), bytes}, remote{src.data(), bytes};
+    if (process_vm_readv(self, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(bytes)) {
+      state.SkipWithError("process_vm_readv refused (ptrace restrictions?)");
+      break;
+    }
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, bytes, 2);
+}
+
 // in_place: out0 == in0, the allreduce shape (recvReduce into the user buffer).
 void bm_sum(benchmark::State& state, DataType dtype, std::size_t bytes, bool in_place) {
   Buffer in0(bytes), in1(bytes), out(bytes);
@@ -130,6 +151,8 @@ int main(int argc, char** argv) {
        {std::size_t{64} << 10, std::size_t{1} << 20, std::size_t{64} << 20}) {
     const std::string size = size_label(bytes);
     benchmark::RegisterBenchmark(("memcpy/" + size).c_str(), bm_memcpy, bytes)->UseRealTime();
+    benchmark::RegisterBenchmark(("process_vm_readv/" + size).c_str(), bm_process_vm_readv, bytes)
+        ->UseRealTime();
     for (const Type& t : types) {
       benchmark::RegisterBenchmark((std::string("sum_") + t.name + "/" + size).c_str(), bm_sum,
                                    t.dtype, bytes, false)

@@ -24,6 +24,12 @@
 //                                       call order; a rank may send to itself
 //                                       inside a group
 //
+// Every call returns when its buffers may be reused. A send therefore may
+// wait for its receiver, as NCCL's does: beyond what the transport's FIFO
+// holds, and between processes of one host from 64 KiB up, where the
+// receiver reads the message straight from the sender's buffer
+// (COLOSSUS_SHM_CMA_MIN).
+//
 // In-place: pass send == recv (allreduce, broadcast, reduce), send == recv +
 // rank*sendcount (allgather), or recv == send + rank*recvcount
 // (reduce_scatter), send == recv + root*count on the root (gather), recv ==
