@@ -26,7 +26,7 @@
 //
 // Every call returns when its buffers may be reused. A send therefore may
 // wait for its receiver, as NCCL's does: beyond what the transport's FIFO
-// holds, and between processes of one host from 64 KiB up, where the
+// holds, and between processes of one host from 256 KiB up, where the
 // receiver reads the message straight from the sender's buffer
 // (COLOSSUS_SHM_CMA_MIN).
 //

@@ -78,7 +78,7 @@ const std::vector<ConfigVar>& config_vars() {
       {"COLOSSUS_FIFO_DEPTH", "slots per connection (default 4, 2..64)"},
       {"COLOSSUS_SHM_CMA_MIN",
        "shm messages from this size up are read straight from the sender's memory, one copy "
-       "instead of two (process_vm_readv); off = never (default 64K)"},
+       "instead of two (process_vm_readv); off = never (default 256K)"},
       {"COLOSSUS_ALGO",
        "algorithms the tuner may pick, NCCL_ALGO syntax (ring, tree, hierarchical, "
        "recursive_doubling; ^ring; allreduce:tree;allgather:ring)"},

@@ -25,7 +25,7 @@ struct Config {
   int fifo_depth = 4;  // COLOSSUS_FIFO_DEPTH: slots per connection
   // COLOSSUS_SHM_CMA_MIN: smallest shm message the receiver reads straight
   // from the sender's memory (one copy, process_vm_readv); "off" = never.
-  std::size_t shm_cma_min = 64 << 10;
+  std::size_t shm_cma_min = 256 << 10;
   bool shm_cma = true;
   std::string algo;            // COLOSSUS_ALGO (NCCL_ALGO syntax)
   std::string topo;            // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts

@@ -130,8 +130,8 @@ void Executor::connect(const plan::Plan& plan) {
 }
 
 // A Send step from the send buffer posts up to this many pieces as one
-// message where the transport reads it from the sender (one system call
-// per 4 MiB instead of per 512 KiB slot).
+// message where the transport reads it from the sender: fewer, longer
+// reads where a step's chunk spans several slots.
 constexpr std::size_t kPostPieces = 8;
 
 // Moves one piece of the channel's current step if its message and slot are

@@ -57,7 +57,7 @@ struct ShmOptions {
   // instead of two), where the kernel lets it (probed per stream);
   // kNoCma (SIZE_MAX): never. COLOSSUS_SHM_CMA_MIN.
   static constexpr std::size_t kNoCma = ~std::size_t{0};
-  std::size_t cma_min_bytes = 64 << 10;
+  std::size_t cma_min_bytes = 256 << 10;
 };
 
 class ShmTransport final : public Transport {
