@@ -3,10 +3,9 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <sstream>
-#include <tuple>
 
 #include "colossus/error.hpp"
+#include "exec/lanes.hpp"
 #include "reduce/reduce.hpp"
 
 namespace colossus::exec {
@@ -15,32 +14,6 @@ using plan::Buffer;
 using plan::Step;
 using transport::Clock;
 using transport::Status;
-
-struct Executor::Endpoints {
-  std::vector<std::pair<int, std::unique_ptr<transport::SendEndpoint>>> send;
-  std::vector<std::pair<int, std::unique_ptr<transport::RecvEndpoint>>> recv;
-};
-
-// One lane (a channel of one job's Plan): its progress through its steps,
-// and what it needs to run them.
-struct Executor::ChannelRun {
-  int channel = 0;  // index in the Plan (for messages)
-  int conn = 0;     // transport channel: the Plan's channel_base + channel
-  const std::vector<Step>* steps = nullptr;
-  std::size_t step = 0;  // index of the current step
-  std::size_t done = 0;  // elements of the current step already moved
-  // Per-call context, the same for every channel.
-  const plan::Plan* plan = nullptr;
-  const Buffers* buffers = nullptr;
-  std::size_t esize = 0;
-  std::size_t piece = 0;                // elements per message
-  bool blocked_on_send = false;         // last attempt waited for a slot (else for a message)
-  bool post_sends = false;              // Send steps from the send buffer may go by reference
-  Endpoints* eps = nullptr;             // the endpoints of transport channel `conn`
-  int waits = 0;                        // unfinished earlier lanes sharing a stream with this one
-  std::vector<std::size_t> dependents;  // later lanes waiting for this one
-  bool finished() const { return step == steps->size(); }
-};
 
 namespace {
 
@@ -60,17 +33,6 @@ std::byte* address(const Buffers& b, Buffer which, std::size_t element, std::siz
     case Buffer::Scratch: base = static_cast<std::byte*>(b.scratch); break;
   }
   return base + element * esize;
-}
-
-std::string where(const plan::Plan& p, int channel, std::size_t step) {
-  std::ostringstream os;
-  os << "rank " << p.rank << " " << to_string(p.args.coll) << " (" << p.algorithm << ") channel "
-     << channel << " step " << step << " (";
-  if (step < p.channels[static_cast<std::size_t>(channel)].steps.size()) {
-    os << describe(p.channels[static_cast<std::size_t>(channel)].steps[step]);
-  }
-  os << ")";
-  return os.str();
 }
 
 }  // namespace
@@ -268,61 +230,6 @@ void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
   run(single_);
 }
 
-// Every non-empty channel of every job, with the lanes of earlier jobs each
-// must wait for: per stream (direction, peer, transport channel), the last
-// earlier lane that used it.
-std::vector<Executor::ChannelRun> Executor::lanes_of(const std::vector<Job>& jobs) {
-  std::vector<ChannelRun> lanes;
-  std::map<std::tuple<bool, int, int>, std::size_t> last_user;  // stream -> lane
-  for (std::size_t j = 0; j < jobs.size(); ++j) {
-    const plan::Plan& plan = *jobs[j].plan;
-    connect(plan);
-    const std::size_t esize = dtype_size(plan.args.dtype);
-    const std::size_t first = lanes.size();
-    for (std::size_t c = 0; c < plan.channels.size(); ++c) {
-      if (plan.channels[c].steps.empty()) continue;
-      ChannelRun ch;
-      ch.channel = static_cast<int>(c);
-      ch.conn = plan.channel_base + static_cast<int>(c);
-      ch.eps = &endpoints(ch.conn);
-      ch.steps = &plan.channels[c].steps;
-      ch.plan = &plan;
-      ch.buffers = &jobs[j].buffers;
-      // Posting pays where the receiver copies the message once, straight
-      // into place: the exchanges. A receiver that reduces or forwards would
-      // read it into a staging piece, and the kernel's read is slower than
-      // a memcpy from cache (2x slower 2-process allreduce, measured). In
-      // place, the send buffer is also written: only copies leave it.
-      ch.post_sends =
-          plan::is_exchange(plan.args.coll) && jobs[j].buffers.send != jobs[j].buffers.recv;
-      ch.esize = esize;
-      ch.piece = std::max<std::size_t>(1, piece_bytes_ / esize);
-      lanes.push_back(std::move(ch));
-    }
-    if (jobs.size() == 1) break;  // one job: no lane waits for another
-    std::map<std::tuple<bool, int, int>, std::size_t> mine;
-    for (std::size_t l = first; l < lanes.size(); ++l) {
-      std::vector<std::size_t> before;
-      for (const Step& s : *lanes[l].steps) {
-        std::tuple<bool, int, int> keys[2] = {{true, s.send_peer, lanes[l].conn},
-                                              {false, s.recv_peer, lanes[l].conn}};
-        for (int d = 0; d < 2; ++d) {
-          if (d == 0 ? !plan::sends(s.kind) : !plan::receives(s.kind)) continue;
-          mine[keys[d]] = l;
-          if (auto it = last_user.find(keys[d]); it != last_user.end())
-            before.push_back(it->second);
-        }
-      }
-      std::sort(before.begin(), before.end());
-      before.erase(std::unique(before.begin(), before.end()), before.end());
-      for (const std::size_t b : before) lanes[b].dependents.push_back(l);
-      lanes[l].waits = static_cast<int>(before.size());
-    }
-    for (const auto& [key, lane] : mine) last_user[key] = lane;
-  }
-  return lanes;
-}
-
 void Executor::run(const std::vector<Job>& jobs) {
   std::vector<ChannelRun> channels = lanes_of(jobs);
 
@@ -385,29 +292,6 @@ void Executor::run(const std::vector<Job>& jobs) {
     if (now - stalled_since > timeout) fail_timeout(channels);
     bell.wait(seen, std::min(stalled_since + timeout, now + std::chrono::milliseconds(100)));
   }
-}
-
-void Executor::fail_timeout(const std::vector<ChannelRun>& channels) const {
-  std::ostringstream os;
-  os << "no progress for " << timeout_s_ << " s (COLOSSUS_TIMEOUT_S):";
-  for (const auto& [peer, ep] : posted_) {
-    os << "\n  every step done, waiting for rank " << peer
-       << " to read the data this rank sent it by reference";
-  }
-  for (const ChannelRun& ch : channels) {
-    if (ch.finished()) continue;
-    const Step& s = (*ch.steps)[ch.step];
-    os << "\n  " << where(*ch.plan, ch.channel, ch.step) << ", " << ch.done << "/" << s.count()
-       << " elements done, waiting for ";
-    if (ch.waits > 0) {
-      os << "an earlier operation of its group to finish with the same peer";
-    } else if (ch.blocked_on_send) {
-      os << "a free slot towards rank " << s.send_peer << " (it is not receiving)";
-    } else {
-      os << "a message from rank " << s.recv_peer;
-    }
-  }
-  throw Error(ErrorCode::Timeout, os.str());
 }
 
 }  // namespace colossus::exec
