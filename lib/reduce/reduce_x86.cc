@@ -10,7 +10,7 @@
 //           bf16: a shift to the high half, exactly bf16_to_float.
 //   combine the same IEEE float operation as functors.hpp. Max/Min:
 //           `(a > b || a != a) ? a : b` as compare masks and a blend. Sum and
-//           Prod of two NaNs: in0's NaN (see nan_of_first), where the portable
+//           Prod of two NaNs: in0's NaN (see add_first), where the portable
 //           loops return either operand's, depending on the element's place.
 //           No multiply feeds an add, so there is nothing to contract to FMA
 //           (and the target does not include FMA).
@@ -92,24 +92,27 @@ struct Bf16 {
 
 // The combining operations of functors.hpp on 8 floats; a is the first operand.
 //
-// r, except a where a is NaN. When both operands of an add or multiply are
-// NaN, IEEE 754 leaves open whose payload the result carries; x86 takes the
-// first source's, but the compiler may swap the operands of a commutative
-// operation (the portable loops' choice varies with the element's position in
-// the vector, the count and the aliasing). Here it is always in0's: a NaN a is
-// returned as is, and narrowing sets its quiet bit as the FPU would.
-COLOSSUS_X86_INLINE __m256 nan_of_first(__m256 a, __m256 r) {
-  return _mm256_blendv_ps(r, a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+// a + b and a * b with a as the first source operand, pinned by writing the
+// instruction out. When both operands are NaN, x86 (Intel SDM and AMD APM:
+// "first source operand", quieted) returns the first source's NaN; IEEE 754
+// leaves the choice open, and the compiler may swap the operands of a
+// commutative intrinsic (the portable loops' choice varies with the element's
+// position in the vector, the count and the aliasing). Here it is always in0's.
+COLOSSUS_X86_INLINE __m256 add_first(__m256 a, __m256 b) {
+  __m256 r;
+  asm("vaddps %[b], %[a], %[r]" : [r] "=x"(r) : [a] "x"(a), [b] "xm"(b));
+  return r;
+}
+COLOSSUS_X86_INLINE __m256 mul_first(__m256 a, __m256 b) {
+  __m256 r;
+  asm("vmulps %[b], %[a], %[r]" : [r] "=x"(r) : [a] "x"(a), [b] "xm"(b));
+  return r;
 }
 struct Sum {
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
-    return nan_of_first(a, _mm256_add_ps(a, b));
-  }
+  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return add_first(a, b); }
 };
 struct Prod {
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
-    return nan_of_first(a, _mm256_mul_ps(a, b));
-  }
+  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return mul_first(a, b); }
 };
 // FuncMax: a when a > b or a is NaN, else b (so b for equal operands, +0 and
 // -0 included, and for a NaN b against a number a).
