@@ -53,6 +53,7 @@ struct Fp16 {
     return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)))};
   }
+  template <bool kArithmetic>  // (unused: vcvtps2ph handles every NaN)
   COLOSSUS_X86_INLINE static void store(unsigned char* p, Floats16 f) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
                      _mm256_cvtps_ph(f.lo, _MM_FROUND_TO_NEAREST_INT));
@@ -75,23 +76,30 @@ struct Bf16 {
   // kept lsb; a NaN keeps its top payload bits and gets the quiet bit, 0x0040
   // of the code (float_to_bf16 tests |u| > inf bits; an unordered compare of
   // the float with itself is the same test).
+  // kArithmetic: f came out of vaddps, vmulps or vdivps on widened bf16
+  // values. A NaN from those is quiet and its low 16 bits are zero (an input's
+  // NaN, quieted, or the default NaN 0xffc00000), so the rounding add cannot
+  // carry out of them and already gives float_to_bf16's NaN code: the NaN
+  // select is skipped. (Max and Min pass an input through unquieted.)
+  template <bool kArithmetic>
   COLOSSUS_X86_INLINE static __m256i round(__m256 f) {
     const __m256i u = _mm256_castps_si256(f);
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
     const __m256i rounded = _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb);
+    if constexpr (kArithmetic) return rounded;
     const __m256i nan = _mm256_or_si256(u, _mm256_set1_epi32(0x00400000));
     const __m256i is_nan = _mm256_castps_si256(_mm256_cmp_ps(f, f, _CMP_UNORD_Q));
     return _mm256_blendv_epi8(rounded, nan, is_nan);
   }
+  template <bool kArithmetic>
   COLOSSUS_X86_INLINE static void store(unsigned char* p, Floats16 f) {
     // Even elements: high half moved down; odd elements: 16-bit lanes 1, 3, 5, 7.
-    const __m256i v = _mm256_blend_epi16(_mm256_srli_epi32(round(f.lo), 16), round(f.hi), 0xAA);
+    const __m256i v = _mm256_blend_epi16(_mm256_srli_epi32(round<kArithmetic>(f.lo), 16),
+                                         round<kArithmetic>(f.hi), 0xAA);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
   }
 };
 
-// The combining operations of functors.hpp on 8 floats; a is the first operand.
-//
 // a + b and a * b with a as the first source operand, pinned by writing the
 // instruction out. When both operands are NaN, x86 (Intel SDM and AMD APM:
 // "first source operand", quieted) returns the first source's NaN; IEEE 754
@@ -109,14 +117,17 @@ COLOSSUS_X86_INLINE __m256 mul_first(__m256 a, __m256 b) {
   return r;
 }
 struct Sum {
+  static constexpr bool kArithmetic = true;  // the result comes out of an FPU operation
   COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return add_first(a, b); }
 };
 struct Prod {
+  static constexpr bool kArithmetic = true;
   COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return mul_first(a, b); }
 };
 // FuncMax: a when a > b or a is NaN, else b (so b for equal operands, +0 and
 // -0 included, and for a NaN b against a number a).
 struct Max {
+  static constexpr bool kArithmetic = false;  // passes an operand through
   COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
     const __m256 take_a =
         _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
@@ -125,6 +136,7 @@ struct Max {
 };
 // FuncMin: the same with a < b.
 struct Min {
+  static constexpr bool kArithmetic = false;  // passes an operand through
   COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
     const __m256 take_a =
         _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
@@ -148,7 +160,9 @@ COLOSSUS_X86_INLINE void step(const unsigned char* a, const unsigned char* b, un
     x.lo = _mm256_div_ps(x.lo, divisor);
     x.hi = _mm256_div_ps(x.hi, divisor);
   }
-  Fmt::store(out, x);
+  // Through vdivps or the operation itself, or passed through by Max/Min.
+  constexpr bool kArithmetic = kDivide || (kBinary && Op::kArithmetic);
+  Fmt::template store<kArithmetic>(out, x);
 }
 
 constexpr std::size_t kStep = 16;  // elements per step: 32 bytes
