@@ -4,6 +4,8 @@
 // inner loop is a plain countable loop over __restrict pointers, so GCC and
 // Clang vectorize it at -O3 with baseline x86-64 (SSE2) flags: the library is
 // not built with -march=native. The ctest `reduce_vectorizes` holds that true.
+// fp16 and bf16 go to the AVX2 + F16C kernels of reduce_x86.cc instead where
+// the CPU has them (the same bits, several times faster).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "reduce/functors.hpp"
 #include "reduce/reduce.hpp"
+#include "reduce/reduce_x86.hpp"
 
 namespace colossus::reduce {
 namespace {
@@ -240,13 +243,29 @@ void reduce_dtype(const ReduceCopyArgs& args) {
   }
 }
 
-}  // namespace
+// fp16 or bf16 through an x86 kernel (any aliasing; out1 as for the loops).
+void run_half_kernel(const ReduceCopyArgs& args, x86::HalfKernel kernel) {
+  const auto* a = static_cast<const std::uint16_t*>(args.in0);
+  const auto* b = static_cast<const std::uint16_t*>(args.in1);
+  auto* out0 = static_cast<std::uint16_t*>(args.out0);
+  auto* out1 = static_cast<std::uint16_t*>(args.out1);
+  fill_outputs(out0, out1, args.count, [&](std::size_t i, std::size_t len) {
+    kernel(a + i, b == nullptr ? nullptr : b + i, out0 + i, len, args.divisor);
+  });
+}
 
-void reduce_copy(const ReduceCopyArgs& args) {
+// reduce_copy, with (use_x86) or without the x86 kernels.
+void reduce_copy_on(const ReduceCopyArgs& args, bool use_x86) {
   if (args.count == 0) return;
   if (args.in1 == nullptr && args.divisor <= 1) {
     copy_bytes(args);
     return;
+  }
+  if (use_x86) {
+    if (const x86::HalfKernel kernel = x86::half_kernel(args)) {
+      run_half_kernel(args, kernel);
+      return;
+    }
   }
   switch (args.dtype) {
     case DataType::Int8: reduce_dtype<std::int8_t>(args); return;
@@ -263,5 +282,11 @@ void reduce_copy(const ReduceCopyArgs& args) {
     case DataType::Float8e5m2: reduce_dtype<Float8E5M2>(args); return;
   }
 }
+
+}  // namespace
+
+void reduce_copy(const ReduceCopyArgs& args) { reduce_copy_on(args, true); }
+
+void reduce_copy_portable(const ReduceCopyArgs& args) { reduce_copy_on(args, false); }
 
 }  // namespace colossus::reduce
