@@ -19,6 +19,7 @@ enum class ErrorCode : int {
   InvalidUsage = 5,     // ncclInvalidUsage: a call that is wrong in this state
   RemoteError = 6,      // ncclRemoteError: a peer failed or vanished
   Timeout = 100,        // a wait ran past COLOSSUS_TIMEOUT_S (maps to ncclRemoteError)
+  Aborted = 101,        // this rank aborted or revoked the communicator (maps to ncclInvalidUsage)
 };
 
 const char* to_string(ErrorCode code);

@@ -12,6 +12,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::InvalidUsage: return "invalid usage";
     case ErrorCode::RemoteError: return "remote error";
     case ErrorCode::Timeout: return "timeout";
+    case ErrorCode::Aborted: return "aborted";
   }
   return "unknown error";
 }
