@@ -68,6 +68,7 @@ namespace colossus {
 
 namespace detail {
 class CommImpl;
+class PendingComm;
 struct CommAccess;
 }  // namespace detail
 
@@ -92,6 +93,25 @@ struct Options {
   // (threads of a loopback group, or processes); each then runs fewer
   // channels, so that all ranks' kernels are resident on it at once.
   int cuda_device = -1;
+  // false: init() and split() return at once, and the communicator is built
+  // in the background; state() says InProgress until it is Ready (or
+  // Failed), as NCCL's config.blocking = 0 with ncclCommGetAsyncError. Any
+  // other call on it waits for the build to end (within timeout_s) first.
+  bool blocking = true;
+};
+
+// What state() reports.
+enum class CommState {
+  Ready,       // usable
+  InProgress,  // a non-blocking init or split is still building it
+  Failed,      // it failed, was aborted or revoked, or a rank of its job failed:
+               // check_async_error() throws why; only shrink, abort and destroy remain
+};
+
+// How shrink() treats the communicator it starts from.
+enum class ShrinkMode {
+  Default,  // the parent stays as it is: usable afterwards if it was healthy
+  Abort,    // abort the parent first (NCCL_SHRINK_ABORT): what to do after a failure
 };
 
 class Communicator {
@@ -169,10 +189,45 @@ class Communicator {
               cudaStream_t stream);
   void scatter(const void* send, void* recv, std::size_t count, DataType type, int root,
                cudaStream_t stream);
-  // Throws the first error a device collective met; returns if none.
+  // Throws the error that made state() Failed: a failed non-blocking init,
+  // a device collective's error, an abort, a revoke, a failed rank of the
+  // job. Returns if none (also while InProgress).
   void check_async_error();
   // The bound device, or -1.
   int cuda_device() const;
+
+  // ---- Failures ---------------------------------------------------------
+  //
+  // A failure anywhere in the job (a rank that dies, aborts, is cut off or
+  // stops answering) ends every pending and later call on every rank with an
+  // Error naming the rank that failed first and how, within about a second
+  // (RemoteError; Aborted on the rank that aborted). It spreads through the
+  // bootstrap's connections, so it reaches ranks that never talk to the
+  // failed one. Communicators split from one another share connections: a
+  // failure, abort or revoke of one of them ends them all on that rank.
+
+  // Callable from any thread at any time, also while another thread is
+  // blocked in a call of this communicator, in a group, or in a
+  // non-blocking init. Every pending and later call returns Error(Aborted);
+  // the connections are closed, so that peers fail at once (RemoteError
+  // naming this rank) instead of at their timeout. destroy() still frees
+  // the handle. Calling it twice is harmless.
+  void abort();
+  // Stops the communicator's in-flight calls on every rank that can still
+  // be reached (NCCL's ncclCommRevoke): each ends with an Error, and the
+  // communicator is left Failed, ready for shrink() or destroy(). Unlike
+  // abort() the connections stay, and peers that are not in a call see
+  // nothing until their next one.
+  void revoke();
+  // Collective over the ranks not in `exclude` (ranks of this communicator,
+  // e.g. the dead ones): a new communicator of those ranks, numbered in
+  // order, built without the excluded ranks and without a new unique id
+  // (NCCL's ncclCommShrink). The excluded ranks must not call it. Works
+  // after a failure (use ShrinkMode::Abort) and on a healthy communicator.
+  // Needs ranks made by init() (or loopback_group()).
+  Communicator shrink(const std::vector<int>& exclude, ShrinkMode mode = ShrinkMode::Default) const;
+  // Ready, InProgress (non-blocking init/split) or Failed. Never blocks.
+  CommState state() const;
 
   // Releases the rank's resources. Every later call on this handle throws
   // Error(InvalidUsage). Calling destroy() twice is harmless.
@@ -182,8 +237,10 @@ class Communicator {
  private:
   friend struct detail::CommAccess;  // the library's own way to make one (comm_impl.hpp)
   explicit Communicator(std::shared_ptr<detail::CommImpl> impl);
+  explicit Communicator(std::shared_ptr<detail::PendingComm> pending);
   detail::CommImpl& impl(const char* call) const;
   std::shared_ptr<detail::CommImpl> impl_;
+  std::shared_ptr<detail::PendingComm> pending_;  // a non-blocking init or split
 };
 
 // Group calls (see the top of this file). group_end() without a matching
