@@ -250,14 +250,14 @@ void abort_nonblocking_init_here(const std::string& wire) {
 
   std::string waiter;  // a call that waits for the build
   double waiter_s = -1;
-  std::int64_t t_abort = 0;
+  std::atomic<std::int64_t> t_abort{0};
   std::thread blocked([&] {
     std::vector<float> buf(64, 1.0f);
     try {
       c.allreduce(buf.data(), buf.data(), buf.size(), DataType::Float32, ReduceOp::Sum);
       waiter = "allreduce on the unbuilt communicator returned";
     } catch (const Error& e) {
-      waiter_s = since_s(t_abort);
+      waiter_s = since_s(t_abort.load());
       if (e.code() != ErrorCode::Aborted) waiter = coded(e);
     }
   });
@@ -265,10 +265,10 @@ void abort_nonblocking_init_here(const std::string& wire) {
   CHECK(c.state() == CommState::InProgress);
   t_abort = now_ns();
   c.abort();
-  const double abort_call_s = since_s(t_abort);
-  while (c.state() == CommState::InProgress && since_s(t_abort) < 10)
+  const double abort_call_s = since_s(t_abort.load());
+  while (c.state() == CommState::InProgress && since_s(t_abort.load()) < 10)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const double failed_s = since_s(t_abort);
+  const double failed_s = since_s(t_abort.load());
   blocked.join();
   INFO("abort() took " << abort_call_s << " s, Failed after " << failed_s
                        << " s, waiting call ended after " << waiter_s << " s");
