@@ -49,6 +49,7 @@ struct Shared {
   std::atomic<std::int64_t> t_event_ns{0};  // when the victim died / the revoke was called
   std::atomic<int> pid[8]{};
   std::atomic<int> done{0};
+  std::atomic<int> warm{0};  // ranks through their first allreduce
 };
 Shared* shared_page() {
   void* p =
@@ -180,7 +181,11 @@ void shrink_after_revoke(const std::string& wire) {
         Communicator comm = init(id, rank, n, o);
         std::vector<float> buf(1 << 16, 1.0f);
         comm.allreduce(buf.data(), buf.data(), buf.size(), DataType::Float32, ReduceOp::Sum);
-        if (rank == stopped) {
+        sh->warm.fetch_add(1);
+        if (rank == stopped) {  // once nobody needs it to finish the first allreduce
+          const auto until = now_ns() + 30'000'000'000;
+          while (sh->warm.load() < n && now_ns() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
           raise(SIGSTOP);
           return "the stopped rank went on";  // only if someone sent SIGCONT
         }
