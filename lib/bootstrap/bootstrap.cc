@@ -55,9 +55,33 @@ std::unique_ptr<Bootstrap> Bootstrap::create(const UniqueId& id, int rank, int n
     else
       b->setup_member(id, deadline);
   } catch (const Error& e) {
+    const base::FailureState* cancel = CancelScope::current();
+    if (cancel != nullptr && cancel->raised()) {
+      const std::optional<base::Failure> why = cancel->first();
+      b->fail(b->error(ErrorCode::Aborted, "setup",
+                       "aborted by another thread (" +
+                           (why ? base::describe(*why) : std::string("no failure named")) +
+                           "); was at: " + e.what()));
+    }
     b->fail(e);
   }
   return b;
+}
+
+Bootstrap::Links Bootstrap::hand_over_links() {
+  const std::string prefix =
+      "bootstrap rank " + std::to_string(rank_) + "/" + std::to_string(nranks_) + ": ";
+  if (handed_over_) {
+    throw Error(ErrorCode::InvalidUsage, prefix + "its connections are watched already");
+  }
+  if (!broken_.empty()) {
+    throw Error(ErrorCode::InvalidUsage,
+                prefix + "cannot watch the connections of a failed bootstrap: " + broken_);
+  }
+  handed_over_ = true;
+  Links out{std::move(links_), who_};
+  links_.clear();
+  return out;
 }
 
 void Bootstrap::setup_root(const UniqueId& id, const Deadline& deadline) {
