@@ -55,17 +55,19 @@ std::unique_ptr<Bootstrap> Bootstrap::create(const UniqueId& id, int rank, int n
     else
       b->setup_member(id, deadline);
   } catch (const Error& e) {
-    const base::FailureState* cancel = CancelScope::current();
-    if (cancel != nullptr && cancel->raised()) {
-      const std::optional<base::Failure> why = cancel->first();
-      b->fail(b->error(ErrorCode::Aborted, "setup",
-                       "aborted by another thread (" +
-                           (why ? base::describe(*why) : std::string("no failure named")) +
-                           "); was at: " + e.what()));
-    }
-    b->fail(e);
+    b->fail(b->cancelled_or("setup", e));
   }
   return b;
+}
+
+Error Bootstrap::cancelled_or(const char* op, const Error& e) const {
+  const base::FailureState* cancel = CancelScope::current();
+  if (cancel == nullptr || !cancel->raised()) return e;
+  const std::optional<base::Failure> why = cancel->first();
+  return error(ErrorCode::Aborted, op,
+               "aborted by another thread (" +
+                   (why ? base::describe(*why) : std::string("no failure named")) +
+                   "); it was at: " + e.what());
 }
 
 Bootstrap::Links Bootstrap::hand_over_links() {

@@ -24,8 +24,8 @@
 //
 // Failure: every wait has the deadline timeout_s (per call) and ends in
 // Error(Timeout) naming the rank, the phase and whom it waited for. Under a
-// CancelScope (socket.hpp) whose state another thread raises, create ends
-// within about 50 ms with Error(Aborted) instead. A rank
+// CancelScope (socket.hpp) whose state another thread raises, create (or a
+// collective) ends within about 50 ms with Error(Aborted) instead. A rank
 // that fails sends an Abort notice on its connections and closes them; rank
 // 0 relays a member's failure to every other member. So one rank's error or
 // death becomes an Error (its code, else RemoteError) on every rank within
@@ -98,6 +98,9 @@ class Bootstrap final : public bootstrap::OutOfBand {
   auto guarded(const char* op, Body&& body);
   [[noreturn]] void fail(const Error& error);
   Error error(ErrorCode code, const char* op, const std::string& what) const;
+  // Error(Aborted) when this thread's CancelScope was raised (the wait
+  // that threw ended for that), else `e`.
+  Error cancelled_or(const char* op, const Error& e) const;
 
   void send_to(int peer, FrameType type, std::string_view payload, const char* op,
                const Deadline& deadline);

@@ -62,7 +62,7 @@ auto Bootstrap::guarded(const char* op, Body&& body) {
   try {
     return body(deadline);
   } catch (const Error& e) {
-    fail(e);
+    fail(cancelled_or(op, e));
   } catch (const std::bad_alloc&) {
     fail(error(ErrorCode::SystemError, op, "out of memory"));
   }

@@ -47,6 +47,9 @@ struct WatchOptions {
   double peer_lost_grace_s = 0.5;     // how long a PeerLost waits for the root cause
 };
 
+// Largest frame a watched connection takes: notices are small.
+constexpr uint64_t kMaxWatchFrame = 1u << 20;
+
 class Watch {
  public:
   // Takes boot's connections (its collectives throw InvalidUsage after
@@ -56,7 +59,7 @@ class Watch {
   // SystemError. `state` must outlive the Watch.
   static std::unique_ptr<Watch> start(Bootstrap& boot, base::FailureState& state,
                                       const WatchOptions& o = {});
-  ~Watch();  // depart()
+  ~Watch();  // depart(); not from a waker of the state (the watch thread)
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
 
@@ -77,7 +80,7 @@ class Watch {
     int peer = -1;
     Fd fd;
     std::string who;
-    FrameReader reader{1u << 20};
+    FrameReader reader{kMaxWatchFrame};
     std::string out;  // frames not yet taken by the kernel
     Clock::time_point last_heard;
     Status status = Status::Live;

@@ -129,6 +129,25 @@ TEST_CASE("rank 0's own report reaches the members, not its own state", "[bootst
   CHECK_FALSE(job.states[0]->raised());
 }
 
+TEST_CASE("rank 0 turns a PeerLost view into the peer's own fate", "[bootstrap][watch]") {
+  Job job(4, {1, 10, 0.3});
+  const Failure lost{3, 1, FailureKind::PeerLost, ErrorCode::RemoteError, "reset"};
+  SECTION("the peer said goodbye: Left") {
+    job.watches[3]->depart();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    job.watches[1]->report(lost);
+    REQUIRE(job.all_raised({0, 2}));
+    CHECK(expect(*job.states[2], 3, FailureKind::Left).empty());
+    CHECK(job.states[2]->first()->detail.find("after it said goodbye") != std::string::npos);
+  }
+  SECTION("the peer looks alive past the grace: the view as is") {
+    job.watches[1]->report(lost);
+    REQUIRE(job.all_raised({0, 2, 3}));
+    CHECK(expect(*job.states[2], 3, FailureKind::PeerLost).empty());
+    CHECK(job.states[0]->first()->reporter == 1);
+  }
+}
+
 TEST_CASE("ranks departing in any order raise nothing anywhere", "[bootstrap][watch]") {
   const std::vector<std::vector<int>> orders = {{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}, {}};
   for (const auto& order : orders) {
@@ -234,11 +253,25 @@ TEST_CASE("a CancelScope aborts a bootstrap setup in progress", "[bootstrap][wat
     bootstrap::discard_unique_id(id);
     create(id, 1);
   }
+  SECTION("a member in a barrier rank 0 never joins") {
+    std::vector<std::unique_ptr<Bootstrap>> boots;
+    for (const std::string& e :
+         create_all(bootstrap::make_unique_id("127.0.0.1:0"), {0, 1}, 2, 30, &boots)) {
+      REQUIRE(e.empty());
+    }
+    bootstrap::CancelScope scope(state);
+    try {
+      boots[1]->barrier();
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Aborted);
+      error = e.what();
+    }
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   raiser.join();
   INFO(error);
-  CHECK(error.find("setup: aborted") != std::string::npos);
+  CHECK(error.find(": aborted by another thread (rank 1 failed first") != std::string::npos);
   CHECK(seconds < 5);  // generous: the setup's own timeout is 30 s
   CHECK(bootstrap::CancelScope::current() == nullptr);
 }
