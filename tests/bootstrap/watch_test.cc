@@ -1,11 +1,9 @@
 // The watch: failures spread to every rank with their root cause; orderly
-// departures spread nothing. Ranks are threads where nothing must die, and
-// forked children where a process really dies or stops. The deadlines here
-// are generous bounds on a condition, never timings under test.
+// departures spread nothing. Ranks as threads (watch_fork_test.cc has the
+// ones where a process really dies or stops); also CancelScope, with_secret
+// and the Notice wire format. The deadlines here are generous bounds on a
+// condition, never timings under test.
 #include "bootstrap/watch.hpp"
-
-#include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -13,10 +11,8 @@
 #include <thread>
 
 #include "catch.hpp"
-#include "support/fork_runner.hpp"
 
 using namespace colossus;
-using namespace colossus::test;
 using base::Failure;
 using base::FailureKind;
 using base::FailureState;
@@ -304,81 +300,4 @@ TEST_CASE("with_secret hands the id's listener to a job with a new secret", "[bo
   CHECK_FALSE(bootstrap::take_listener(spare));  // registered under the new secret only
   std::vector<std::unique_ptr<Bootstrap>> boots;
   for (const std::string& e : create_all(id, {0, 1, 2}, 3, 10, &boots)) CHECK(e.empty());
-}
-
-namespace {
-
-// Forked ranks: each sets up, learns every pid, watches; `act` runs next
-// (a victim kills or stops itself there) and returns the rank's complaint.
-using Act =
-    std::function<std::string(int rank, Watch& w, FailureState& s, const std::vector<pid_t>& pids)>;
-
-std::vector<ChildOutcome> fork_job(int n, const WatchOptions& o, const Act& act) {
-  const UniqueId id = bootstrap::make_unique_id("127.0.0.1:0");
-  auto out = fork_ranks(
-      n,
-      [&](int rank) -> std::string {
-        auto b = Bootstrap::create(id, rank, n, 20);
-        std::vector<pid_t> pids;
-        for (const std::string& p : b->allgather(std::to_string(getpid())))
-          pids.push_back(static_cast<pid_t>(std::stol(p)));
-        FailureState state;
-        auto w = Watch::start(*b, state, o);
-        return act(rank, *w, state, pids);
-      },
-      60);
-  bootstrap::discard_unique_id(id);
-  return out;
-}
-
-// A survivor's check: its state names `rank` with `kind` within 10 s.
-std::string await(const FailureState& s, int rank, FailureKind kind) {
-  wait_for([&] { return s.raised(); }, 10);
-  return expect(s, rank, kind);
-}
-
-}  // namespace
-
-TEST_CASE("a SIGKILLed rank is Exited on every survivor", "[bootstrap][watch][fork]") {
-  for (const int victim : {2, 0}) {
-    DYNAMIC_SECTION("rank " << victim << " killed") {
-      const auto out = fork_job(4, {}, [&](int rank, Watch&, FailureState& s, auto&) {
-        if (rank == victim) ::kill(getpid(), SIGKILL);
-        return await(s, victim, FailureKind::Exited);
-      });
-      INFO(describe(out));
-      for (const auto& o : out) CHECK((o.rank == victim ? o.killed_by(SIGKILL) : o.ok()));
-    }
-  }
-}
-
-TEST_CASE("a SIGSTOPped rank is Unreachable on every other rank", "[bootstrap][watch][fork]") {
-  const auto out = fork_job(4, {0.1, 1, 0.5}, [](int rank, Watch&, FailureState& s, auto& pids) {
-    if (rank == 3) ::kill(getpid(), SIGSTOP);
-    std::string complaint = await(s, 3, FailureKind::Unreachable);
-    if (rank == 0) ::kill(pids[3], SIGKILL);  // it never wakes to see it
-    return complaint;
-  });
-  INFO(describe(out));
-  for (const auto& o : out) CHECK((o.rank == 3 ? o.killed_by(SIGKILL) : o.ok()));
-}
-
-TEST_CASE("a PeerLost view about a rank that then dies becomes Exited",
-          "[bootstrap][watch][fork]") {
-  const auto out =
-      fork_job(4, {1, 10, 3}, [](int rank, Watch& w, FailureState& s, auto&) -> std::string {
-        if (rank == 1) {
-          const Failure lost{3, 1, FailureKind::PeerLost, ErrorCode::RemoteError, "reset"};
-          s.raise(lost);
-          w.report(lost);
-          return "";
-        }
-        if (rank == 3) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(300));
-          ::kill(getpid(), SIGKILL);
-        }
-        return await(s, 3, FailureKind::Exited);
-      });
-  INFO(describe(out));
-  for (const auto& o : out) CHECK((o.rank == 3 ? o.killed_by(SIGKILL) : o.ok()));
 }
