@@ -217,4 +217,18 @@ Fd take_listener(const UniqueId& id) {
   return {};
 }
 
+UniqueId with_secret(const UniqueId& id, uint64_t secret) {
+  UniqueId out = id;
+  out.secret = secret;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (Registry::Entry& e : r.entries) {
+    if (e.secret == id.secret && e.port == id.root.port) {
+      e.secret = secret;
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace colossus::bootstrap

@@ -67,6 +67,13 @@ void drop_inherited_listener(const UniqueId& id);
 // this process has none for `id` (then rank 0 listens on the id's address).
 Fd take_listener(const UniqueId& id);
 
+// `id` with another secret. If this process holds the listener registered
+// for `id` (make_unique_id made it, rank 0's Bootstrap has not taken it),
+// that listener is re-registered under the new secret, so a later
+// Bootstrap::create(new_id, 0, ...) here takes it: a spare id made at init
+// becomes a fresh job's (shrink) without a new port to hand around.
+UniqueId with_secret(const UniqueId& id, uint64_t secret);
+
 // 64 random bits from getrandom(2), else /dev/urandom. Throws SystemError.
 uint64_t random_secret();
 
