@@ -70,6 +70,13 @@ Error Bootstrap::cancelled_or(const char* op, const Error& e) const {
                    "); it was at: " + e.what());
 }
 
+Endpoint Bootstrap::local_address() const {
+  for (const Fd& link : links_) {
+    if (link) return local_endpoint(link.get());
+  }
+  return default_endpoint();  // a job of one
+}
+
 Bootstrap::Links Bootstrap::hand_over_links() {
   const std::string prefix =
       "bootstrap rank " + std::to_string(rank_) + "/" + std::to_string(nranks_) + ": ";

@@ -87,6 +87,9 @@ class Bootstrap final : public bootstrap::OutOfBand {
     std::vector<std::string> who;
   };
   Links hand_over_links();
+  // This host's address on the job's star (before hand_over_links): one
+  // the job's other hosts can reach.
+  Endpoint local_address() const;
 
  private:
   Bootstrap(int rank, int nranks, double timeout_s, uint64_t secret);

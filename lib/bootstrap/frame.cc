@@ -211,7 +211,7 @@ bool decode_notice(std::string_view payload, base::Failure* f, std::string* why)
     return false;
   }
   if (kind < static_cast<uint32_t>(base::FailureKind::Aborted) ||
-      kind > static_cast<uint32_t>(base::FailureKind::Left)) {
+      kind > static_cast<uint32_t>(base::FailureKind::Stopped)) {
     *why = "a notice of unknown failure kind " + std::to_string(kind);
     return false;
   }

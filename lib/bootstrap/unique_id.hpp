@@ -43,6 +43,10 @@ UniqueId make_unique_id(const std::string& bind_spec);
 // The same with a given secret: for launchers (torchrun, srun) where each
 // rank derives the id from the environment instead of receiving it.
 UniqueId make_unique_id(const std::string& bind_spec, uint64_t secret);
+// A listener on this host's address `near` (its port ignored: the kernel
+// picks one) and an id naming it, quietly: every rank of a job keeps one,
+// so that survivors of a failure can meet at it without a new id (shrink).
+UniqueId make_spare_id(Endpoint near);
 // The id rank 0 makes with make_unique_id(where, secret), computed without
 // listening: for the other ranks of such launchers. `where` needs a port.
 UniqueId unique_id_for(const std::string& where, uint64_t secret);

@@ -256,6 +256,7 @@ void Watch::lose(Link& l, base::Failure f) {
 
 void Watch::on_report(const base::Failure& f, int from, bool raise) {
   CLOG(Info) << "watch: rank " << from << " reports: " << base::describe(f);
+  if (f.kind == base::FailureKind::Stopped) return;  // for the log only: not a failure
   if (f.kind != base::FailureKind::PeerLost || f.rank <= 0 || f.rank >= nranks_ || f.rank == from) {
     spread(f, from, raise);
   } else if (!resolve_peer_lost(f, from, raise)) {
