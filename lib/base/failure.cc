@@ -12,11 +12,13 @@ const char* to_string(FailureKind kind) {
     case FailureKind::Error: return "error";
     case FailureKind::PeerLost: return "peer lost";
     case FailureKind::Left: return "left";
+    case FailureKind::Stopped: return "stopped";
   }
   return "unknown";
 }
 
 std::string describe(const Failure& f) {
+  if (f.kind == FailureKind::Stopped) return "rank " + std::to_string(f.rank) + " stopped: " + f.detail;
   std::string s = "rank " + std::to_string(f.rank) + " failed first: ";
   switch (f.kind) {
     case FailureKind::Aborted: s += "it aborted the communicator"; break;
@@ -28,6 +30,7 @@ std::string describe(const Failure& f) {
       s += "rank " + std::to_string(f.reporter) + " lost its connection to it";
       break;
     case FailureKind::Left: s += "it destroyed its communicator while others needed it"; break;
+    case FailureKind::Stopped: break;
   }
   if (!f.detail.empty()) s += " (" + f.detail + ")";
   if (f.reporter >= 0 && f.reporter != f.rank && f.kind != FailureKind::PeerLost)
@@ -64,6 +67,9 @@ Error FailureState::error_for(int me, const std::string& where) const {
                                          (f->kind == FailureKind::Aborted ? "aborted" : "revoked") +
                                          " the communicator");
   }
+  // A rank's own error keeps its code; a timeout is everybody's timeout.
+  if (f->kind == FailureKind::Error && (f->rank == me || f->code == ErrorCode::Timeout))
+    return Error(f->code, prefix + describe(*f));
   return Error(ErrorCode::RemoteError, prefix + describe(*f));
 }
 

@@ -35,6 +35,7 @@ enum class FailureKind : uint32_t {
   Error = 5,        // it hit an error of its own (a timeout, a system error); detail says which
   PeerLost = 6,     // `reporter` lost its connection to `rank` (a secondary view)
   Left = 7,         // it destroyed its communicator while others still needed it
+  Stopped = 8,      // not a failure: where `rank` stopped because of one (for the job's log)
 };
 const char* to_string(FailureKind kind);
 

@@ -197,7 +197,8 @@ void admit_loop(int listener, const AdmissionPolicy& policy, const Deadline& dea
       if (fds[i + 1].revents) admission.examine(candidates[i]);
     }
     for (Candidate& c : candidates) {
-      if (c.fd && c.deadline.passed()) {
+      // By the clock alone: a cancelled setup (CancelScope) stalls no stranger.
+      if (c.fd && Clock::now() >= c.deadline.when()) {
         admission.turn_away(c,
                             "stalled: " + std::to_string(c.reader.bytes_received()) +
                                 " bytes of a hello in " + seconds_text(policy.hello_timeout_s),

@@ -55,9 +55,42 @@ std::unique_ptr<Bootstrap> Bootstrap::create(const UniqueId& id, int rank, int n
     else
       b->setup_member(id, deadline);
   } catch (const Error& e) {
-    b->fail(e);
+    b->fail(b->cancelled_or("setup", e));
   }
   return b;
+}
+
+Error Bootstrap::cancelled_or(const char* op, const Error& e) const {
+  const base::FailureState* cancel = CancelScope::current();
+  if (cancel == nullptr || !cancel->raised()) return e;
+  const std::optional<base::Failure> why = cancel->first();
+  return error(ErrorCode::Aborted, op,
+               "aborted by another thread (" +
+                   (why ? base::describe(*why) : std::string("no failure named")) +
+                   "); it was at: " + e.what());
+}
+
+Endpoint Bootstrap::local_address() const {
+  for (const Fd& link : links_) {
+    if (link) return local_endpoint(link.get());
+  }
+  return default_endpoint();  // a job of one
+}
+
+Bootstrap::Links Bootstrap::hand_over_links() {
+  const std::string prefix =
+      "bootstrap rank " + std::to_string(rank_) + "/" + std::to_string(nranks_) + ": ";
+  if (handed_over_) {
+    throw Error(ErrorCode::InvalidUsage, prefix + "its connections are watched already");
+  }
+  if (!broken_.empty()) {
+    throw Error(ErrorCode::InvalidUsage,
+                prefix + "cannot watch the connections of a failed bootstrap: " + broken_);
+  }
+  handed_over_ = true;
+  Links out{std::move(links_), who_};
+  links_.clear();
+  return out;
 }
 
 void Bootstrap::setup_root(const UniqueId& id, const Deadline& deadline) {

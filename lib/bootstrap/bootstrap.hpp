@@ -23,7 +23,9 @@
 // most kMaxFrameBytes (64 MiB); more throws Error(InvalidArgument).
 //
 // Failure: every wait has the deadline timeout_s (per call) and ends in
-// Error(Timeout) naming the rank, the phase and whom it waited for. A rank
+// Error(Timeout) naming the rank, the phase and whom it waited for. Under a
+// CancelScope (socket.hpp) whose state another thread raises, create (or a
+// collective) ends within about 50 ms with Error(Aborted) instead. A rank
 // that fails sends an Abort notice on its connections and closes them; rank
 // 0 relays a member's failure to every other member. So one rank's error or
 // death becomes an Error (its code, else RemoteError) on every rank within
@@ -55,7 +57,8 @@ namespace colossus::bootstrap {
 class Bootstrap final : public bootstrap::OutOfBand {
  public:
   // Collective. Throws Error: InvalidArgument (bad id, rank or nranks),
-  // Timeout (a rank missing after timeout_s), InvalidUsage (rank 0 refused
+  // Timeout (a rank missing after timeout_s), Aborted (this thread's
+  // CancelScope was raised), InvalidUsage (rank 0 refused
   // this rank: wrong secret, version, nranks, duplicate rank), RemoteError,
   // SystemError.
   static std::unique_ptr<Bootstrap> create(const UniqueId& id, int rank, int nranks,
@@ -74,6 +77,20 @@ class Bootstrap final : public bootstrap::OutOfBand {
   // Connections this process's bootstraps refused (see rejection_log()).
   static std::vector<std::string> rejected_log();
 
+  // Hands the star's connections to a Watch (watch.hpp), which turns them
+  // into the job's failure-notice network: links[r] to rank r on rank 0,
+  // links[0] to rank 0 on a member; who[peer] names each for messages. Every
+  // later collective throws Error(InvalidUsage). Throws InvalidUsage when
+  // the connections were handed over before or the Bootstrap failed.
+  struct Links {
+    std::vector<Fd> links;
+    std::vector<std::string> who;
+  };
+  Links hand_over_links();
+  // This host's address on the job's star (before hand_over_links): one
+  // the job's other hosts can reach.
+  Endpoint local_address() const;
+
  private:
   Bootstrap(int rank, int nranks, double timeout_s, uint64_t secret);
   void setup_root(const UniqueId& id, const Deadline& deadline);
@@ -84,6 +101,9 @@ class Bootstrap final : public bootstrap::OutOfBand {
   auto guarded(const char* op, Body&& body);
   [[noreturn]] void fail(const Error& error);
   Error error(ErrorCode code, const char* op, const std::string& what) const;
+  // Error(Aborted) when this thread's CancelScope was raised (the wait
+  // that threw ended for that), else `e`.
+  Error cancelled_or(const char* op, const Error& e) const;
 
   void send_to(int peer, FrameType type, std::string_view payload, const char* op,
                const Deadline& deadline);
@@ -102,6 +122,7 @@ class Bootstrap final : public bootstrap::OutOfBand {
   uint64_t secret_;
   std::vector<Fd> links_;         // rank 0: links_[r] to rank r; members: links_[0] to rank 0
   std::vector<std::string> who_;  // "rank 3 (host pid 12 at 10.0.0.3:41234)", by peer
+  bool handed_over_ = false;      // a Watch holds links_ now
   ErrorCode broken_code_ = ErrorCode::Success;
   std::string broken_;  // the first failure; nonempty = unusable
 };

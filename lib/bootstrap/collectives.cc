@@ -46,6 +46,13 @@ bool decode_table(std::string_view payload, int nranks, std::vector<std::string>
 
 template <typename Body>
 auto Bootstrap::guarded(const char* op, Body&& body) {
+  if (handed_over_) {
+    throw Error(ErrorCode::InvalidUsage,
+                "bootstrap rank " + std::to_string(rank_) + "/" + std::to_string(nranks_) + ", " +
+                    op +
+                    ": its connections are watched (Watch::start took them): no collectives "
+                    "after that");
+  }
   if (!broken_.empty()) {
     throw Error(broken_code_, "bootstrap rank " + std::to_string(rank_) + "/" +
                                   std::to_string(nranks_) + ", " + op +
@@ -55,7 +62,7 @@ auto Bootstrap::guarded(const char* op, Body&& body) {
   try {
     return body(deadline);
   } catch (const Error& e) {
-    fail(e);
+    fail(cancelled_or(op, e));
   } catch (const std::bad_alloc&) {
     fail(error(ErrorCode::SystemError, op, "out of memory"));
   }

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 
 namespace colossus::bootstrap {
@@ -18,6 +19,9 @@ const char* frame_type_name(uint32_t type) {
     case FrameType::Broadcast: return "broadcast";
     case FrameType::BarrierArrive: return "barrier arrival";
     case FrameType::BarrierRelease: return "barrier release";
+    case FrameType::Heartbeat: return "heartbeat";
+    case FrameType::Notice: return "failure notice";
+    case FrameType::Bye: return "goodbye";
   }
   return "unknown frame";
 }
@@ -181,6 +185,53 @@ void decode_failure(std::string_view payload, ErrorCode* code, std::string* mess
     default: *code = ErrorCode::RemoteError;  // a code we do not know: still a peer's failure
   }
   *message = std::string(d.rest());
+}
+
+std::string encode_notice(const base::Failure& f) {
+  return Encoder()
+      .u32(static_cast<uint32_t>(f.rank))
+      .u32(static_cast<uint32_t>(f.reporter))
+      .u32(static_cast<uint32_t>(f.kind))
+      .u32(static_cast<uint32_t>(f.code))
+      .bytes(std::string_view(f.detail).substr(0, kMaxNoticeDetail))
+      .take();
+}
+
+bool decode_notice(std::string_view payload, base::Failure* f, std::string* why) {
+  Decoder d(payload);
+  uint32_t rank = 0, reporter = 0, kind = 0, code = 0;
+  if (!d.u32(&rank) || !d.u32(&reporter) || !d.u32(&kind) || !d.u32(&code)) {
+    *why = "a notice of " + std::to_string(payload.size()) + " bytes (at least 16 expected)";
+    return false;
+  }
+  if (rank > static_cast<uint32_t>(INT_MAX) ||
+      (reporter > static_cast<uint32_t>(INT_MAX) && reporter != UINT32_MAX)) {
+    *why = "a notice naming rank " + std::to_string(rank) + " and reporter " +
+           std::to_string(reporter);
+    return false;
+  }
+  if (kind < static_cast<uint32_t>(base::FailureKind::Aborted) ||
+      kind > static_cast<uint32_t>(base::FailureKind::Stopped)) {
+    *why = "a notice of unknown failure kind " + std::to_string(kind);
+    return false;
+  }
+  f->rank = static_cast<int>(rank);
+  f->reporter = reporter == UINT32_MAX ? -1 : static_cast<int>(reporter);
+  f->kind = static_cast<base::FailureKind>(kind);
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::Success:
+    case ErrorCode::CudaError:
+    case ErrorCode::SystemError:
+    case ErrorCode::InternalError:
+    case ErrorCode::InvalidArgument:
+    case ErrorCode::InvalidUsage:
+    case ErrorCode::RemoteError:
+    case ErrorCode::Timeout:
+    case ErrorCode::Aborted: f->code = static_cast<ErrorCode>(code); break;
+    default: f->code = ErrorCode::RemoteError;  // a code from a newer peer: still its failure
+  }
+  f->detail = std::string(d.rest().substr(0, kMaxNoticeDetail));
+  return true;
 }
 
 }  // namespace colossus::bootstrap

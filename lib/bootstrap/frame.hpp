@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/failure.hpp"
 #include "bootstrap/socket.hpp"
 #include "colossus/error.hpp"
 
@@ -39,6 +40,10 @@ enum class FrameType : uint32_t {
   Broadcast = 7,       // root -> rank 0 -> members: {u32 root, blob}
   BarrierArrive = 8,   // member -> rank 0
   BarrierRelease = 9,  // rank 0 -> member
+  // The watch (watch.hpp), after setup:
+  Heartbeat = 10,  // either way, every heartbeat_s: I am alive; empty
+  Notice = 11,     // either way: a base::Failure (encode_notice)
+  Bye = 12,        // either way: I am leaving in order, not failing; empty
 };
 const char* frame_type_name(uint32_t type);
 
@@ -117,5 +122,14 @@ bool decode_hello(std::string_view payload, Hello* hello);
 // Reject and Abort carry an error code and a message.
 std::string encode_failure(ErrorCode code, std::string_view message);
 void decode_failure(std::string_view payload, ErrorCode* code, std::string* message);
+
+// A Notice: {u32 rank, u32 reporter, u32 kind, u32 code, detail bytes}.
+// Ranks travel as u32; reporter -1 (unknown) as 0xffffffff.
+std::string encode_notice(const base::Failure& f);
+// False, with *why, for a payload no encode_notice made: too short, a rank
+// beyond int, a kind we do not know. An unknown error code becomes
+// RemoteError; a detail longer than kMaxNoticeDetail is cut there.
+bool decode_notice(std::string_view payload, base::Failure* f, std::string* why);
+constexpr std::size_t kMaxNoticeDetail = 4096;
 
 }  // namespace colossus::bootstrap

@@ -22,10 +22,22 @@ Deadline::Deadline(double seconds_from_now)
     : when_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>(seconds_from_now))) {}
 
+namespace {
+thread_local const base::FailureState* t_cancel = nullptr;
+}  // namespace
+
+CancelScope::CancelScope(const base::FailureState& state) : outer_(t_cancel) { t_cancel = &state; }
+CancelScope::~CancelScope() { t_cancel = outer_; }
+const base::FailureState* CancelScope::current() { return t_cancel; }
+bool CancelScope::cancelled() { return t_cancel != nullptr && t_cancel->raised(); }
+
+bool Deadline::passed() const { return Clock::now() >= when_ || CancelScope::cancelled(); }
+
 int Deadline::poll_ms() const {
   const auto left = when_ - Clock::now();
-  if (left <= Clock::duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  if (left <= Clock::duration::zero() || CancelScope::cancelled()) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  if (t_cancel != nullptr) ms = std::min<long long>(ms, kCancelPollMs);
   return static_cast<int>(std::min<long long>(ms, INT_MAX));
 }
 
@@ -139,7 +151,9 @@ Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string*
     if (fd) {
       pollfd p{fd.get(), POLLOUT, 0};
       int ready;
-      while ((ready = ::poll(&p, 1, deadline.poll_ms())) < 0 && errno == EINTR) {
+      // poll_ms() is capped under a CancelScope: only passed() ends the wait.
+      while (((ready = ::poll(&p, 1, deadline.poll_ms())) < 0 && errno == EINTR) ||
+             (ready == 0 && !deadline.passed())) {
       }
       if (ready == 0) {
         if (last_error->empty()) *last_error = "no answer";
@@ -153,9 +167,13 @@ Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string*
       throw Error(ErrorCode::SystemError,
                   "bootstrap: cannot connect to " + to.str() + ": " + *last_error);
     }
+    // The backoff sleeps in slices of poll_ms(), so a cancel ends it too.
+    const auto until = std::min(Clock::now() + backoff, deadline.when());
+    while (!deadline.passed() && Clock::now() < until) {
+      std::this_thread::sleep_for(std::min<Clock::duration>(
+          until - Clock::now(), std::chrono::milliseconds(deadline.poll_ms())));
+    }
     if (deadline.passed()) return {};
-    const auto left = deadline.when() - Clock::now();
-    std::this_thread::sleep_for(std::min<Clock::duration>(backoff, left));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
   }
 }
@@ -206,7 +224,7 @@ IoResult send_all(int fd, std::string_view head, std::string_view body, const De
     if (error != EAGAIN && error != EWOULDBLOCK) return {Io::Failed, error};
     pollfd p{fd, POLLOUT, 0};
     const int ready = ::poll(&p, 1, deadline.poll_ms());
-    if (ready == 0) return {Io::TimedOut, 0};
+    if (ready == 0 && deadline.passed()) return {Io::TimedOut, 0};
     if (ready < 0 && errno != EINTR) return {Io::Failed, errno};
   }
   return {};
@@ -222,7 +240,10 @@ IoResult wait_readable(int fd, const Deadline& deadline) {
     pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, deadline.poll_ms());
     if (ready > 0) return {};
-    if (ready == 0) return {Io::TimedOut, 0};
+    if (ready == 0) {
+      if (deadline.passed()) return {Io::TimedOut, 0};
+      continue;  // a capped poll_ms() (CancelScope), not the deadline
+    }
     if (errno != EINTR) return {Io::Failed, errno};
   }
 }

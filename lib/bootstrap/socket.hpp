@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/failure.hpp"
 #include "bootstrap/address.hpp"
 
 namespace colossus::bootstrap {
@@ -23,12 +24,16 @@ namespace colossus::bootstrap {
 using Clock = std::chrono::steady_clock;
 
 // When a wait gives up. Copyable; compare against the one steady clock.
+// Under a CancelScope it also counts as passed once the scope's state is
+// raised, so every wait of this layer ends early on another thread's word.
 class Deadline {
  public:
   explicit Deadline(double seconds_from_now);
   explicit Deadline(Clock::time_point when) : when_(when) {}
-  bool passed() const { return Clock::now() >= when_; }
-  // Milliseconds left for poll(), rounded up so we never wake just before it.
+  bool passed() const;
+  // Milliseconds left for poll(), rounded up so we never wake just before it;
+  // at most kCancelPollMs under a CancelScope, so a raise is seen that soon.
+  // A poll that times out is therefore no proof of passed(): check it.
   int poll_ms() const;
   // The earlier of this deadline and `seconds` from now.
   Deadline sooner(double seconds) const;
@@ -37,6 +42,27 @@ class Deadline {
  private:
   Clock::time_point when_;
 };
+
+// While alive, every Deadline on this thread also passes once `state` is
+// raised: another thread aborts a setup in progress by raising the state
+// the setup's thread scoped. Thread-local; a nested scope hides the outer
+// one until it ends. The state must outlive the scope.
+class CancelScope {
+ public:
+  explicit CancelScope(const base::FailureState& state);
+  ~CancelScope();
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+
+  // The innermost scope's state on this thread, or null.
+  static const base::FailureState* current();
+  // Whether this thread's scope has been raised.
+  static bool cancelled();
+
+ private:
+  const base::FailureState* outer_;
+};
+constexpr int kCancelPollMs = 50;
 
 // Owns one file descriptor; closes it when destroyed or reset.
 class Fd {
@@ -89,9 +115,9 @@ Fd start_connect(const Endpoint& to, int* error);
 int connect_result(int fd);
 
 // Connects to `to`, retrying refused or unreachable attempts with backoff
-// until `deadline`: the listener may not exist yet. Returns an empty Fd on
-// timeout, with the last OS complaint in *last_error. Throws
-// Error(SystemError) on an error that retrying cannot cure.
+// until `deadline` (or the CancelScope's raise): the listener may not exist yet. Returns an empty
+// Fd on timeout, with the last OS complaint in *last_error. Throws Error(SystemError) on an error
+// that retrying cannot cure.
 Fd connect_with_retry(const Endpoint& to, const Deadline& deadline, std::string* last_error);
 
 // One pending connection from a non-blocking listener (non-blocking,

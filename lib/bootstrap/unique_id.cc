@@ -124,6 +124,19 @@ UniqueId make_unique_id(const std::string& bind_spec, uint64_t secret) {
   return id;
 }
 
+UniqueId make_spare_id(Endpoint near) {
+  near.set_port(0);
+  Fd listener = listen_on(near);
+  near.set_port(local_endpoint(listener.get()).port());
+  const uint64_t secret = random_secret();
+  const UniqueId id = id_for(near, secret);
+  CLOG(Trace) << "bootstrap: spare rendezvous on " << near.str();
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.entries.push_back({secret, near.port(), ::getpid(), std::move(listener)});
+  return id;
+}
+
 UniqueId unique_id_for(const std::string& where, uint64_t secret) {
   const ResolvedSpec r = resolve_or_throw({where, "rendezvous address"});
   if (r.endpoint.port() == 0) {
@@ -215,6 +228,20 @@ Fd take_listener(const UniqueId& id) {
     }
   }
   return {};
+}
+
+UniqueId with_secret(const UniqueId& id, uint64_t secret) {
+  UniqueId out = id;
+  out.secret = secret;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (Registry::Entry& e : r.entries) {
+    if (e.secret == id.secret && e.port == id.root.port) {
+      e.secret = secret;
+      break;
+    }
+  }
+  return out;
 }
 
 }  // namespace colossus::bootstrap

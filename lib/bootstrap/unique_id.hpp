@@ -43,6 +43,10 @@ UniqueId make_unique_id(const std::string& bind_spec);
 // The same with a given secret: for launchers (torchrun, srun) where each
 // rank derives the id from the environment instead of receiving it.
 UniqueId make_unique_id(const std::string& bind_spec, uint64_t secret);
+// A listener on this host's address `near` (its port ignored: the kernel
+// picks one) and an id naming it, quietly: every rank of a job keeps one,
+// so that survivors of a failure can meet at it without a new id (shrink).
+UniqueId make_spare_id(Endpoint near);
 // The id rank 0 makes with make_unique_id(where, secret), computed without
 // listening: for the other ranks of such launchers. `where` needs a port.
 UniqueId unique_id_for(const std::string& where, uint64_t secret);
@@ -66,6 +70,13 @@ void drop_inherited_listener(const UniqueId& id);
 // Rank 0's Bootstrap takes the listener out of the registry; empty Fd when
 // this process has none for `id` (then rank 0 listens on the id's address).
 Fd take_listener(const UniqueId& id);
+
+// `id` with another secret. If this process holds the listener registered
+// for `id` (make_unique_id made it, rank 0's Bootstrap has not taken it),
+// that listener is re-registered under the new secret, so a later
+// Bootstrap::create(new_id, 0, ...) here takes it: a spare id made at init
+// becomes a fresh job's (shrink) without a new port to hand around.
+UniqueId with_secret(const UniqueId& id, uint64_t secret);
 
 // 64 random bits from getrandom(2), else /dev/urandom. Throws SystemError.
 uint64_t random_secret();

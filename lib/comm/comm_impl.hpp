@@ -7,16 +7,23 @@
 // -> record, and the group runs every recorded call's Plan together.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <set>
 #include <tuple>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
 #include "base/config.hpp"
+#include "base/failure.hpp"
 #include "bootstrap/oob.hpp"
+#include "bootstrap/unique_id.hpp"
+#include "bootstrap/watch.hpp"
 #include "colossus/colossus.hpp"
 #include "exec/cuda/stream_executor.hpp"
 #include "exec/executor.hpp"
@@ -37,6 +44,7 @@ struct Settings {
   std::string transport;         // "", "shm" or "tcp"
   std::string algo;              // NCCL_ALGO syntax; "" = all
   std::string topology;          // preset / XML the ranks are mapped onto; "" = real hosts
+  bool blocking = true;          // Options::blocking
   bool nchannels_fixed = false;  // given by Options or the environment: not tuned
   bool chunk_fixed = false;
   int cuda_device = -1;   // bound GPU, or -1
@@ -63,20 +71,59 @@ Settings resolve_settings(const Options& options, const base::Config& env);
 // same executor: calls of communicators that share a Link on one rank are
 // therefore serialized (mutex), and must be issued in a consistent order
 // across ranks, as with any blocking calls.
+//
+// Failures (failure.cc): the Link holds the job's failure state. Processes
+// made by init() have a watch over the bootstrap's connections that
+// spreads each rank's failure to all (bootstrap/watch.hpp); the ranks of a
+// loopback group share one state. Once it is raised every call on every
+// communicator of the Link throws; abort() also closes the connections.
 struct Link {
   static constexpr int kChannelsPerComm = 128;  // collectives, then point-to-point
   // Spaces per rank: every transport takes channels up to 2^24 (tcp's bound).
   static constexpr int kMaxSpaces = (1 << 24) / kChannelsPerComm;
+  ~Link();
   std::unique_ptr<bootstrap::OutOfBand> oob;  // outlives the transport built on it
+  std::shared_ptr<base::FailureState> failure = std::make_shared<base::FailureState>();
+  std::unique_ptr<bootstrap::Watch> watch;  // processes: failures to and from the job
+  // shrink: every root rank's spare rendezvous (processes), this rank's own
+  // (discarded with the Link), and a loopback group's key.
+  std::vector<bootstrap::UniqueId> spares;
+  std::optional<bootstrap::UniqueId> own_spare;
+  uint64_t local_group = 0;
   std::unique_ptr<transport::Transport> transport;
   std::unique_ptr<exec::Executor> executor;
-  std::mutex mutex;        // one call (or group) at a time on the executor
+  // What a raise rings to wake this rank's executor; cleared when the
+  // transport goes (the failure state may outlive the Link).
+  struct Bell {
+    std::mutex mu;
+    transport::Doorbell* bell = nullptr;
+  };
+  std::shared_ptr<Bell> bell = std::make_shared<Bell>();
+  std::timed_mutex mutex;  // one call (or group) at a time on the executor
   std::mutex split_mutex;  // one split at a time (it reads and then takes a space)
   int next_space = 1;      // the lowest channel space this rank has not handed out
   // Spaces below next_space whose communicator this rank has destroyed: a
   // later split reuses them, and with them the connections the executor
   // keeps for their channels (split.cc).
   std::set<int> free_spaces;
+
+  // This rank of the root communicator.
+  int rank() const { return root_rank; }
+  int root_rank = 0;
+  // Throws the failure's error if one was raised, InvalidUsage after abort.
+  void check_usable(const char* call) const;
+  // A call's executor error becomes this rank's failure, raised here and
+  // reported to the job (not for errors that the failure itself caused).
+  void note_failure(const Error& e);
+  // Raises `f` here and reports it to the job.
+  void spread(const base::Failure& f);
+  // Watches `state` (its own, or a loopback group's shared one): the
+  // executor checks it, and a raise rings this rank's doorbell.
+  void use_failure_state(std::shared_ptr<base::FailureState> state);
+  // Closes the connections (abort): waits up to `wait_s` for the call in
+  // flight to stop.
+  void tear_down(double wait_s);
+  bool torn_down = false;  // under mutex
 };
 
 // One recorded or immediate call: its arguments and buffers.
@@ -124,6 +171,13 @@ class CommImpl : public std::enable_shared_from_this<CommImpl> {
   void bind_device(exec::gpu::StreamSetup setup);
   int cuda_device() const { return device_ ? device_->device() : -1; }
   void check_async_error();
+  // Failures (failure.cc, shrink.cc).
+  void abort();
+  void revoke();
+  CommState state() const;
+  std::shared_ptr<CommImpl> shrink(const std::vector<int>& exclude, ShrinkMode mode);
+  const Settings& settings() const { return settings_; }
+  Link& shared_link() { return *link_; }
 
  private:
   const plan::Plan& plan_for(const plan::CollArgs& args);
@@ -133,6 +187,8 @@ class CommImpl : public std::enable_shared_from_this<CommImpl> {
   // A Plan of this communicator as the Link's executor runs it: peers as the
   // root communicator's ranks, channels in this communicator's space.
   plan::Plan to_link(plan::Plan p) const;
+  // This communicator's layout restricted to `members` (split, shrink).
+  algorithms::Layout restrict_layout(const std::vector<int>& members) const;
   // Bound communicators: host calls must not be handed device memory.
   void check_host_buffers(const plan::CollArgs& args, const void* send, const void* recv) const;
 
@@ -149,7 +205,45 @@ class CommImpl : public std::enable_shared_from_this<CommImpl> {
   std::map<PlanKey, plan::Plan> plans_;
   std::vector<std::byte> scratch_;
   std::unique_ptr<exec::gpu::StreamExecutor> device_;  // after transport_: uses it
+  int shrinks_ = 0;  // shrinks of this communicator so far: each a rendezvous of its own
 };
+
+// A communicator a non-blocking init or split is still building (failure.cc).
+class PendingComm {
+ public:
+  // Runs `build` on a thread of its own; `on_abort` (may be empty) is how
+  // abort() reaches the build (a split's parent, say). Waits for the
+  // build within `timeout_s` where a call needs its result.
+  PendingComm(std::function<std::shared_ptr<CommImpl>(const base::FailureState& cancel)> build,
+              std::function<void()> on_abort, double timeout_s);
+  ~PendingComm();  // aborts a build still running and joins it
+  CommState state() const;
+  // The communicator (waits for the build); throws the build's error.
+  CommImpl& get(const char* call);
+  void abort();
+  void check_error() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::shared_ptr<CommImpl> result_;
+  std::optional<Error> error_;
+  base::FailureState cancel_;
+  std::function<void()> on_abort_;
+  double timeout_s_;
+  std::thread worker_;
+};
+
+// A rank of a job in processes (init.cc): bootstrap at `id`, transports,
+// placement, the watch, a spare rendezvous for shrink. start_comm() runs it
+// now, or (settings.blocking false) on a PendingComm's thread.
+std::shared_ptr<CommImpl> build_comm(const bootstrap::UniqueId& id, int rank, int nranks,
+                                     Settings settings);
+Communicator start_comm(const bootstrap::UniqueId& id, int rank, int nranks,
+                        const Settings& settings);
+// A key no other loopback group of this process has (Link::local_group).
+uint64_t new_local_group();
 
 // This thread's group nesting depth (group.cc), and recording a call
 // inside a group.
@@ -161,6 +255,7 @@ void group_record(std::shared_ptr<CommImpl> comm, Call call);
 // tests that assemble a rank from a transport of their own use it.
 struct CommAccess {
   static Communicator wrap(std::shared_ptr<CommImpl> impl) { return Communicator(std::move(impl)); }
+  static Communicator wrap(std::shared_ptr<PendingComm> p) { return Communicator(std::move(p)); }
 };
 
 }  // namespace colossus::detail

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <string>
@@ -55,6 +56,7 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
         "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");
   }
   s.cuda_device = o.cuda_device;
+  s.blocking = o.blocking;
   s.fifo_depth = std::max(2, env.fifo_depth);
   s.shm_cma_min = env.shm_cma ? env.shm_cma_min : ~std::size_t{0};
   // A step moves in slot-sized pieces, and a ring step that receives and
@@ -93,8 +95,10 @@ std::shared_ptr<Link> make_link(std::unique_ptr<transport::Transport> transport,
                                 std::unique_ptr<bootstrap::OutOfBand> oob, double timeout_s) {
   auto link = std::make_shared<Link>();
   link->oob = std::move(oob);
+  link->root_rank = transport->rank();
   link->transport = std::move(transport);
   link->executor = std::make_unique<exec::Executor>(*link->transport, timeout_s);
+  link->use_failure_state(link->failure);
   return link;
 }
 }  // namespace
@@ -155,7 +159,7 @@ CommImpl::CommImpl(const CommImpl& parent, int rank, const std::vector<int>& mem
       to_root_(compose(parent.to_root_, members)),
       channel_base_(space * Link::kChannelsPerComm),
       transport_(parent.transport_),
-      layout_(restrict(parent.layout_, members)),
+      layout_(parent.restrict_layout(members)),
       tuner_(parent.tuner_.model(), layout_, tune::AlgoFilter::parse(settings_.algo),
              tuner_limits(settings_, transport_->slot_bytes())) {
   if (rank_ == 0) {
@@ -163,6 +167,15 @@ CommImpl::CommImpl(const CommImpl& parent, int rank, const std::vector<int>& mem
                << transport_->name() << " connections, transport channels " << channel_base_ << ".."
                << channel_base_ + Link::kChannelsPerComm - 1;
   }
+}
+
+algorithms::Layout CommImpl::restrict_layout(const std::vector<int>& members) const {
+  return restrict(layout_, members);
+}
+
+uint64_t new_local_group() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
 }
 
 CommImpl::~CommImpl() {
@@ -236,13 +249,18 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
   }
   // One call outside a group: straight to the executor (run_calls is for
   // groups and self sends; its bookkeeping costs a small call's latency).
+  link_->check_usable(to_string(args.coll));
   if (plan::moves_nothing(args)) return;
   std::lock_guard lock(link_->mutex);
+  link_->check_usable(to_string(args.coll));
   try {
     const plan::Plan& p = plan_for(args);
     const std::size_t scratch_bytes = p.scratch_count * dtype_size(args.dtype);
     if (scratch_.size() < scratch_bytes) scratch_.resize(scratch_bytes);
     link_->executor->run(p, exec::Buffers{send, recv, scratch_.data()});
+  } catch (const Error& e) {
+    link_->note_failure(e);
+    throw;
   } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::SystemError, std::string(to_string(args.coll)) +
                                             ": out of memory (count " + std::to_string(args.count) +
@@ -258,6 +276,7 @@ Communicator::Communicator(Communicator&&) noexcept = default;
 Communicator& Communicator::operator=(Communicator&&) noexcept = default;
 
 detail::CommImpl& Communicator::impl(const char* call) const {
+  if (pending_) return pending_->get(call);
   if (!impl_) {
     throw Error(ErrorCode::InvalidUsage,
                 std::string(call) + ": communicator is destroyed or was never initialized");
@@ -265,10 +284,13 @@ detail::CommImpl& Communicator::impl(const char* call) const {
   return *impl_;
 }
 
-bool Communicator::valid() const { return impl_ != nullptr; }
+bool Communicator::valid() const { return impl_ != nullptr || pending_ != nullptr; }
 int Communicator::rank() const { return impl("rank").rank(); }
 int Communicator::size() const { return impl("size").nranks(); }
-void Communicator::destroy() { impl_.reset(); }
+void Communicator::destroy() {
+  impl_.reset();
+  pending_.reset();
+}
 
 namespace detail {
 plan::CollArgs make_args(plan::Collective coll, std::size_t count, DataType type, ReduceOp op,
@@ -339,9 +361,14 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
       transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
   std::vector<Communicator> comms;
   comms.reserve(static_cast<std::size_t>(n));
+  // One failure state for the group: a rank's abort or error stops them all.
+  auto failure = std::make_shared<base::FailureState>();
+  const uint64_t group = detail::new_local_group();
   for (auto& t : transports) {
     auto impl =
         std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model);
+    impl->shared_link().use_failure_state(failure);
+    impl->shared_link().local_group = group;
     if (settings.cuda_device >= 0) {
       exec::gpu::StreamSetup setup;
       setup.device = settings.cuda_device;

@@ -79,10 +79,6 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
   device_->run(plan_for(args), send, recv, stream);
 }
 
-void CommImpl::check_async_error() {
-  if (device_) device_->check_error();
-}
-
 void CommImpl::check_host_buffers(const plan::CollArgs& args, const void* send,
                                   const void* recv) const {
   for (const void* p : {send, static_cast<const void*>(recv)}) {
@@ -135,7 +131,6 @@ void Communicator::reduce(const void* send, void* recv, std::size_t count, DataT
                recv, stream);
 }
 
-void Communicator::check_async_error() { impl("check_async_error").check_async_error(); }
 int Communicator::cuda_device() const { return impl("cuda_device").cuda_device(); }
 
 }  // namespace colossus

@@ -103,7 +103,17 @@ void Communicator::scatter(const void* send, void* recv, std::size_t count, Data
 }
 
 Communicator Communicator::split(int color, int key) const {
-  auto impl_ptr = impl("split").split(color, key);
+  detail::CommImpl& parent = impl("split");
+  if (!parent.settings().blocking && color >= 0) {
+    // Non-blocking: the split's collective runs on a thread of its own; an
+    // abort of the pending child aborts the parent, whose connections it
+    // shares (and whose call it is in).
+    std::shared_ptr<detail::CommImpl> p = parent.shared_from_this();
+    return Communicator(std::make_shared<detail::PendingComm>(
+        [p, color, key](const base::FailureState&) { return p->split(color, key); },
+        [p] { p->abort(); }, parent.settings().timeout_s));
+  }
+  auto impl_ptr = parent.split(color, key);
   if (!impl_ptr) return Communicator();
   return Communicator(std::move(impl_ptr));
 }

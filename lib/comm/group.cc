@@ -59,7 +59,9 @@ void group_record(std::shared_ptr<CommImpl> comm, Call call) {
 void CommImpl::run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls) {
   if (calls.empty()) return;
   Link& link = *calls.front().first->link_;
+  link.check_usable("group_end");
   std::lock_guard lock(link.mutex);
+  link.check_usable("group_end");
   // Self transfers first, per communicator.
   std::vector<CommImpl*> comms;
   for (const auto& [c, call] : calls) {
@@ -114,6 +116,9 @@ void CommImpl::run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls) {
           {plans[j], exec::Buffers{call.send, call.recv, c->scratch_.data() + offset[j]}});
     }
     if (!jobs.empty()) link.executor->run(jobs);
+  } catch (const Error& e) {
+    link.note_failure(e);
+    throw;
   } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::SystemError,
                 std::string(to_string(calls.front().second.args.coll)) + ": out of memory");

@@ -6,6 +6,7 @@
 // two containers that share a hostname but not a kernel are not "one host".
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 #include "base/logging.hpp"
 #include "bootstrap/bootstrap.hpp"
 #include "bootstrap/launch_env.hpp"
+#include "bootstrap/watch.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
 #include "comm/placement.hpp"
@@ -122,18 +124,28 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
 struct JobDevices {
   std::vector<std::string> hosts;
   std::vector<exec::gpu::DeviceInfo> devices;
+  std::vector<bootstrap::UniqueId> spares;  // every rank's spare rendezvous (shrink)
   bool bound = false;
 };
 
-JobDevices gather_devices(bootstrap::OutOfBand& oob, const detail::Settings& s) {
-  std::string mine = host_identity() + '\n';
+// Each rank's spare rendezvous travels with its host identity: the first
+// bytes of its blob, fixed size.
+JobDevices gather_devices(bootstrap::OutOfBand& oob, const detail::Settings& s,
+                          const bootstrap::UniqueId& spare) {
+  std::string mine(reinterpret_cast<const char*>(&spare), sizeof spare);
+  mine += host_identity() + '\n';
   if (s.cuda_device >= 0) {
     const exec::gpu::DeviceInfo d = exec::gpu::describe_device(s.cuda_device);
     mine += d.bus_id + '\n' + std::to_string(d.resident_blocks);
   }
   JobDevices job;
   int bound = 0;
-  for (const std::string& blob : oob.allgather(mine)) {
+  for (std::string blob : oob.allgather(mine)) {
+    if (blob.size() < sizeof spare) throw Error(ErrorCode::RemoteError, "init: a short blob");
+    bootstrap::UniqueId id;
+    std::memcpy(&id, blob.data(), sizeof id);
+    job.spares.push_back(id);
+    blob.erase(0, sizeof id);
     const std::size_t nl = blob.find('\n');
     job.hosts.push_back(blob.substr(0, nl));
     exec::gpu::DeviceInfo d;
@@ -223,29 +235,64 @@ UniqueId parse_unique_id(const std::string& text) {
   return external(id);
 }
 
+namespace detail {
+
+std::shared_ptr<CommImpl> build_comm(const bootstrap::UniqueId& id, int rank, int nranks,
+                                     Settings settings) {
+  auto boot = bootstrap::Bootstrap::create(id, rank, nranks, settings.timeout_s);
+  bootstrap::Bootstrap& b = *boot;
+  // A listener of this rank's own, for the survivors of a failure to meet
+  // at without a new unique id (shrink.cc): discarded with the Link.
+  const bootstrap::UniqueId spare = bootstrap::make_spare_id(b.local_address());
+  try {
+    const JobDevices job = gather_devices(b, settings, spare);
+    const std::vector<std::string>& hosts = job.hosts;
+    if (job.bound) settings.max_channels = device_channel_limit(hosts, job.devices);
+    auto transport = connect_peers(b, settings, hosts);
+    comm::Placement place = comm::place_job(b, settings.topology);
+    if (rank == 0) {
+      CLOG(Info) << "placement: " << place.description;
+    }
+    exec::gpu::StreamSetup device;
+    if (job.bound) device = device_setup(b, settings, hosts);  // collective
+    auto impl = std::make_shared<CommImpl>(std::move(transport), settings, std::move(place.layout),
+                                           std::move(place.model), std::move(boot));
+    Link& link = impl->shared_link();
+    link.spares = job.spares;
+    link.own_spare = spare;
+    bootstrap::WatchOptions wo;
+    wo.unreachable_after_s = std::clamp(settings.timeout_s / 2, 5.0, 60.0);
+    link.watch = bootstrap::Watch::start(b, *link.failure, wo);
+    if (job.bound) impl->bind_device(std::move(device));
+    return impl;
+  } catch (...) {
+    bootstrap::discard_unique_id(spare);
+    throw;
+  }
+}
+
+// init()'s and shrink()'s way in: blocking, or on a thread of its own.
+Communicator start_comm(const bootstrap::UniqueId& id, int rank, int nranks,
+                        const Settings& settings) {
+  if (settings.blocking) return CommAccess::wrap(build_comm(id, rank, nranks, settings));
+  auto pending = std::make_shared<PendingComm>(
+      [id, rank, nranks, settings](const base::FailureState& cancel) {
+        bootstrap::CancelScope scope(cancel);
+        return build_comm(id, rank, nranks, settings);
+      },
+      nullptr, settings.timeout_s);
+  return CommAccess::wrap(std::move(pending));
+}
+
+}  // namespace detail
+
 Communicator init(const UniqueId& id, int rank, int nranks, const Options& options) {
   if (nranks < 1 || rank < 0 || rank >= nranks) {
     throw Error(ErrorCode::InvalidArgument, "init: rank " + std::to_string(rank) + " of " +
                                                 std::to_string(nranks) + " is out of range");
   }
-  detail::Settings settings = detail::resolve_settings(options, base::env_config());
-  std::unique_ptr<bootstrap::OutOfBand> oob =
-      bootstrap::Bootstrap::create(internal(id), rank, nranks, settings.timeout_s);
-  const JobDevices job = gather_devices(*oob, settings);
-  const std::vector<std::string>& hosts = job.hosts;
-  if (job.bound) settings.max_channels = detail::device_channel_limit(hosts, job.devices);
-  auto transport = connect_peers(*oob, settings, hosts);
-  comm::Placement place = comm::place_job(*oob, settings.topology);
-  if (rank == 0) {
-    CLOG(Info) << "placement: " << place.description;
-  }
-  exec::gpu::StreamSetup device;
-  if (job.bound) device = device_setup(*oob, settings, hosts);  // collective
-  auto impl =
-      std::make_shared<detail::CommImpl>(std::move(transport), settings, std::move(place.layout),
-                                         std::move(place.model), std::move(oob));
-  if (job.bound) impl->bind_device(std::move(device));
-  return detail::CommAccess::wrap(std::move(impl));
+  const detail::Settings settings = detail::resolve_settings(options, base::env_config());
+  return detail::start_comm(internal(id), rank, nranks, settings);
 }
 
 Communicator init_from_env(const Options& options) {

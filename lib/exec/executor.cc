@@ -110,8 +110,8 @@ bool Executor::advance(ChannelRun& ch) {
 
   auto check = [&](Status st, int peer) {
     if (st == Status::PeerFailed) {
-      throw Error(ErrorCode::RemoteError, where(p, ch.channel, ch.step) + ": peer rank " +
-                                              std::to_string(peer) + " failed");
+      fail_peer(peer, where(p, ch.channel, ch.step) + ": peer rank " + std::to_string(peer) +
+                          " failed");
     }
     if (st == Status::Error) {
       throw Error(
@@ -212,13 +212,12 @@ bool Executor::advance(ChannelRun& ch) {
 // true if any did.
 bool Executor::flush_posted() {
   const std::size_t before = posted_.size();
-  std::erase_if(posted_, [](const std::pair<int, transport::SendEndpoint*>& e) {
+  std::erase_if(posted_, [this](const std::pair<int, transport::SendEndpoint*>& e) {
     const Status st = e.second->try_flush();
     if (st == Status::Pending) return false;
     if (st != Status::Ok) {
-      throw Error(ErrorCode::RemoteError,
-                  "rank " + std::to_string(e.first) +
-                      " failed before it read the data this rank sent it by reference");
+      fail_peer(e.first, "rank " + std::to_string(e.first) +
+                             " failed before it read the data this rank sent it by reference");
     }
     return true;
   });
@@ -231,6 +230,8 @@ void Executor::run(const plan::Plan& plan, const Buffers& buffers) {
 }
 
 void Executor::run(const std::vector<Job>& jobs) {
+  lost_peer_ = -1;
+  if (failure_ && failure_->raised()) fail_interrupted({});
   std::vector<ChannelRun> channels = lanes_of(jobs);
 
   transport::Doorbell& bell = transport_.doorbell();
@@ -251,6 +252,7 @@ void Executor::run(const std::vector<Job>& jobs) {
   // Done when every lane is, and every receiver has read what was posted
   // to it by reference (the caller may reuse its send buffer after).
   while (!active.empty() || !posted_.empty()) {
+    if (failure_ && failure_->raised()) fail_interrupted(channels);
     const uint32_t seen = bell.epoch();
     bool progressed = false;
     next.clear();

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/failure.hpp"
 #include "colossus/types.hpp"
 #include "plan/plan.hpp"
 #include "plan/step_io.hpp"
@@ -69,6 +70,15 @@ class Executor {
   // (default 20 us; a yield costs a system call, which in a VM is more than
   // a small message's whole latency).
   void set_spin_for(std::chrono::microseconds us) { spin_for_ = us; }
+  // The job's failure state (failure.hpp): a run checks it on every pass
+  // and stops with the error it describes once raised (abort, revoke, a
+  // rank that failed elsewhere). When a peer's connection drops and notices
+  // can arrive (a watch runs), the run waits up to a second for the root
+  // cause before blaming that peer. Null: neither.
+  void set_failure_state(const base::FailureState* state) { failure_ = state; }
+  // The peer whose connection the last failed run lost with no root cause
+  // arriving in time, or -1.
+  int lost_peer() const { return lost_peer_; }
 
  private:
   struct Endpoints;
@@ -81,6 +91,11 @@ class Executor {
   bool flush_posted();
   std::vector<ChannelRun> lanes_of(const std::vector<Job>& jobs);
   [[noreturn]] void fail_timeout(const std::vector<ChannelRun>& channels) const;
+  // Once the failure state is raised: its error, with where this rank was.
+  [[noreturn]] void fail_interrupted(const std::vector<ChannelRun>& channels) const;
+  // A peer's connection dropped in `what`: the root cause if one arrives
+  // in time, else `what` itself.
+  [[noreturn]] void fail_peer(int peer, const std::string& what);
 
   transport::Transport& transport_;
   double timeout_s_;
@@ -94,6 +109,8 @@ class Executor {
   // Send endpoints (with their peer) holding messages posted by reference
   // that the receiver has not read yet.
   std::vector<std::pair<int, transport::SendEndpoint*>> posted_;
+  const base::FailureState* failure_ = nullptr;
+  int lost_peer_ = -1;
 };
 
 }  // namespace colossus::exec

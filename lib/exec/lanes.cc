@@ -6,6 +6,8 @@
 #include <sstream>
 #include <tuple>
 
+#include <thread>
+
 #include "colossus/error.hpp"
 
 namespace colossus::exec {
@@ -99,6 +101,37 @@ void Executor::fail_timeout(const std::vector<ChannelRun>& channels) const {
     }
   }
   throw Error(ErrorCode::Timeout, os.str());
+}
+
+}  // namespace colossus::exec
+
+namespace colossus::exec {
+
+void Executor::fail_interrupted(const std::vector<ChannelRun>& channels) const {
+  std::string at = "rank " + std::to_string(transport_.rank());
+  for (const ChannelRun& ch : channels) {
+    if (ch.finished()) continue;
+    at = where(*ch.plan, ch.channel, ch.step) + ", " + std::to_string(ch.done) + "/" +
+         std::to_string((*ch.steps)[ch.step].count()) + " elements done";
+    break;
+  }
+  throw failure_->error_for(transport_.rank(), at);
+}
+
+// The rank whose connection dropped is often not the one that failed: a
+// neighbour that stopped because its own neighbour died, say. Where a watch
+// spreads notices, the root cause usually arrives within milliseconds of
+// the drop (the dead process's bootstrap connection closes at the same
+// moment), so wait for it a little before blaming the neighbour.
+void Executor::fail_peer(int peer, const std::string& what) {
+  if (failure_ && failure_->expects_notices()) {
+    const auto until = transport::Clock::now() + std::chrono::seconds(1);
+    while (!failure_->raised() && transport::Clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (failure_ && failure_->raised()) throw failure_->error_for(transport_.rank(), what);
+  lost_peer_ = peer;
+  throw Error(ErrorCode::RemoteError, what);
 }
 
 }  // namespace colossus::exec
