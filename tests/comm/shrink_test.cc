@@ -285,7 +285,7 @@ TEST_CASE("tcp: revoke around a stopped rank, then shrink", "[shrink][revoke][tc
   shrink_after_revoke("tcp");
 }
 
-TEST_CASE("loopback: healthy shrink({1}) by ranks 0, 2, 3; the parent still works",
+TEST_CASE("loopback: healthy shrink({1}) by ranks 0 2 3 leaves the parent working",
           "[shrink][loopback]") {
   const int n = 4;
   std::vector<Communicator> comms = loopback_group(n, loopback_options());
@@ -326,7 +326,7 @@ TEST_CASE("loopback: shrink excluding nobody keeps every rank", "[shrink][loopba
   }
 }
 
-TEST_CASE("loopback: shrink rejects excluding everyone, out-of-range ranks, the caller",
+TEST_CASE("loopback: shrink rejects excluding everyone or an out-of-range rank or the caller",
           "[shrink][loopback][bad_input]") {
   const int n = 4;
   std::vector<Communicator> comms = loopback_group(n, loopback_options());
