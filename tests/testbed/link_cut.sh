@@ -3,8 +3,9 @@
 # the cut needs eth0's root qdisc). 4 ranks (0,1 on host 0; 2,3 on host 1)
 # run allreduces in a loop; once all of them loop, the link between the
 # hosts is cut: netem loss 100% both ways on host 1's link (the switch port
-# and host 1's eth0; `ip link set down` of the switch port where netem is
-# missing). Nothing tells the kernel's TCP the peer is gone: the library
+# and host 1's eth0); where the kernel lacks netem, host 1's bridge port is
+# disabled (it forwards nothing, both ends keep their carrier); failing
+# that, the switch port is set down. Nothing tells the kernel's TCP the peer is gone: the library
 # must notice. Every rank must then end with a RemoteError naming a rank of
 # the other host as failed or unreachable, before COLOSSUS_TIMEOUT_S runs
 # out (a Timeout error, at the timeout, is what a library without failure
@@ -42,6 +43,9 @@ cut_t=$(date +%s.%N)
 if tc -n "$sw" qdisc add dev p1 root netem loss 100% 2>/dev/null &&
    tc -n "${hosts[1]}" qdisc add dev eth0 root netem loss 100% 2>/dev/null; then
   how="netem loss 100% on host 1's link"
+elif bridge -n "$sw" link set dev p1 state 0 2>/dev/null &&
+     ip -n "$sw" -d link show p1 | grep -q 'state disabled'; then
+  how="bridge port of host 1 disabled (a blackhole: both links keep their carrier)"
 else
   ip -n "$sw" link set p1 down
   how="switch port of host 1 down"
