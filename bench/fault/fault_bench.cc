@@ -81,11 +81,11 @@ void row(const char* what, const std::string& wire, int n, const Stats& s) {
   std::vector<double> v = s.ms;
   std::sort(v.begin(), v.end());
   if (v.empty()) {
-    std::printf("| %-28s | %-8s | %5d | %6d | %10s | %10s | %s\n", what, wire.c_str(), n, 0, "-",
+    std::printf("| %-29s | %-8s | %5d | %6d | %10s | %10s | %s\n", what, wire.c_str(), n, 0, "-",
                 "-", s.first_failure.c_str());
   } else {
     const double med = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-    std::printf("| %-28s | %-8s | %5d | %6zu | %10.2f | %10.2f |", what, wire.c_str(), n, v.size(),
+    std::printf("| %-29s | %-8s | %5d | %6zu | %10.2f | %10.2f |", what, wire.c_str(), n, v.size(),
                 med, v.back());
     if (s.failed) std::printf(" %d failed: %s", s.failed, s.first_failure.c_str());
     std::printf("\n");
@@ -289,9 +289,9 @@ int main(int argc, char** argv) {
     }
   }
   Shared* sh = shared_page();
-  std::printf("| %-28s | %-8s | %5s | %6s | %10s | %10s |\n", "measurement", "wire", "ranks",
+  std::printf("| %-29s | %-8s | %5s | %6s | %10s | %10s |\n", "measurement", "wire", "ranks",
               "trials", "median ms", "max ms");
-  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(), std::string(10, '-').c_str(),
+  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(31, '-').c_str(), std::string(10, '-').c_str(),
               std::string(7, '-').c_str(), std::string(8, '-').c_str(),
               std::string(12, '-').c_str(), std::string(12, '-').c_str());
   std::fflush(stdout);
