@@ -234,8 +234,14 @@ std::vector<Member> admit_members(int listener, const AdmissionPolicy& policy,
   try {
     admit_loop(listener, policy, deadline, admission, candidates);
   } catch (const Error& e) {
-    // Ranks already in would otherwise wait out their own deadlines.
-    const std::string notice = whole_frame(FrameType::Abort, encode_failure(e.code(), e.what()));
+    // Ranks already in would otherwise wait out their own deadlines. A
+    // setup another thread cancelled was aborted, whatever the wait said.
+    const base::FailureState* cancel = CancelScope::current();
+    const bool aborted = cancel != nullptr && cancel->raised();
+    const std::string notice = whole_frame(
+        FrameType::Abort,
+        aborted ? encode_failure(ErrorCode::Aborted, "rank 0 aborted its init (abort() was called)")
+                : encode_failure(e.code(), e.what()));
     for (Member& m : admission.members()) {
       if (m.fd) send_now(m.fd.get(), notice);
     }

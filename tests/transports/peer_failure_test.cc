@@ -57,14 +57,16 @@ void kill_mid_allreduce(const std::string& wire) {
       [&](int rank) -> std::string {
         Communicator comm = init(id, rank, n, o);
         std::vector<float> in(4 << 20, 1.0f), res(in.size());
-        comm.allreduce(in.data(), res.data(), in.size(), DataType::Float32, ReduceOp::Sum);
-        if (rank == victim) {  // dies in the middle of one of the next allreduces
-          std::thread([] {
-            std::this_thread::sleep_for(std::chrono::milliseconds(30));
-            raise(SIGKILL);
-          }).detach();
-        }
         try {
+          // The victim dies 30 ms after its first allreduce, when a slow
+          // rank may still be in that one: it fails as well, then.
+          comm.allreduce(in.data(), res.data(), in.size(), DataType::Float32, ReduceOp::Sum);
+          if (rank == victim) {  // dies in the middle of one of the next allreduces
+            std::thread([] {
+              std::this_thread::sleep_for(std::chrono::milliseconds(30));
+              raise(SIGKILL);
+            }).detach();
+          }
           for (int i = 0; i < 10000; ++i)
             comm.allreduce(in.data(), res.data(), in.size(), DataType::Float32, ReduceOp::Sum);
           return "never failed";
