@@ -261,7 +261,7 @@ std::shared_ptr<CommImpl> build_comm(const bootstrap::UniqueId& id, int rank, in
     link.spares = job.spares;
     link.own_spare = spare;
     bootstrap::WatchOptions wo;
-    wo.unreachable_after_s = std::clamp(settings.timeout_s / 2, 5.0, 60.0);
+    wo.unreachable_after_s = std::clamp(settings.timeout_s / 2, 5.0, 30.0);
     link.watch = bootstrap::Watch::start(b, *link.failure, wo);
     if (job.bound) impl->bind_device(std::move(device));
     return impl;

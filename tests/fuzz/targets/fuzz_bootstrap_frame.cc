@@ -3,7 +3,8 @@
 // The input is written into one end of a socket pair and read by the
 // bootstrap's own FrameReader, as rank 0 reads an unauthenticated
 // connection (payloads bounded by kMaxHelloBytes). A completed frame's
-// payload goes through the decoder its type calls for. Properties checked:
+// payload goes through the decoder its type calls for (Hello, Reject,
+// Abort, and a watch's Notice). Properties checked:
 // no crash or sanitizer report, the reader never takes more bytes than were
 // sent, a complete frame never exceeds the bound, and a Hello that decodes
 // re-encodes to a payload that decodes to the same fields.
@@ -45,6 +46,20 @@ void decode_payload(uint32_t type, const std::string& payload) {
     ErrorCode code{};
     std::string message;
     decode_failure(payload, &code, &message);
+  } else if (type == static_cast<uint32_t>(FrameType::Notice)) {
+    // A watched connection's failure notice: decoded or refused with a
+    // reason; one that decodes survives a round trip.
+    base::Failure f;
+    std::string why;
+    if (decode_notice(payload, &f, &why)) {
+      base::Failure again;
+      check(decode_notice(encode_notice(f), &again, &why), "a decoded Notice re-encodes");
+      check(again.rank == f.rank && again.reporter == f.reporter && again.kind == f.kind &&
+                again.code == f.code && again.detail == f.detail,
+            "a Notice survives a round trip");
+    } else {
+      check(!why.empty(), "a refused Notice says why");
+    }
   }
 }
 
