@@ -18,7 +18,8 @@ const char* to_string(FailureKind kind) {
 }
 
 std::string describe(const Failure& f) {
-  if (f.kind == FailureKind::Stopped) return "rank " + std::to_string(f.rank) + " stopped: " + f.detail;
+  if (f.kind == FailureKind::Stopped)
+    return "rank " + std::to_string(f.rank) + " stopped: " + f.detail;
   std::string s = "rank " + std::to_string(f.rank) + " failed first: ";
   switch (f.kind) {
     case FailureKind::Aborted: s += "it aborted the communicator"; break;
@@ -60,8 +61,8 @@ Error FailureState::error_for(int me, const std::string& where) const {
   const std::optional<Failure> f = first();
   const std::string prefix = where.empty() ? "" : where + ": ";
   if (!f) return Error(ErrorCode::InternalError, prefix + "no failure was raised");
-  const bool own = f->rank == me &&
-                   (f->kind == FailureKind::Aborted || f->kind == FailureKind::Revoked);
+  const bool own =
+      f->rank == me && (f->kind == FailureKind::Aborted || f->kind == FailureKind::Revoked);
   if (own) {
     return Error(ErrorCode::Aborted, prefix + "this rank (" + std::to_string(me) + ") " +
                                          (f->kind == FailureKind::Aborted ? "aborted" : "revoked") +

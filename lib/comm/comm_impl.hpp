@@ -13,8 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <vector>
 

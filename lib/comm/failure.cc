@@ -44,7 +44,8 @@ void Link::note_failure(const Error& e) {
   if (failure->raised()) {
     // This error is the failure's consequence: where this rank stopped goes
     // to rank 0's log, which so shows where every rank of the job was.
-    if (watch) watch->report({root_rank, root_rank, base::FailureKind::Stopped, e.code(), e.what()});
+    if (watch)
+      watch->report({root_rank, root_rank, base::FailureKind::Stopped, e.code(), e.what()});
     return;
   }
   f.rank = root_rank;
@@ -143,10 +144,10 @@ PendingComm::PendingComm(
         failed = Error(ErrorCode::Aborted, "init: aborted while in progress");
       }
     } catch (const Error& e) {
-      failed = cancel_.raised() ? Error(ErrorCode::Aborted,
-                                        std::string("init: aborted while in progress (") +
-                                            e.what() + ")")
-                                : e;
+      failed = cancel_.raised()
+                   ? Error(ErrorCode::Aborted,
+                           std::string("init: aborted while in progress (") + e.what() + ")")
+                   : e;
     } catch (const std::exception& e) {
       failed = Error(ErrorCode::InternalError, std::string("init: ") + e.what());
     }

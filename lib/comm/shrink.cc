@@ -65,10 +65,12 @@ std::shared_ptr<CommImpl> CommImpl::shrink(const std::vector<int>& exclude, Shri
   std::vector<int> survivors;
   for (int r = 0; r < nranks_; ++r)
     if (!out[static_cast<std::size_t>(r)]) survivors.push_back(r);
-  const int me = static_cast<int>(std::find(survivors.begin(), survivors.end(), rank_) -
-                                  survivors.begin());
+  const int me =
+      static_cast<int>(std::find(survivors.begin(), survivors.end(), rank_) - survivors.begin());
   const int m = static_cast<int>(survivors.size());
-  auto root_of = [&](int r) { return to_root_.empty() ? r : to_root_[static_cast<std::size_t>(r)]; };
+  auto root_of = [&](int r) {
+    return to_root_.empty() ? r : to_root_[static_cast<std::size_t>(r)];
+  };
 
   if (mode == ShrinkMode::Abort) abort();
   const int epoch = ++shrinks_;
@@ -76,13 +78,15 @@ std::shared_ptr<CommImpl> CommImpl::shrink(const std::vector<int>& exclude, Shri
   for (const int r : survivors) key = mix(key, static_cast<uint64_t>(root_of(r)));
   if (me == 0) {
     CLOG(Info) << "shrink #" << epoch << ": " << m << " of " << nranks_ << " ranks go on ("
-               << exclude.size() << " excluded)" << (mode == ShrinkMode::Abort ? ", parent aborted" : "");
+               << exclude.size() << " excluded)"
+               << (mode == ShrinkMode::Abort ? ", parent aborted" : "");
   }
 
   Settings settings = settings_;
   settings.blocking = true;  // the caller's thread builds it (shrink is blocking)
   if (!link_->spares.empty()) {
-    const bootstrap::UniqueId& spare = link_->spares[static_cast<std::size_t>(root_of(survivors[0]))];
+    const bootstrap::UniqueId& spare =
+        link_->spares[static_cast<std::size_t>(root_of(survivors[0]))];
     const bootstrap::UniqueId id = bootstrap::with_secret(spare, mix(spare.secret, key));
     return build_comm(id, me, m, settings);
   }
@@ -97,8 +101,8 @@ std::shared_ptr<CommImpl> CommImpl::shrink(const std::vector<int>& exclude, Shri
     std::lock_guard lock(meetings_mu);
     LocalMeeting& meet = meetings[{link_->local_group, key}];
     if (meet.transports.empty())
-      meet.transports = transport::make_loopback_transports(m, settings.slot_bytes,
-                                                           settings.fifo_depth);
+      meet.transports =
+          transport::make_loopback_transports(m, settings.slot_bytes, settings.fifo_depth);
     t = std::move(meet.transports[static_cast<std::size_t>(me)]);
     failure = meet.failure;
     if (++meet.taken == m) meetings.erase({link_->local_group, key});

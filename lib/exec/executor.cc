@@ -110,8 +110,8 @@ bool Executor::advance(ChannelRun& ch) {
 
   auto check = [&](Status st, int peer) {
     if (st == Status::PeerFailed) {
-      fail_peer(peer, where(p, ch.channel, ch.step) + ": peer rank " + std::to_string(peer) +
-                          " failed");
+      fail_peer(peer,
+                where(p, ch.channel, ch.step) + ": peer rank " + std::to_string(peer) + " failed");
     }
     if (st == Status::Error) {
       throw Error(

@@ -4,9 +4,8 @@
 #include <algorithm>
 #include <map>
 #include <sstream>
-#include <tuple>
-
 #include <thread>
+#include <tuple>
 
 #include "colossus/error.hpp"
 
