@@ -28,16 +28,16 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     -DCOLOSSUS_BUILD_FUZZ=OFF
 fi
 if [ "${TSAN:-1}" != 0 ]; then
-  echo "=== ThreadSanitizer build and tests (executor, loopback, shm, tcp, bootstrap, host proxy, groups, split)"
+  echo "=== ThreadSanitizer build and tests (executor, loopback, shm, tcp, bootstrap, host proxy, groups, split, abort, shrink)"
   tsan_bins="collectives_test loopback_group_test shm_test tcp_test peer_failure_test bootstrap_test
-             host_proxy_test executor_fault_test group_test split_test"
+             host_proxy_test executor_fault_test group_test split_test abort_test shrink_test"
   # The executor's collectives over every transport on threads (one
   # collective each: the sweep's other collectives add time, not threads),
   # and shm's alltoall, whose messages go by reference (single copy).
   tsan_tests='^(collectives_test: ?(loopback|shm|tcp) threads: allreduce'
   tsan_tests+='|collectives_test: ?shm threads: alltoall|loopback_group_test|shm_test'
   tsan_tests+='|tcp_test|peer_failure_test|bootstrap_test|host_proxy_test|executor_fault_test'
-  tsan_tests+='|group_test|split_test)'
+  tsan_tests+='|group_test|split_test|abort_test|shrink_test)'
   TARGETS=$tsan_bins BUILD_DIR=$root/build-tsan BUILD_TYPE=RelWithDebInfo \
     bash "$root/scripts/build.sh" -DCOLOSSUS_TSAN=ON -DCOLOSSUS_CUDA=OFF -DCOLOSSUS_BUILD_FUZZ=OFF \
     -DCOLOSSUS_BUILD_BENCH=OFF
