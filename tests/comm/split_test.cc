@@ -6,8 +6,10 @@
 // thread groups' out-of-band channel is gone by the time they split (make_group), and over tcp the
 // child's traffic goes through the parent's transports.
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <sstream>
+#include <thread>
 
 #include "catch.hpp"
 #include "collectives/harness.hpp"
@@ -268,4 +270,40 @@ TEST_CASE("a split's traffic goes through the parent's tcp transports", "[split]
   CHECK(sums == std::vector<double>{2, 4, 2, 4});
   // The split's allgather and the children's allreduces: all on these transports.
   CHECK(job.sum(&transport::TcpStats::messages_sent) > before);
+}
+
+// Options::blocking = false: split returns at once, state() reports
+// InProgress until the child is Ready, and the child then works. The
+// parent's ranks are threads of one loopback group.
+TEST_CASE("non-blocking split: InProgress, then Ready, then correct", "[split][nonblocking]") {
+  const int n = 4;
+  Options o;
+  o.blocking = false;
+  o.timeout_s = 30;
+  auto comms = loopback_group(n, o);
+  test::RankPool pool(n);
+  std::vector<std::string> bad(n);
+  const auto errors = pool.run([&](int r) {
+    auto& c = comms[static_cast<std::size_t>(r)];
+    Communicator child = c.split(r % 2, r);
+    if (!child.valid()) bad[static_cast<std::size_t>(r)] += "no handle; ";
+    const CommState first = child.state();
+    if (first != CommState::InProgress && first != CommState::Ready)
+      bad[static_cast<std::size_t>(r)] += "state Failed at once; ";
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (child.state() == CommState::InProgress && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (child.state() != CommState::Ready) bad[static_cast<std::size_t>(r)] += "never Ready; ";
+    child.check_async_error();
+    std::vector<double> v(1001, r + 1.0);
+    child.allreduce(v.data(), v.data(), v.size(), DataType::Float64, ReduceOp::Sum);
+    const double want = r % 2 == 0 ? 1.0 + 3.0 : 2.0 + 4.0;
+    if (v[1000] != want || child.size() != 2 || child.rank() != r / 2)
+      bad[static_cast<std::size_t>(r)] += "wrong child or sum; ";
+  });
+  CHECK(errors.empty());
+  for (int r = 0; r < n; ++r) {
+    INFO("rank " << r);
+    CHECK(bad[static_cast<std::size_t>(r)].empty());
+  }
 }
