@@ -34,6 +34,7 @@
 
 #include "colossus/colossus.hpp"
 #include "support/fork_runner.hpp"
+#include "support/mono_clock.hpp"
 
 using namespace colossus;
 
@@ -41,11 +42,7 @@ namespace {
 
 constexpr int kMaxRanks = 16;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using test::now_ns;
 
 struct Shared {
   std::atomic<std::int64_t> t_event{0};  // the kill / the abort

@@ -25,6 +25,7 @@
 #include "catch.hpp"
 #include "colossus/colossus.hpp"
 #include "support/fork_runner.hpp"
+#include "support/mono_clock.hpp"
 
 using namespace colossus;
 
@@ -34,12 +35,8 @@ constexpr double kTimeoutS = 60;  // the configured timeout: far beyond every bo
 constexpr double kPromptS = 2.0;  // the documented "within a second", with slack for 2 busy cores
 constexpr double kAtOnceS = 0.5;  // a call on an aborted communicator
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-double since_s(std::int64_t t_ns) { return static_cast<double>(now_ns() - t_ns) * 1e-9; }
+using test::now_ns;
+using test::since_s;
 
 // What ranks share across fork (CLOCK_MONOTONIC is one clock for every
 // process of the machine): when the abort was called.

@@ -30,6 +30,7 @@
 #include "catch.hpp"
 #include "colossus/colossus.hpp"
 #include "support/fork_runner.hpp"
+#include "support/mono_clock.hpp"
 
 using namespace colossus;
 
@@ -38,12 +39,8 @@ namespace {
 constexpr double kTimeoutS = 60;
 constexpr double kPromptS = 2.0;  // the documented "about a second", with slack for 2 busy cores
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-double since_s(std::int64_t t_ns) { return static_cast<double>(now_ns() - t_ns) * 1e-9; }
+using test::now_ns;
+using test::since_s;
 
 struct Shared {
   std::atomic<std::int64_t> t_event_ns{0};  // when the victim died / the revoke was called
