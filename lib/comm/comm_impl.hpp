@@ -99,7 +99,7 @@ struct Link {
     transport::Doorbell* bell = nullptr;
   };
   std::shared_ptr<Bell> bell = std::make_shared<Bell>();
-  std::mutex mutex;  // one call (or group) at a time on the executor
+  std::mutex mutex;        // one call (or group) at a time on the executor
   std::mutex split_mutex;  // one split at a time (it reads and then takes a space)
   int next_space = 1;      // the lowest channel space this rank has not handed out
   // Spaces below next_space whose communicator this rank has destroyed: a

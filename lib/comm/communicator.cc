@@ -1,3 +1,6 @@
+// communicator.cc: a rank's communicator: construction (root and split),
+// its Plan cache, one call from validation to the executor, and the public
+// handle's collectives.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -7,70 +10,14 @@
 #include "base/logging.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
-#include "comm/placement.hpp"
 #include "comm/validate.hpp"
 #include "topology/host.hpp"
-#include "transports/loopback/loopback.hpp"
 
 namespace colossus {
 
 namespace detail {
 
 constexpr std::size_t kMaxCachedPlans = 256;
-constexpr int kMaxLoopbackRanks = 4096;
-
-Settings resolve_settings(const Options& o, const base::Config& env) {
-  if (o.nchannels < 0 || o.nchannels > 64) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Options::nchannels " + std::to_string(o.nchannels) + " out of range [0, 64]");
-  }
-  if (o.chunk_bytes != 0 && o.chunk_bytes < 16) {
-    throw Error(ErrorCode::InvalidArgument, "Options::chunk_bytes must be 0 or at least 16");
-  }
-  if (o.slot_bytes != 0 && o.slot_bytes < 64) {
-    throw Error(ErrorCode::InvalidArgument, "Options::slot_bytes must be 0 or at least 64");
-  }
-  if (!(o.timeout_s >= 0)) {
-    throw Error(ErrorCode::InvalidArgument, "Options::timeout_s must be >= 0");
-  }
-  Settings s;
-  s.nchannels = o.nchannels ? o.nchannels : env.nchannels;
-  s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
-  s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
-  s.nchannels_fixed = o.nchannels != 0 || env.nchannels_set;
-  s.chunk_fixed = o.chunk_bytes != 0 || env.chunk_set;
-  if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp") {
-    throw Error(ErrorCode::InvalidArgument,
-                "Options::transport \"" + o.transport + "\" is not \"shm\", \"tcp\" or empty");
-  }
-  s.transport = o.transport.empty() ? env.transport : o.transport;
-  s.algo = o.algorithm.empty() ? env.algo : o.algorithm;
-  (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
-  s.topology = o.topology.empty() ? env.topo : o.topology;
-  // A multiple of 16: the device path places slot k at k * slot_bytes and
-  // runs its 16-byte vector loads (and 8-byte scalars) on aligned slots.
-  s.slot_bytes = (o.slot_bytes ? o.slot_bytes : env.slot_bytes) / 16 * 16;
-  if (o.cuda_device < -1) {
-    throw Error(
-        ErrorCode::InvalidArgument,
-        "Options::cuda_device " + std::to_string(o.cuda_device) + " is not a device (or -1)");
-  }
-  s.cuda_device = o.cuda_device;
-  s.blocking = o.blocking;
-  s.fifo_depth = std::max(2, env.fifo_depth);
-  s.shm_cma_min = env.shm_cma ? env.shm_cma_min : ~std::size_t{0};
-  // A step moves in slot-sized pieces, and a ring step that receives and
-  // sends needs a free slot while its own first send still occupies the
-  // stream: a chunk of k pieces needs k+1 slots or the ring deadlocks (the
-  // verifier proves this with VerifyOptions::slot_elements). Clamp the chunk.
-  const std::size_t max_chunk = s.slot_bytes * static_cast<std::size_t>(s.fifo_depth - 1);
-  if (s.chunk_bytes > max_chunk) {
-    CLOG(Info) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk << " B = slot "
-               << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth << " - 1)";
-    s.chunk_bytes = max_chunk;
-  }
-  return s;
-}
 
 namespace {
 
@@ -338,47 +285,6 @@ void Communicator::reduce(const void* send, void* recv, std::size_t count, DataT
                           ReduceOp op, int root) {
   auto& c = impl("reduce");
   c.collective(make_args(plan::Collective::Reduce, count, type, op, root, c.nranks()), send, recv);
-}
-
-std::vector<Communicator> loopback_group(int n, const Options& options) {
-  if (n < 1 || n > detail::kMaxLoopbackRanks) {
-    throw Error(ErrorCode::InvalidArgument, "loopback_group: n = " + std::to_string(n) +
-                                                " out of range [1, " +
-                                                std::to_string(detail::kMaxLoopbackRanks) + "]");
-  }
-  const base::Config& env = base::env_config();
-  detail::Settings settings = detail::resolve_settings(options, env);
-  if (settings.cuda_device >= 0) {
-    // Every thread's rank shares the one GPU.
-    const auto info = exec::gpu::describe_device(settings.cuda_device);
-    settings.max_channels = detail::device_channel_limit(
-        std::vector<std::string>(static_cast<std::size_t>(n), "this process"),
-        std::vector<exec::gpu::DeviceInfo>(static_cast<std::size_t>(n), info));
-  }
-  const comm::Placement place = comm::place_local(n, settings.topology);
-  CLOG(Info) << "loopback group: " << place.description;
-  auto transports =
-      transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
-  std::vector<Communicator> comms;
-  comms.reserve(static_cast<std::size_t>(n));
-  // One failure state for the group: a rank's abort or error stops them all.
-  auto failure = std::make_shared<base::FailureState>();
-  const uint64_t group = detail::new_local_group();
-  for (auto& t : transports) {
-    auto impl =
-        std::make_shared<detail::CommImpl>(std::move(t), settings, place.layout, place.model);
-    impl->shared_link().use_failure_state(failure);
-    impl->shared_link().local_group = group;
-    if (settings.cuda_device >= 0) {
-      exec::gpu::StreamSetup setup;
-      setup.device = settings.cuda_device;
-      setup.reach.assign(static_cast<std::size_t>(n), exec::gpu::PeerReach::SameProcess);
-      setup.threads_sharing_gpu = n;
-      impl->bind_device(std::move(setup));
-    }
-    comms.push_back(detail::CommAccess::wrap(std::move(impl)));
-  }
-  return comms;
 }
 
 }  // namespace colossus
