@@ -1,0 +1,233 @@
+// nccl/comm.cc: making, querying and ending communicators.
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nccl/nccl_impl.hpp"
+
+using namespace colossus;
+using namespace colossus::nccl;
+
+namespace {
+
+// ncclInProgress while a non-blocking init or split is still building `h`.
+ncclResult_t progress_of(const ncclComm* h) {
+  return h && h->comm.valid() && h->comm.state() == CommState::InProgress ? ncclInProgress
+                                                                          : ncclSuccess;
+}
+
+ncclResult_t init_rank(const char* fn, ncclComm_t* out, int nranks, const ncclUniqueId& id,
+                       int rank, const ncclConfig_t* config) {
+  return guarded(fn, nullptr, [&] {
+    check_ptr(fn, "comm", out);
+    *out = nullptr;
+    if (nranks < 1) fail(ncclInvalidArgument, std::string(fn) + ": nranks must be at least 1");
+    check_rank(fn, "rank", rank, nranks);
+    const Options options = read_config(fn, config);
+    UniqueId uid;
+    static_assert(sizeof uid.internal == sizeof id.internal);
+    std::memcpy(uid.internal, id.internal, sizeof uid.internal);
+    ncclComm* h = wrap(init(uid, rank, nranks, options));
+    *out = h;
+    return progress_of(h);
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+ncclResult_t ncclGetUniqueId(ncclUniqueId* uniqueId) {
+  return guarded("ncclGetUniqueId", nullptr, [&] {
+    check_ptr("ncclGetUniqueId", "uniqueId", uniqueId);
+    const UniqueId id = make_unique_id();
+    std::memcpy(uniqueId->internal, id.internal, sizeof id.internal);
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank) {
+  return init_rank("ncclCommInitRank", comm, nranks, commId, rank, nullptr);
+}
+
+ncclResult_t ncclCommInitRankConfig(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank,
+                                    ncclConfig_t* config) {
+  return init_rank("ncclCommInitRankConfig", comm, nranks, commId, rank, config);
+}
+
+ncclResult_t ncclCommInitRankScalable(ncclComm_t* newcomm, int nranks, int myrank, int nId,
+                                      ncclUniqueId* commIds, ncclConfig_t* config) {
+  const char* fn = "ncclCommInitRankScalable";
+  if (nId == 1 && commIds) return init_rank(fn, newcomm, nranks, *commIds, myrank, config);
+  return guarded(fn, nullptr, [&]() -> ncclResult_t {
+    check_ptr(fn, "commIds", commIds);
+    if (nId < 1) fail(ncclInvalidArgument, std::string(fn) + ": nId must be at least 1");
+    not_implemented(fn, "a rendezvous over several unique ids (nId > 1)");
+  });
+}
+
+ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
+  // devlist names CUDA devices; host communicators have none to bind, so it
+  // is accepted and not read.
+  return guarded("ncclCommInitAll", nullptr, [&] {
+    check_ptr("ncclCommInitAll", "comm", comms);
+    if (ndev < 1) fail(ncclInvalidArgument, "ncclCommInitAll: ndev must be at least 1");
+    std::vector<Communicator> group = loopback_group(ndev);
+    for (int i = 0; i < ndev; ++i) comms[i] = wrap(std::move(group[static_cast<size_t>(i)]));
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newcomm,
+                           ncclConfig_t* config) {
+  // The new communicator inherits the parent's settings (blocking included),
+  // as colossus's split does; a config is checked but its fields not applied.
+  const char* fn = "ncclCommSplit";
+  return guarded(fn, comm, [&] {
+    ncclComm* h = check_comm(fn, comm);
+    check_ptr(fn, "newcomm", newcomm);
+    *newcomm = nullptr;
+    if (color < NCCL_SPLIT_NOCOLOR)
+      fail(ncclInvalidArgument, std::string(fn) + ": color must be >= 0 or NCCL_SPLIT_NOCOLOR");
+    read_config(fn, config);
+    Communicator child = h->comm.split(color, key);
+    if (!child.valid()) return ncclSuccess;  // NCCL_SPLIT_NOCOLOR: *newcomm stays NULL
+    ncclComm* c = wrap(std::move(child));
+    *newcomm = c;
+    return progress_of(c);
+  });
+}
+
+ncclResult_t ncclCommShrink(ncclComm_t comm, int* excludeRanksList, int excludeRanksCount,
+                            ncclComm_t* newcomm, ncclConfig_t* config, int shrinkFlags) {
+  const char* fn = "ncclCommShrink";
+  return guarded(fn, comm, [&] {
+    ncclComm* h = check_comm(fn, comm);
+    check_ptr(fn, "newcomm", newcomm);
+    *newcomm = nullptr;
+    if (excludeRanksCount < 0)
+      fail(ncclInvalidArgument, std::string(fn) + ": excludeRanksCount is negative");
+    check_buf(fn, "excludeRanksList", excludeRanksList, static_cast<size_t>(excludeRanksCount));
+    if (shrinkFlags != NCCL_SHRINK_DEFAULT && shrinkFlags != NCCL_SHRINK_ABORT)
+      fail(ncclInvalidArgument,
+           std::string(fn) + ": unknown shrinkFlags " + std::to_string(shrinkFlags));
+    read_config(fn, config);
+    const std::vector<int> exclude(excludeRanksList, excludeRanksList + excludeRanksCount);
+    const ShrinkMode mode =
+        shrinkFlags == NCCL_SHRINK_ABORT ? ShrinkMode::Abort : ShrinkMode::Default;
+    ncclComm* c = wrap(h->comm.shrink(exclude, mode));
+    *newcomm = c;
+    return progress_of(c);
+  });
+}
+
+ncclResult_t ncclCommFinalize(ncclComm_t comm) {
+  // Host calls have completed when they return: nothing is left to flush.
+  return guarded("ncclCommFinalize", comm, [&] {
+    check_comm("ncclCommFinalize", comm);
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommDestroy(ncclComm_t comm) {
+  if (!comm) return ncclSuccess;  // as NCCL: destroying NULL is a no-op
+  const ncclResult_t r = guarded("ncclCommDestroy", nullptr, [&] {
+    comm->comm.destroy();
+    return ncclSuccess;
+  });
+  for (void* p : comm->registered) operator delete(p);
+  delete comm;
+  return r;
+}
+
+ncclResult_t ncclCommAbort(ncclComm_t comm) {
+  if (!comm) return ncclSuccess;
+  const ncclResult_t r = guarded("ncclCommAbort", nullptr, [&] {
+    comm->comm.abort();  // ends the calls other threads are blocked in
+    while (comm->active.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    comm->comm.destroy();
+    return ncclSuccess;
+  });
+  for (void* p : comm->registered) operator delete(p);
+  delete comm;
+  return r;
+}
+
+ncclResult_t ncclCommRevoke(ncclComm_t comm, int revokeFlags) {
+  return guarded("ncclCommRevoke", comm, [&] {
+    ncclComm* h = check_comm("ncclCommRevoke", comm);
+    if (revokeFlags != NCCL_REVOKE_DEFAULT)
+      fail(ncclInvalidArgument, "ncclCommRevoke: revokeFlags must be NCCL_REVOKE_DEFAULT (0)");
+    h->comm.revoke();
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* asyncError) {
+  return guarded("ncclCommGetAsyncError", comm, [&] {
+    ncclComm* h = check_comm("ncclCommGetAsyncError", comm);
+    check_ptr("ncclCommGetAsyncError", "asyncError", asyncError);
+    switch (h->comm.state()) {
+      case CommState::Ready: *asyncError = ncclSuccess; break;
+      case CommState::InProgress: *asyncError = ncclInProgress; break;
+      case CommState::Failed:
+        try {
+          h->comm.check_async_error();
+          *asyncError = ncclInternalError;  // Failed, yet no error to say why
+        } catch (const Error& e) {
+          set_last_error(h, std::string("communicator failed: ") + e.what());
+          *asyncError = to_result(e.code());
+        }
+        break;
+    }
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommCount(const ncclComm_t comm, int* count) {
+  return guarded("ncclCommCount", comm, [&] {
+    ncclComm* h = check_comm("ncclCommCount", comm);
+    check_ptr("ncclCommCount", "count", count);
+    *count = h->comm.size();
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommUserRank(const ncclComm_t comm, int* rank) {
+  return guarded("ncclCommUserRank", comm, [&] {
+    ncclComm* h = check_comm("ncclCommUserRank", comm);
+    check_ptr("ncclCommUserRank", "rank", rank);
+    *rank = h->comm.rank();
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t ncclCommCuDevice(const ncclComm_t comm, int* device) {
+  // NCCL always has a device here; a host communicator has none and says -1.
+  return guarded("ncclCommCuDevice", comm, [&] {
+    ncclComm* h = check_comm("ncclCommCuDevice", comm);
+    check_ptr("ncclCommCuDevice", "device", device);
+    *device = h->comm.cuda_device();
+    return ncclSuccess;
+  });
+}
+
+}  // extern "C"
+
+COLOSSUS_NCCL_ALIAS(ncclGetUniqueId);
+COLOSSUS_NCCL_ALIAS(ncclCommInitRank);
+COLOSSUS_NCCL_ALIAS(ncclCommInitRankConfig);
+COLOSSUS_NCCL_ALIAS(ncclCommInitRankScalable);
+COLOSSUS_NCCL_ALIAS(ncclCommInitAll);
+COLOSSUS_NCCL_ALIAS(ncclCommSplit);
+COLOSSUS_NCCL_ALIAS(ncclCommShrink);
+COLOSSUS_NCCL_ALIAS(ncclCommFinalize);
+COLOSSUS_NCCL_ALIAS(ncclCommDestroy);
+COLOSSUS_NCCL_ALIAS(ncclCommAbort);
+COLOSSUS_NCCL_ALIAS(ncclCommRevoke);
+COLOSSUS_NCCL_ALIAS(ncclCommGetAsyncError);
+COLOSSUS_NCCL_ALIAS(ncclCommCount);
+COLOSSUS_NCCL_ALIAS(ncclCommUserRank);
+COLOSSUS_NCCL_ALIAS(ncclCommCuDevice);

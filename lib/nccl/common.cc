@@ -1,0 +1,151 @@
+// nccl/common.cc: errors, version, argument checks and configs of the C layer.
+#include <cstddef>
+#include <string>
+
+#include "nccl/nccl_impl.hpp"
+
+namespace colossus::nccl {
+namespace {
+
+thread_local std::string thread_last_error;
+
+// An error of the C layer: carries the ncclResult_t it returns.
+class CError : public Error {
+ public:
+  CError(ncclResult_t r, const std::string& m) : Error(static_cast<ErrorCode>(r), m) {}
+};
+
+}  // namespace
+
+void fail(ncclResult_t code, const std::string& message) { throw CError(code, message); }
+
+void not_implemented(const char* fn, const std::string& what) {
+  fail(ncclInvalidUsage, std::string(fn) + ": " + what + " is not implemented in colossus yet");
+}
+
+void set_last_error(ncclComm* comm, const std::string& message) {
+  thread_last_error = message;
+  if (comm) {
+    std::lock_guard<std::mutex> lock(comm->mu);
+    comm->last_error = message;
+  }
+}
+
+ncclResult_t to_result(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::Success: return ncclSuccess;
+    case ErrorCode::CudaError: return ncclUnhandledCudaError;
+    case ErrorCode::SystemError: return ncclSystemError;
+    case ErrorCode::InternalError: return ncclInternalError;
+    case ErrorCode::InvalidArgument: return ncclInvalidArgument;
+    case ErrorCode::InvalidUsage: return ncclInvalidUsage;
+    case ErrorCode::RemoteError: return ncclRemoteError;
+    case ErrorCode::Timeout: return ncclRemoteError;
+    case ErrorCode::Aborted: return ncclInvalidUsage;
+  }
+  const int raw = static_cast<int>(code);
+  return raw == ncclInProgress ? ncclInProgress : ncclInternalError;
+}
+
+ncclComm* check_comm(const char* fn, ncclComm_t comm) {
+  if (!comm) fail(ncclInvalidArgument, std::string(fn) + ": comm is NULL");
+  return comm;
+}
+
+void check_ptr(const char* fn, const char* name, const void* ptr) {
+  if (!ptr) fail(ncclInvalidArgument, std::string(fn) + ": " + name + " is NULL");
+}
+
+void check_buf(const char* fn, const char* name, const void* ptr, std::size_t count) {
+  if (!ptr && count > 0)
+    fail(ncclInvalidArgument,
+         std::string(fn) + ": " + name + " is NULL with count " + std::to_string(count));
+}
+
+DataType check_dtype(const char* fn, ncclDataType_t type) {
+  const int t = static_cast<int>(type);
+  if (t < 0 || t >= ncclNumTypes)
+    fail(ncclInvalidArgument, std::string(fn) + ": invalid datatype " + std::to_string(t));
+  return static_cast<DataType>(t);
+}
+
+ReduceOp check_op(const char* fn, ncclRedOp_t op) {
+  const int o = static_cast<int>(op);
+  if (o < 0 || o >= ncclNumOps)
+    fail(ncclInvalidArgument,
+         std::string(fn) + ": invalid reduction operator " + std::to_string(o) +
+             " (no user-defined operators exist: ncclRedOpCreatePreMulSum is not implemented)");
+  return static_cast<ReduceOp>(o);
+}
+
+void check_rank(const char* fn, const char* name, int rank, int size) {
+  if (rank < 0 || rank >= size)
+    fail(ncclInvalidArgument, std::string(fn) + ": " + name + " " + std::to_string(rank) +
+                                  " is out of range [0, " + std::to_string(size) + ")");
+}
+
+Options read_config(const char* fn, const ncclConfig_t* config) {
+  Options options;
+  if (!config) return options;
+  // The first three fields exist in every release's layout.
+  if (config->magic != 0xcafebeef || config->size < offsetof(ncclConfig_t, blocking))
+    fail(ncclInvalidArgument,
+         std::string(fn) + ": config was not initialized with NCCL_CONFIG_INITIALIZER");
+  if (config->size >= offsetof(ncclConfig_t, blocking) + sizeof(int)) {
+    const int blocking = config->blocking;
+    if (blocking != NCCL_CONFIG_UNDEF_INT && blocking != 0 && blocking != 1)
+      fail(ncclInvalidArgument,
+           std::string(fn) + ": config->blocking must be 0 or 1, not " + std::to_string(blocking));
+    options.blocking = blocking != 0;
+  }
+  return options;
+}
+
+ncclComm* wrap(Communicator c) {
+  auto* h = new ncclComm;
+  h->comm = std::move(c);
+  return h;
+}
+
+}  // namespace colossus::nccl
+
+using namespace colossus::nccl;
+
+extern "C" {
+
+ncclResult_t ncclGetVersion(int* version) {
+  if (!version) {
+    set_last_error(nullptr, "ncclGetVersion: version is NULL");
+    return ncclInvalidArgument;
+  }
+  *version = NCCL_VERSION_CODE;
+  return ncclSuccess;
+}
+
+const char* ncclGetErrorString(ncclResult_t result) {
+  switch (result) {
+    case ncclSuccess: return "no error";
+    case ncclUnhandledCudaError: return "unhandled cuda error (see ncclGetLastError)";
+    case ncclSystemError: return "unhandled system error (see ncclGetLastError)";
+    case ncclInternalError: return "internal error - please report this issue to colossus";
+    case ncclInvalidArgument: return "invalid argument (see ncclGetLastError)";
+    case ncclInvalidUsage: return "invalid usage (see ncclGetLastError)";
+    case ncclRemoteError: return "remote process exited or there was a network error";
+    case ncclInProgress: return "NCCL operation in progress";
+    default: return "unknown result code";
+  }
+}
+
+const char* ncclGetLastError(ncclComm_t comm) {
+  if (comm) {
+    std::lock_guard<std::mutex> lock(comm->mu);
+    if (!comm->last_error.empty()) return comm->last_error.c_str();
+  }
+  return thread_last_error.c_str();
+}
+
+}  // extern "C"
+
+COLOSSUS_NCCL_ALIAS(ncclGetVersion);
+COLOSSUS_NCCL_ALIAS(ncclGetErrorString);
+COLOSSUS_NCCL_ALIAS(ncclGetLastError);

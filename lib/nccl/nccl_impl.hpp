@@ -1,0 +1,88 @@
+// nccl/nccl_impl.hpp: what the C functions of libnccl.so.2 share.
+//
+// ncclComm (the object behind ncclComm_t) wraps one colossus::Communicator
+// plus what NCCL keeps per communicator: the text of its last error and the
+// handles of ncclCommRegister. Every C entry point runs its body through
+// guarded(), so no exception crosses the C ABI: colossus::Error becomes its
+// ncclResult_t, anything else ncclInternalError, and the message is kept for
+// ncclGetLastError (on the communicator, and on the calling thread).
+//
+// Thread safety: ncclCommAbort may run on any thread while another is inside
+// a call of the same communicator; `active` counts the calls in flight so
+// that the abort frees the handle only after they have returned.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "colossus/colossus.hpp"
+#include "colossus/nccl.h"
+
+struct ncclComm {
+  colossus::Communicator comm;
+  std::atomic<int> active{0};
+  std::mutex mu;           // guards last_error and registered
+  std::string last_error;  // the text ncclGetLastError(this) returns
+  std::set<void*> registered;
+};
+
+namespace colossus::nccl {
+
+// An error raised by the C layer itself (bad argument, missing feature).
+[[noreturn]] void fail(ncclResult_t code, const std::string& message);
+// fail(ncclInvalidUsage, "<fn>: <what> is not implemented ...").
+[[noreturn]] void not_implemented(const char* fn, const std::string& what);
+
+// Records `message` as the last error of `comm` (may be null) and of this thread.
+void set_last_error(ncclComm* comm, const std::string& message);
+ncclResult_t to_result(ErrorCode code);
+
+// Runs body() and returns ncclSuccess, or the error it threw, recorded.
+// A non-null comm is counted as busy while body runs.
+template <class Body>
+ncclResult_t guarded(const char* fn, ncclComm* comm, Body&& body) noexcept {
+  struct Busy {
+    ncclComm* c;
+    explicit Busy(ncclComm* comm) : c(comm) {
+      if (c) c->active.fetch_add(1);
+    }
+    ~Busy() {
+      if (c) c->active.fetch_sub(1);
+    }
+  };
+  try {
+    Busy busy(comm);
+    return body();
+  } catch (const Error& e) {
+    set_last_error(comm, std::string(fn) + ": " + e.what());
+    return to_result(e.code());
+  } catch (const std::exception& e) {
+    set_last_error(comm, std::string(fn) + ": internal error: " + e.what());
+    return ncclInternalError;
+  } catch (...) {
+    set_last_error(comm, std::string(fn) + ": internal error: unknown exception");
+    return ncclInternalError;
+  }
+}
+
+// Argument checks, each failing with ncclInvalidArgument and a text naming fn.
+ncclComm* check_comm(const char* fn, ncclComm_t comm);
+void check_ptr(const char* fn, const char* name, const void* ptr);
+void check_buf(const char* fn, const char* name, const void* ptr, std::size_t count);
+DataType check_dtype(const char* fn, ncclDataType_t type);
+ReduceOp check_op(const char* fn, ncclRedOp_t op);
+void check_rank(const char* fn, const char* name, int rank, int size);
+
+// Options from a config (null: defaults), read only as far as config->size
+// goes, as NCCL reads configs of older headers.
+Options read_config(const char* fn, const ncclConfig_t* config);
+
+// A new handle owning `c`.
+ncclComm* wrap(Communicator c);
+
+}  // namespace colossus::nccl
+
+// Defines pnccl<name> as another name of nccl<name> (same TU as the definition).
+#define COLOSSUS_NCCL_ALIAS(name) extern "C" __attribute__((alias(#name))) decltype(name) p##name
