@@ -31,6 +31,12 @@ void set_last_error(ncclComm* comm, const std::string& message) {
   }
 }
 
+std::string with_fn(const char* fn, const char* what) {
+  const std::string prefix = std::string(fn) + ":";
+  const std::string text(what);
+  return text.rfind(prefix, 0) == 0 ? text : prefix + " " + text;
+}
+
 ncclResult_t to_result(ErrorCode code) {
   switch (code) {
     case ErrorCode::Success: return ncclSuccess;

@@ -38,6 +38,8 @@ namespace colossus::nccl {
 // Records `message` as the last error of `comm` (may be null) and of this thread.
 void set_last_error(ncclComm* comm, const std::string& message);
 ncclResult_t to_result(ErrorCode code);
+// "<fn>: <what>", unless `what` already starts with "<fn>:" (errors of the C layer do).
+std::string with_fn(const char* fn, const char* what);
 
 // Runs body() and returns ncclSuccess, or the error it threw, recorded.
 // A non-null comm is counted as busy while body runs.
@@ -56,7 +58,7 @@ ncclResult_t guarded(const char* fn, ncclComm* comm, Body&& body) noexcept {
     Busy busy(comm);
     return body();
   } catch (const Error& e) {
-    set_last_error(comm, std::string(fn) + ": " + e.what());
+    set_last_error(comm, with_fn(fn, e.what()));
     return to_result(e.code());
   } catch (const std::exception& e) {
     set_last_error(comm, std::string(fn) + ": internal error: " + e.what());
