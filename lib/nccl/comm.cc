@@ -26,6 +26,7 @@ ncclResult_t init_rank(const char* fn, ncclComm_t* out, int nranks, const ncclUn
     if (nranks < 1) fail(ncclInvalidArgument, std::string(fn) + ": nranks must be at least 1");
     check_rank(fn, "rank", rank, nranks);
     const Options options = read_config(fn, config);
+    require_host_process(fn);
     UniqueId uid;
     static_assert(sizeof uid.internal == sizeof id.internal);
     std::memcpy(uid.internal, id.internal, sizeof uid.internal);
@@ -74,6 +75,7 @@ ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
   return guarded("ncclCommInitAll", nullptr, [&] {
     check_ptr("ncclCommInitAll", "comm", comms);
     if (ndev < 1) fail(ncclInvalidArgument, "ncclCommInitAll: ndev must be at least 1");
+    require_host_process("ncclCommInitAll");
     std::vector<Communicator> group = loopback_group(ndev);
     for (int i = 0; i < ndev; ++i) comms[i] = wrap(std::move(group[static_cast<size_t>(i)]));
     return ncclSuccess;

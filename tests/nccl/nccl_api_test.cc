@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -12,6 +13,9 @@
 #include "support/fork_runner.hpp"
 
 namespace {
+
+// Host communicators only: hide any GPU before the library first looks (device.cc).
+const int hide_gpus = setenv("CUDA_VISIBLE_DEVICES", "", 1);
 
 std::string last(ncclComm_t comm = nullptr) { return ncclGetLastError(comm); }
 
