@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -168,6 +169,8 @@ TEST_CASE("ranks in processes: ncclGetUniqueId, blocking and non-blocking init")
       if (ncclGetUniqueId(&id) != ncclSuccess) return "ncclGetUniqueId: " + last();
       for (int r = 1; r < n; ++r)
         if (write(pipes[r][1], &id, sizeof id) != sizeof id) return "write id";
+      // Late on purpose: rank 1's non-blocking init cannot have finished before.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
     } else if (read(pipes[rank][0], &id, sizeof id) != sizeof id) {
       return "read id";
     }
@@ -176,7 +179,7 @@ TEST_CASE("ranks in processes: ncclGetUniqueId, blocking and non-blocking init")
     ncclComm_t comm = nullptr;
     ncclResult_t r = ncclCommInitRankConfig(&comm, n, id, rank, &config);
     if (rank == 1) {
-      if (r != ncclInProgress && r != ncclSuccess) return "init: " + last();
+      if (r != ncclInProgress) return "non-blocking init returned " + std::to_string(r);
       ncclResult_t state = ncclInProgress;
       while (state == ncclInProgress)
         if (ncclCommGetAsyncError(comm, &state) != ncclSuccess) return "async: " + last();
@@ -200,4 +203,78 @@ TEST_CASE("ranks in processes: ncclGetUniqueId, blocking and non-blocking init")
   for (const auto& o : out) CHECK(o.ok());
   INFO(colossus::test::describe(out));
   for (const auto& o : out) REQUIRE(o.ok());
+}
+
+TEST_CASE("the other collectives, in nested groups from one thread") {
+  const int n = 3, count = 2;
+  auto comms = init_all(n);
+  int in[n][n * count], out[n][n * count], bc[n][count], red[count] = {};
+  for (int r = 0; r < n; ++r)
+    for (int i = 0; i < n * count; ++i) in[r][i] = r * 10 + i;
+  for (int r = 0; r < n; ++r)
+    for (int i = 0; i < count; ++i) bc[r][i] = r == 1 ? 7 + i : -1;
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  REQUIRE(ncclGroupStart() == ncclSuccess);  // nested: runs at the outer end
+  for (int r = 0; r < n; ++r) {
+    REQUIRE(ncclBcast(bc[r], count, ncclInt32, 1, comms[r], nullptr) == ncclSuccess);
+    REQUIRE(ncclReduce(in[r], red, count, ncclInt32, ncclMax, 2, comms[r], nullptr) == ncclSuccess);
+  }
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  CHECK(red[0] == 0);  // nothing ran yet
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  for (int r = 0; r < n; ++r) CHECK((bc[r][0] == 7 && bc[r][1] == 8));
+  CHECK((red[0] == 20 && red[1] == 21));
+
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  for (int r = 0; r < n; ++r)
+    REQUIRE(ncclAlltoAll(in[r], out[r], count, ncclInt32, comms[r], nullptr) == ncclSuccess);
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  for (int r = 0; r < n; ++r)
+    for (int q = 0; q < n; ++q)
+      for (int i = 0; i < count; ++i) CHECK(out[r][q * count + i] == q * 10 + r * count + i);
+
+  int gathered[n * count] = {}, scattered[n][count] = {};
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  for (int r = 0; r < n; ++r) {
+    REQUIRE(ncclGather(in[r], r == 0 ? gathered : nullptr, count, ncclInt32, 0, comms[r],
+                       nullptr) == ncclSuccess);
+    REQUIRE(ncclScatter(r == 2 ? in[r] : nullptr, scattered[r], count, ncclInt32, 2, comms[r],
+                        nullptr) == ncclSuccess);
+  }
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  for (int q = 0; q < n; ++q)
+    for (int i = 0; i < count; ++i) {
+      CHECK(gathered[q * count + i] == q * 10 + i);
+      CHECK(scattered[q][i] == 20 + q * count + i);
+    }
+  destroy_all(comms);
+}
+
+TEST_CASE("ncclCommShrink without a rank, ncclCommRevoke") {
+  const int n = 3;
+  auto comms = init_all(n);
+  std::vector<ncclComm_t> small(n, nullptr);
+  std::vector<ncclResult_t> res(n, ncclInternalError);
+  int exclude[] = {1};
+  std::vector<std::thread> threads;
+  for (int r : {0, 2})
+    threads.emplace_back([&, r] {
+      res[r] = ncclCommShrink(comms[r], exclude, 1, &small[r], nullptr, NCCL_SHRINK_DEFAULT);
+    });
+  for (auto& t : threads) t.join();
+  for (int r : {0, 2}) {
+    REQUIRE(res[r] == ncclSuccess);
+    int size = 0, rank = -1;
+    REQUIRE(ncclCommCount(small[r], &size) == ncclSuccess);
+    REQUIRE(ncclCommUserRank(small[r], &rank) == ncclSuccess);
+    CHECK((size == 2 && rank == r / 2));
+  }
+  CHECK(ncclCommShrink(comms[0], exclude, 1, &small[1], nullptr, 7) == ncclInvalidArgument);
+  REQUIRE(ncclCommRevoke(small[0], NCCL_REVOKE_DEFAULT) == ncclSuccess);
+  ncclResult_t async = ncclSuccess;
+  REQUIRE(ncclCommGetAsyncError(small[0], &async) == ncclSuccess);
+  CHECK(async != ncclSuccess);
+  CHECK(async != ncclInProgress);
+  for (int r : {0, 2}) REQUIRE(ncclCommAbort(small[r]) == ncclSuccess);
+  for (ncclComm_t c : comms) REQUIRE(ncclCommAbort(c) == ncclSuccess);
 }
