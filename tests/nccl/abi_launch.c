@@ -2,7 +2,7 @@
  * collectives checked exactly: a thread per rank (ncclGetUniqueId +
  * ncclCommInitRank, and ncclCommInitRankScalable with two ids), a process per
  * rank (fork, the id made before it), non-blocking init (the id passed
- * through pipes), and ncclCommSplit grouped from one thread. */
+ * through pipes), and ncclCommSplit. */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -137,37 +137,58 @@ const char* abi_check_nonblocking(void) {
   return result;
 }
 
-/* ncclCommSplit of ncclCommInitAll's ranks, grouped from one thread: by
- * parity with the order reversed (key -rank), and rank 0 alone with every
- * other rank NCCL_SPLIT_NOCOLOR (a NULL communicator). */
+/* ncclCommSplit of ncclCommInitAll's ranks, a thread per rank (colossus
+ * does not split inside a group yet): by parity with the order reversed
+ * (key -rank), and rank 0 alone with every other rank NCCL_SPLIT_NOCOLOR (a
+ * NULL communicator). */
+typedef struct {
+  ncclComm_t comm, half, alone;
+  int rank;
+  char text[ABI_TEXT];
+} abi_split_rank_t;
+
+static const char* abi_split_body(abi_split_rank_t* t) {
+  ABI_OK(ncclCommSplit(t->comm, t->rank % 2, -t->rank, &t->half, NULL));
+  ABI_OK(ncclCommSplit(t->comm, t->rank == 0 ? 0 : NCCL_SPLIT_NOCOLOR, 0, &t->alone, NULL));
+  return NULL;
+}
+
+static void* abi_split_main(void* arg) {
+  abi_split_rank_t* t = (abi_split_rank_t*)arg;
+  abi_keep(t->text, abi_split_body(t));
+  return NULL;
+}
+
 const char* abi_check_split(void) {
-  ncclComm_t comms[N], halves[N], alone[N];
+  static abi_split_rank_t ranks[N];
+  ncclComm_t comms[N];
+  pthread_t threads[N];
   int r, count, rank, sums[N], ones[N];
   ABI_OK(ncclCommInitAll(comms, N, NULL));
-  ABI_OK(ncclGroupStart());
-  for (r = 0; r < N; ++r) ABI_OK(ncclCommSplit(comms[r], r % 2, -r, &halves[r], NULL));
-  ABI_OK(ncclGroupEnd());
-  ABI_OK(ncclGroupStart());
-  for (r = 0; r < N; ++r)
-    ABI_OK(ncclCommSplit(comms[r], r == 0 ? 0 : NCCL_SPLIT_NOCOLOR, 0, &alone[r], NULL));
-  ABI_OK(ncclGroupEnd());
   for (r = 0; r < N; ++r) {
-    ABI_OK(ncclCommCount(halves[r], &count));
-    ABI_OK(ncclCommUserRank(halves[r], &rank));
+    ranks[r].comm = comms[r];
+    ranks[r].rank = r;
+    ABI_EXPECT(pthread_create(&threads[r], NULL, abi_split_main, &ranks[r]) == 0);
+  }
+  for (r = 0; r < N; ++r) pthread_join(threads[r], NULL);
+  for (r = 0; r < N; ++r) {
+    if (ranks[r].text[0]) return abi_failf("rank %d: %s", r, ranks[r].text);
+    ABI_OK(ncclCommCount(ranks[r].half, &count));
+    ABI_OK(ncclCommUserRank(ranks[r].half, &rank));
     ABI_EXPECT(count == N / 2 && rank == (N - 1 - r) / 2);
-    ABI_EXPECT(r == 0 ? alone[r] != NULL : alone[r] == NULL);
+    ABI_EXPECT(r == 0 ? ranks[r].alone != NULL : ranks[r].alone == NULL);
   }
   ABI_OK(ncclGroupStart());
   for (r = 0; r < N; ++r) {
     ones[r] = 10 * r;
-    ABI_OK(ncclAllReduce(&ones[r], &sums[r], 1, ncclInt32, ncclSum, halves[r], NULL));
+    ABI_OK(ncclAllReduce(&ones[r], &sums[r], 1, ncclInt32, ncclSum, ranks[r].half, NULL));
   }
   ABI_OK(ncclGroupEnd());
   for (r = 0; r < N; ++r) ABI_EXPECT(sums[r] == (r % 2 ? 10 + 30 : 0 + 20));
-  ABI_OK(ncclAllReduce(&ones[0], &sums[0], 1, ncclInt32, ncclSum, alone[0], NULL));
+  ABI_OK(ncclAllReduce(&ones[0], &sums[0], 1, ncclInt32, ncclSum, ranks[0].alone, NULL));
   ABI_EXPECT(sums[0] == 0);
-  ABI_OK(ncclCommDestroy(alone[0]));
-  for (r = 0; r < N; ++r) ABI_OK(ncclCommDestroy(halves[r]));
+  ABI_OK(ncclCommDestroy(ranks[0].alone));
+  for (r = 0; r < N; ++r) ABI_OK(ncclCommDestroy(ranks[r].half));
   for (r = 0; r < N; ++r) ABI_OK(ncclCommDestroy(comms[r]));
   return NULL;
 }

@@ -148,12 +148,14 @@ const char* abi_check_comm_surface(void) {
   ABI_OK(ncclGroupSimulateEnd(&sim));
   ABI_EXPECT(sim.estimatedTime > 0 && y[0] == 0 && y[1] == 0);
 
-  /* Revoked (NCCL: quiescent at once when blocking): calls are refused. */
+  /* Revoked: a blocking communicator is quiescent at once (ncclSuccess), and
+   * refuses collectives and finalize. */
   ABI_OK(ncclCommRevoke(comms[0], NCCL_REVOKE_DEFAULT));
   ABI_OK(ncclCommGetAsyncError(comms[0], &state));
   ABI_EXPECT(state == ncclSuccess);
   ABI_FAILS(ncclInvalidUsage, "ncclAllReduce",
             ncclAllReduce(x, y, 2, ncclFloat32, ncclSum, comms[0], NULL));
+  ABI_EXPECT(ncclCommFinalize(comms[0]) != ncclSuccess); /* "invalid" after a revoke */
   ABI_OK(ncclCommFinalize(comms[1]));
   for (r = 0; r < 2; ++r) ABI_OK(ncclCommDestroy(comms[r]));
   return NULL;
