@@ -3,10 +3,22 @@
 # SANITIZE=0) the same tests built with AddressSanitizer + UBSan, then
 # (unless TSAN=0) the threaded core under ThreadSanitizer: the executor over
 # loopback, shm and tcp, the bootstrap, the host proxy and the fault paths.
+# The Release suite also runs PyTorch (from PyPI, in the venv that
+# install-python.sh makes) on the drop-in libnccl.so.2, and builds the NCCL
+# ABI tests against NVIDIA's 2.30 nccl.h from that venv.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh"
 jobs=${JOBS:-$(nproc)}
+
+python_args=()
+if venv=$(bash "$root/scripts/install-python.sh" | tail -n 1) && [ -x "$venv/bin/python" ]; then
+  python_args+=(-DCOLOSSUS_PYTHON="$venv/bin/python")
+  nccl_h=$(ls "$venv"/lib/python3*/site-packages/nvidia/nccl/include/nccl.h 2>/dev/null | tail -n 1)
+  [ -n "$nccl_h" ] && python_args+=(-DCOLOSSUS_NVIDIA_NCCL_230_H="$nccl_h")
+else
+  echo "=== install-python.sh failed: the PyTorch and NCCL 2.30 ABI tests are skipped"
+fi
 
 echo "=== Formatting (clang-format, .clang-format)"
 bash "$root/scripts/check-format.sh"
@@ -18,11 +30,12 @@ run_suite() {  # build-dir, extra cmake args...
 }
 
 echo "=== Release build and tests"
-run_suite "$root/build"
+run_suite "$root/build" "${python_args[@]}"
 if [ "${SANITIZE:-1}" != 0 ]; then
   echo "=== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
   # Same suites, sanitized: the *_perf tests exercise the tools under ASan too.
   # The fuzz targets are sanitized builds of their own: the first suite ran them.
+  # No COLOSSUS_PYTHON: python cannot LD_PRELOAD a sanitized libnccl.so.2.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     BUILD_TYPE=RelWithDebInfo run_suite "$root/build-asan" -DCOLOSSUS_SANITIZE=ON \
     -DCOLOSSUS_BUILD_FUZZ=OFF
