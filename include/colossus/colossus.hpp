@@ -247,6 +247,12 @@ class Communicator {
 // group_start() throws InvalidUsage.
 void group_start();
 void group_end();
+// Ends the outermost group without running its calls (NCCL's
+// ncclGroupSimulateEnd) and returns what the tuner's model predicts they
+// would take on this rank, in microseconds: the sum of each call's
+// predicted time (its pick's for a collective; one hop plus the bytes at
+// the link's rate for send/recv). Nothing is sent; peers need not call it.
+double group_simulate_end();
 
 // n ranks of one group inside this process, connected by the loopback
 // transport. Element i is rank i; run each on its own thread.
@@ -273,6 +279,13 @@ UniqueId parse_unique_id(const std::string& text);  // throws InvalidArgument
 
 // Collective over the nranks processes: returns this rank's communicator.
 Communicator init(const UniqueId& id, int rank, int nranks, const Options& options = {});
+// The same with several ids, each made by a different rank (NCCL's
+// ncclCommInitRankScalable): every rank passes all of them, in the same
+// order. The ranks meet at the first id's root, which must be rank 0's; a
+// process that made one of the others closes its listener: colossus's
+// rendezvous has one root, whatever the number of ids.
+Communicator init(const std::vector<UniqueId>& ids, int rank, int nranks,
+                  const Options& options = {});
 
 // Collective: rank, size and rendezvous from the launcher's environment
 // (colossus-run, torchrun, mpirun or srun; see README). mpirun and srun need

@@ -18,7 +18,7 @@ enum class ErrorCode : int {
   InvalidArgument = 4,  // ncclInvalidArgument: a bad value passed by the caller
   InvalidUsage = 5,     // ncclInvalidUsage: a call that is wrong in this state
   RemoteError = 6,      // ncclRemoteError: a peer failed or vanished
-  Timeout = 100,        // a wait ran past COLOSSUS_TIMEOUT_S (maps to ncclRemoteError)
+  Timeout = 100,        // a wait ran past COLOSSUS_TIMEOUT_S (maps to ncclTimeout)
   Aborted = 101,        // this rank aborted or revoked the communicator (maps to ncclInvalidUsage)
 };
 

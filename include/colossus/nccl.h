@@ -2,9 +2,10 @@
  *
  * Written for colossus from the published facts of NCCL's API: the types,
  * enumerator values, struct field order and function signatures are NCCL's
- * (checked against NVIDIA's 2.28.9 header by tests/nccl), so a program built
- * against either header runs on either library. Nothing here needs a CUDA
- * header; it compiles as C99 and as C++.
+ * (checked by tests/nccl against NVIDIA's 2.30.7 header, and against
+ * 2.28.9's for what that release has), so a program built against either
+ * header runs on either library. Nothing here needs a CUDA header; it
+ * compiles as C99 and as C++.
  *
  * Communicators made in a process without a usable CUDA device are host
  * communicators: buffers are host pointers, the stream argument is ignored,
@@ -17,6 +18,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The NCCL release whose API this header follows. */
 #define NCCL_MAJOR 2
@@ -56,7 +58,8 @@ typedef enum {
   ncclInvalidUsage = 5,
   ncclRemoteError = 6,
   ncclInProgress = 7,
-  ncclNumResults = 8
+  ncclTimeout = 8,
+  ncclNumResults = 9
 } ncclResult_t;
 
 /* "Not set" markers for ncclConfig_t fields and other arguments. */
@@ -65,9 +68,13 @@ typedef enum {
 #define NCCL_SPLIT_NOCOLOR -1
 #define NCCL_UNDEF_FLOAT -1.0f
 
+/* The `magic` of every ncclConfig_t (NCCL_CONFIG_INITIALIZER sets it). */
+#define NCCL_API_MAGIC 0xcafebeef
+
 /* Flags of ncclCommWindowRegister. */
 #define NCCL_WIN_DEFAULT 0x00
 #define NCCL_WIN_COLL_SYMMETRIC 0x01
+#define NCCL_WIN_STRICT_ORDERING 0x02
 #define NCCL_WIN_REQUIRED_ALIGNMENT 4096
 
 /* Values of ncclConfig_t.CTAPolicy. */
@@ -82,12 +89,16 @@ typedef enum {
 /* Flags of ncclCommRevoke: none defined, pass 0. */
 #define NCCL_REVOKE_DEFAULT 0x00
 
+/* Flags of ncclCommSuspend. */
+#define NCCL_SUSPEND_MEM 0x01
+
 /* Per-communicator settings. The first three fields tell the library which
  * release's layout the caller was built with, so a config from an older
  * header (a shorter struct) is read only as far as it goes. Always start
  * from NCCL_CONFIG_INITIALIZER. colossus reads `blocking`; the other fields
- * tune GPU kernels and are accepted and ignored on host communicators. */
-typedef struct ncclConfig_v22800 {
+ * tune GPU kernels and are accepted and ignored on host communicators. The
+ * last four fields are new in 2.30. */
+typedef struct ncclConfig_v23000 {
   size_t size;
   unsigned int magic;
   unsigned int version;
@@ -105,19 +116,24 @@ typedef struct ncclConfig_v22800 {
   int nvlsCTAs;
   int nChannelsPerNetPeer;
   int nvlinkCentricSched;
+  int graphUsageMode;
+  int numRmaCtx;
+  int maxP2pPeers;
+  int graphStreamOrdering;
 } ncclConfig_t;
 
-#define NCCL_CONFIG_INITIALIZER                                                         \
-  {                                                                                     \
-    sizeof(ncclConfig_t), 0xcafebeef, NCCL_VERSION(NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH), \
-        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,            \
-        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_PTR, NCCL_CONFIG_UNDEF_INT,            \
-        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_PTR, NCCL_CONFIG_UNDEF_INT,            \
-        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,            \
-        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT                                    \
+#define NCCL_CONFIG_INITIALIZER                                                     \
+  {                                                                                 \
+    sizeof(ncclConfig_t), NCCL_API_MAGIC, NCCL_VERSION_CODE, NCCL_CONFIG_UNDEF_INT, \
+        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,        \
+        NCCL_CONFIG_UNDEF_PTR, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,        \
+        NCCL_CONFIG_UNDEF_PTR, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,        \
+        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,        \
+        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT,        \
+        NCCL_CONFIG_UNDEF_INT, NCCL_CONFIG_UNDEF_INT                                \
   }
 
-/* What ncclGroupSimulateEnd fills in (not implemented by colossus yet). */
+/* What ncclGroupSimulateEnd fills in: the group's time from colossus's tuner model. */
 typedef struct ncclSimInfo_v22200 {
   size_t size;
   unsigned int magic;
@@ -169,6 +185,25 @@ typedef enum {
 /* Where the scalar of ncclRedOpCreatePreMulSum lives. */
 typedef enum { ncclScalarDevice = 0, ncclScalarHostImmediate = 1 } ncclScalarResidence_t;
 
+/* What ncclCommMemStats reports (bytes, or 0/1 for ncclStatGpuMemSuspended). */
+typedef enum {
+  ncclStatGpuMemSuspend = 0,
+  ncclStatGpuMemSuspended = 1,
+  ncclStatGpuMemPersist = 2,
+  ncclStatGpuMemTotal = 3
+} ncclCommMemStat_t;
+
+/* One wait of ncclWaitSignal: opCnt signals `sigIdx` of context `ctx` from `peer`. */
+typedef struct {
+  int opCnt;
+  int peer;
+  int sigIdx;
+  int ctx;
+} ncclWaitSignalDesc_t;
+
+/* A runtime parameter of the ncclParam* functions. */
+typedef struct ncclParamHandle* ncclParamHandle_t;
+
 /* Each function exists twice: nccl<Name> and the profiling alias pnccl<Name>
  * (the same code), as in NCCL. */
 #define COLOSSUS_NCCL_FN(ret, name, params) \
@@ -205,6 +240,18 @@ COLOSSUS_NCCL_FN(ncclResult_t, ncclCommFinalize, (ncclComm_t comm));
 COLOSSUS_NCCL_FN(ncclResult_t, ncclCommDestroy, (ncclComm_t comm));
 COLOSSUS_NCCL_FN(ncclResult_t, ncclCommAbort, (ncclComm_t comm));
 COLOSSUS_NCCL_FN(ncclResult_t, ncclCommRevoke, (ncclComm_t comm, int revokeFlags));
+/* Growing: rank 0 of `comm` makes an id; the existing ranks (rank = -1,
+ * uniqueId NULL except on rank 0) and the new ones (comm NULL, rank >= the
+ * old size) call ncclCommGrow together and get a communicator of nRanks. */
+COLOSSUS_NCCL_FN(ncclResult_t, ncclCommGetUniqueId, (ncclComm_t comm, ncclUniqueId* uniqueId));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclCommGrow,
+                 (ncclComm_t comm, int nRanks, const ncclUniqueId* uniqueId, int rank,
+                  ncclComm_t* newcomm, ncclConfig_t* config));
+/* Suspending: no call may use the communicator until it is resumed. */
+COLOSSUS_NCCL_FN(ncclResult_t, ncclCommSuspend, (ncclComm_t comm, int flags));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclCommResume, (ncclComm_t comm));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclCommMemStats,
+                 (ncclComm_t comm, ncclCommMemStat_t stat, uint64_t* value));
 
 /* Queries. */
 COLOSSUS_NCCL_FN(ncclResult_t, ncclCommGetAsyncError, (ncclComm_t comm, ncclResult_t* asyncError));
@@ -219,6 +266,8 @@ COLOSSUS_NCCL_FN(ncclResult_t, ncclCommDeregister, (const ncclComm_t comm, void*
 COLOSSUS_NCCL_FN(ncclResult_t, ncclCommWindowRegister,
                  (ncclComm_t comm, void* buff, size_t size, ncclWindow_t* win, int winFlags));
 COLOSSUS_NCCL_FN(ncclResult_t, ncclCommWindowDeregister, (ncclComm_t comm, ncclWindow_t win));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclWinGetUserPtr,
+                 (ncclComm_t comm, ncclWindow_t win, void** outUserPtr));
 
 /* User-defined reduction operators. */
 COLOSSUS_NCCL_FN(ncclResult_t, ncclRedOpCreatePreMulSum,
@@ -263,10 +312,41 @@ COLOSSUS_NCCL_FN(ncclResult_t, ncclRecv,
                  (void* recvbuff, size_t count, ncclDataType_t datatype, int peer, ncclComm_t comm,
                   cudaStream_t stream));
 
+/* One-sided puts into a peer's window, and signals. */
+COLOSSUS_NCCL_FN(ncclResult_t, ncclPutSignal,
+                 (const void* localbuff, size_t count, ncclDataType_t datatype, int peer,
+                  ncclWindow_t peerWin, size_t peerWinOffset, int sigIdx, int ctx,
+                  unsigned int flags, ncclComm_t comm, cudaStream_t stream));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclSignal,
+                 (int peer, int sigIdx, int ctx, unsigned int flags, ncclComm_t comm,
+                  cudaStream_t stream));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclWaitSignal,
+                 (int nDesc, ncclWaitSignalDesc_t* signalDescs, ncclComm_t comm,
+                  cudaStream_t stream));
+
 /* Groups: calls between start and end run together at the end (nestable, per thread). */
 COLOSSUS_NCCL_FN(ncclResult_t, ncclGroupStart, (void));
 COLOSSUS_NCCL_FN(ncclResult_t, ncclGroupEnd, (void));
 COLOSSUS_NCCL_FN(ncclResult_t, ncclGroupSimulateEnd, (ncclSimInfo_t * simInfo));
+
+/* Runtime parameters (the NCCL_* settings colossus reads), by handle or by
+ * key. Returned strings and tables belong to the library. */
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamBind, (ncclParamHandle_t * out, const char* key));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetI8, (ncclParamHandle_t h, int8_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetI16, (ncclParamHandle_t h, int16_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetI32, (ncclParamHandle_t h, int32_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetI64, (ncclParamHandle_t h, int64_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetU8, (ncclParamHandle_t h, uint8_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetU16, (ncclParamHandle_t h, uint16_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetU32, (ncclParamHandle_t h, uint32_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetU64, (ncclParamHandle_t h, uint64_t* out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetStr, (ncclParamHandle_t h, const char** out));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGet,
+                 (ncclParamHandle_t h, void* out, int maxLen, int* len));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetParameter,
+                 (const char* key, const char** value, int* valueLen));
+COLOSSUS_NCCL_FN(ncclResult_t, ncclParamGetAllParameterKeys, (const char*** table, int* tableLen));
+COLOSSUS_NCCL_FN(void, ncclParamDumpAll, (void));
 
 #undef COLOSSUS_NCCL_FN
 

@@ -160,6 +160,10 @@ class CommImpl : public std::enable_shared_from_this<CommImpl> {
   // its receives from itself in order and copied; the rest are planned and
   // run as one set of jobs on the Link's executor.
   static void run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls);
+  // The tuner's predicted microseconds for one call on this rank, without
+  // running it (group_simulate_end): its pick's time for a collective; for
+  // send/recv one hop of the peer's link class plus the bytes at its rate.
+  double predict_us(const plan::CollArgs& args);
   // Collective over this communicator: the new communicator of `color`
   // (null when color < 0), ranks ordered by (key, rank).
   std::shared_ptr<CommImpl> split(int color, int key);

@@ -125,9 +125,51 @@ void CommImpl::run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls) {
   }
 }
 
+double CommImpl::predict_us(const plan::CollArgs& a) {
+  if (plan::moves_nothing(a)) return 0;
+  std::lock_guard lock(link_->mutex);  // the tuner's caches are the Link's callers'
+  if (plan::is_p2p(a.coll)) {
+    if (a.root == rank_) return 0;  // to itself: a copy at group end
+    const tune::CostModel& m = tuner_.model();
+    const bool same_node = layout_.node_of(a.root) == layout_.node_of(rank_);
+    const int per_node = layout_.max_per_node();
+    const tune::LinkCost& link = same_node ? m.intra : m.inter;
+    const double latency = same_node ? m.intra_latency_us(per_node) : link.latency_us;
+    return latency + double(a.count * dtype_size(a.dtype)) / (link.gbytes_per_s * 1e3);
+  }
+  if (a.coll == plan::Collective::AllToAllv) {
+    const plan::Plan& p = plan_for(a);  // pairwise: as many dependent steps as it has
+    return double(p.num_steps()) * tuner_.model().step_us;
+  }
+  const tune::Choice choice = tuner_.choose(a);
+  if (choice.best.predicted_us > 0) return choice.best.predicted_us;
+  // Picked by a fixed rule: the model's time for that pick.
+  return tuner_.predict(a, choice.best.algo, choice.best.nchannels, choice.best.chunk_bytes)
+      .predicted_us;
+}
+
 }  // namespace detail
 
 void group_start() { ++detail::group_state.depth; }
+
+double group_simulate_end() {
+  auto& g = detail::group_state;
+  if (g.depth == 0) {
+    throw Error(ErrorCode::InvalidUsage, "group_simulate_end without a matching group_start");
+  }
+  if (g.depth > 1) {
+    throw Error(ErrorCode::InvalidUsage,
+                "group_simulate_end: " + std::to_string(g.depth - 1) +
+                    " inner group(s) still open; close them with group_end first");
+  }
+  g.depth = 0;
+  auto recorded = std::move(g.calls);
+  g.calls.clear();
+  // A group's calls share the ranks' links and loops: their times add up.
+  double total_us = 0;
+  for (auto& [comm, call] : recorded) total_us += comm->predict_us(call.args);
+  return total_us;
+}
 
 void group_end() {
   auto& g = detail::group_state;

@@ -295,6 +295,19 @@ Communicator init(const UniqueId& id, int rank, int nranks, const Options& optio
   return detail::start_comm(internal(id), rank, nranks, settings);
 }
 
+Communicator init(const std::vector<UniqueId>& ids, int rank, int nranks, const Options& options) {
+  if (ids.empty()) throw Error(ErrorCode::InvalidArgument, "init: no unique id");
+  for (std::size_t k = 1; k < ids.size(); ++k) {
+    const bootstrap::UniqueId extra = internal(ids[k]);
+    if (extra.magic != bootstrap::kUniqueIdMagic) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "init: unique id " + std::to_string(k) + " is not a colossus unique id");
+    }
+    bootstrap::discard_unique_id(extra);  // this process made it: its listener is not needed
+  }
+  return init(ids.front(), rank, nranks, options);
+}
+
 Communicator init_from_env(const Options& options) {
   const auto launch = bootstrap::detect_launch(bootstrap::process_environment());
   if (!launch) {

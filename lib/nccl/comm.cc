@@ -10,27 +10,43 @@
 using namespace colossus;
 using namespace colossus::nccl;
 
-namespace {
+namespace colossus::nccl {
 
-// ncclInProgress while a non-blocking init or split is still building `h`.
 ncclResult_t progress_of(const ncclComm* h) {
   return h && h->comm.valid() && h->comm.state() == CommState::InProgress ? ncclInProgress
                                                                           : ncclSuccess;
 }
 
-ncclResult_t init_rank(const char* fn, ncclComm_t* out, int nranks, const ncclUniqueId& id,
-                       int rank, const ncclConfig_t* config) {
+UniqueId to_colossus(const ncclUniqueId& id) {
+  UniqueId out;
+  static_assert(sizeof out.internal == sizeof id.internal);
+  std::memcpy(out.internal, id.internal, sizeof out.internal);
+  return out;
+}
+
+}  // namespace colossus::nccl
+
+namespace {
+
+// ncclCommInitRank and its variants: the ids (one, or several for
+// ncclCommInitRankScalable) are checked and handed to colossus::init.
+ncclResult_t init_rank(const char* fn, ncclComm_t* out, int nranks, const ncclUniqueId* ids,
+                       int nids, int rank, const ncclConfig_t* config) {
   return guarded(fn, nullptr, [&] {
     check_ptr(fn, "comm", out);
     *out = nullptr;
     if (nranks < 1) fail(ncclInvalidArgument, std::string(fn) + ": nranks must be at least 1");
     check_rank(fn, "rank", rank, nranks);
+    check_ptr(fn, "commIds", ids);
+    if (nids < 1 || nids > nranks)
+      fail(ncclInvalidArgument,
+           std::string(fn) + ": nId " + std::to_string(nids) + " is out of range [1, nranks]");
     const Options options = read_config(fn, config);
     require_host_process(fn);
-    UniqueId uid;
-    static_assert(sizeof uid.internal == sizeof id.internal);
-    std::memcpy(uid.internal, id.internal, sizeof uid.internal);
-    ncclComm* h = wrap(init(uid, rank, nranks, options));
+    std::vector<UniqueId> uids;
+    for (int k = 0; k < nids; ++k) uids.push_back(to_colossus(ids[k]));
+    ncclComm* h = wrap(nids == 1 ? init(uids.front(), rank, nranks, options)
+                                 : init(uids, rank, nranks, options));
     *out = h;
     return progress_of(h);
   });
@@ -50,23 +66,17 @@ ncclResult_t ncclGetUniqueId(ncclUniqueId* uniqueId) {
 }
 
 ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank) {
-  return init_rank("ncclCommInitRank", comm, nranks, commId, rank, nullptr);
+  return init_rank("ncclCommInitRank", comm, nranks, &commId, 1, rank, nullptr);
 }
 
 ncclResult_t ncclCommInitRankConfig(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank,
                                     ncclConfig_t* config) {
-  return init_rank("ncclCommInitRankConfig", comm, nranks, commId, rank, config);
+  return init_rank("ncclCommInitRankConfig", comm, nranks, &commId, 1, rank, config);
 }
 
 ncclResult_t ncclCommInitRankScalable(ncclComm_t* newcomm, int nranks, int myrank, int nId,
                                       ncclUniqueId* commIds, ncclConfig_t* config) {
-  const char* fn = "ncclCommInitRankScalable";
-  if (nId == 1 && commIds) return init_rank(fn, newcomm, nranks, *commIds, myrank, config);
-  return guarded(fn, nullptr, [&]() -> ncclResult_t {
-    check_ptr(fn, "commIds", commIds);
-    if (nId < 1) fail(ncclInvalidArgument, std::string(fn) + ": nId must be at least 1");
-    not_implemented(fn, "a rendezvous over several unique ids (nId > 1)");
-  });
+  return init_rank("ncclCommInitRankScalable", newcomm, nranks, commIds, nId, myrank, config);
 }
 
 ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {

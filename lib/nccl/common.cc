@@ -1,6 +1,8 @@
 // nccl/common.cc: errors, version, argument checks and configs of the C layer.
 #include <cstddef>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "nccl/nccl_impl.hpp"
 
@@ -46,15 +48,24 @@ ncclResult_t to_result(ErrorCode code) {
     case ErrorCode::InvalidArgument: return ncclInvalidArgument;
     case ErrorCode::InvalidUsage: return ncclInvalidUsage;
     case ErrorCode::RemoteError: return ncclRemoteError;
-    case ErrorCode::Timeout: return ncclRemoteError;
+    case ErrorCode::Timeout: return ncclTimeout;
     case ErrorCode::Aborted: return ncclInvalidUsage;
   }
+  // The C layer's own codes (CError) carry an ncclResult_t.
   const int raw = static_cast<int>(code);
-  return raw == ncclInProgress ? ncclInProgress : ncclInternalError;
+  return raw >= 0 && raw < ncclNumResults ? static_cast<ncclResult_t>(raw) : ncclInternalError;
 }
 
 ncclComm* check_comm(const char* fn, ncclComm_t comm) {
   if (!comm) fail(ncclInvalidArgument, std::string(fn) + ": comm is NULL");
+  if (comm->suspended.load()) {
+    static const std::set<std::string_view> allowed = {
+        "ncclCommResume",   "ncclCommMemStats", "ncclCommSuspend",       "ncclCommCount",
+        "ncclCommUserRank", "ncclCommCuDevice", "ncclCommGetAsyncError", "ncclCommFinalize"};
+    if (!allowed.contains(fn))
+      fail(ncclInvalidUsage,
+           std::string(fn) + ": the communicator is suspended (call ncclCommResume first)");
+  }
   return comm;
 }
 
@@ -138,6 +149,7 @@ const char* ncclGetErrorString(ncclResult_t result) {
     case ncclInvalidUsage: return "invalid usage (see ncclGetLastError)";
     case ncclRemoteError: return "remote process exited or there was a network error";
     case ncclInProgress: return "NCCL operation in progress";
+    case ncclTimeout: return "operation timed out (see ncclGetLastError)";
     default: return "unknown result code";
   }
 }

@@ -1,5 +1,5 @@
-// nccl/misc.cc: memory, registration, user operators, simulation and
-// logging entry points. On host communicators there is nothing to register:
+// nccl/misc.cc: memory, registration, user operators and logging entry
+// points. On host communicators there is nothing to register:
 // registration hands back a handle and keeps it until deregistered.
 #include <cstdlib>
 #include <string>
@@ -87,12 +87,6 @@ ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t comm) {
   });
 }
 
-ncclResult_t ncclGroupSimulateEnd(ncclSimInfo_t* simInfo) {
-  return guarded("ncclGroupSimulateEnd", nullptr, [&]() -> ncclResult_t {
-    not_implemented("ncclGroupSimulateEnd", "simulating a group through the C API");
-  });
-}
-
 // colossus reads its logging settings once; there is nothing to reload.
 void ncclResetDebugInit() {}
 
@@ -106,5 +100,4 @@ COLOSSUS_NCCL_ALIAS(ncclCommWindowRegister);
 COLOSSUS_NCCL_ALIAS(ncclCommWindowDeregister);
 COLOSSUS_NCCL_ALIAS(ncclRedOpCreatePreMulSum);
 COLOSSUS_NCCL_ALIAS(ncclRedOpDestroy);
-COLOSSUS_NCCL_ALIAS(ncclGroupSimulateEnd);
 COLOSSUS_NCCL_ALIAS(ncclResetDebugInit);

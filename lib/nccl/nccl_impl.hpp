@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -23,9 +24,12 @@
 struct ncclComm {
   colossus::Communicator comm;
   std::atomic<int> active{0};
-  std::mutex mu;           // guards last_error and registered
-  std::string last_error;  // the text ncclGetLastError(this) returns
+  std::atomic<bool> suspended{false};  // ncclCommSuspend .. ncclCommResume
+  std::mutex mu;                       // guards last_error, registered and grow_id
+  std::string last_error;              // the text ncclGetLastError(this) returns
   std::set<void*> registered;
+  // The id ncclCommGetUniqueId made for a grow, until ncclCommGrow uses it.
+  std::unique_ptr<colossus::UniqueId> grow_id;
 };
 
 namespace colossus::nccl {
@@ -70,6 +74,8 @@ ncclResult_t guarded(const char* fn, ncclComm* comm, Body&& body) noexcept {
 }
 
 // Argument checks, each failing with ncclInvalidArgument and a text naming fn.
+// check_comm also refuses a suspended communicator (ncclInvalidUsage) unless
+// fn may run on one (queries, resume, abort, destroy: common.cc).
 ncclComm* check_comm(const char* fn, ncclComm_t comm);
 void check_ptr(const char* fn, const char* name, const void* ptr);
 void check_buf(const char* fn, const char* name, const void* ptr, std::size_t count);
@@ -88,6 +94,9 @@ void require_host_process(const char* fn);
 
 // A new handle owning `c`.
 ncclComm* wrap(Communicator c);
+// ncclInProgress while a non-blocking init, split or grow is still building `h`.
+ncclResult_t progress_of(const ncclComm* h);
+UniqueId to_colossus(const ncclUniqueId& id);
 
 }  // namespace colossus::nccl
 

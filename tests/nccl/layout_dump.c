@@ -1,7 +1,10 @@
 /* layout_dump.c: prints every enum value, struct size and field offset of
- * the NCCL API. Built twice, against NVIDIA's nccl.h and against colossus's
- * (COLOSSUS_HEADER); the test compares the two outputs line by line. The
- * release numbers differ on purpose and are not printed. */
+ * the NCCL API. Built against each NVIDIA nccl.h found and against
+ * colossus's (COLOSSUS_HEADER); the test compares the outputs. Values that a
+ * later release changed (the config's size, ncclNumResults) are printed as
+ * "release ..." lines, and what 2.30 added only by headers of 2.30 and
+ * later: against an older header, every other line of its dump must be in
+ * ours. The patch numbers differ on purpose and are not printed. */
 #include <stddef.h>
 #include <stdio.h>
 #ifdef COLOSSUS_HEADER
@@ -12,6 +15,7 @@
 
 #define V(x) printf("%s %ld\n", #x, (long)(x))
 #define OFF(t, f) printf("offsetof(%s, %s) %zu\n", #t, #f, offsetof(t, f))
+#define R(x) printf("release %s %ld\n", #x, (long)(x))
 
 int main(void) {
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
@@ -24,7 +28,7 @@ int main(void) {
   V(ncclInvalidUsage);
   V(ncclRemoteError);
   V(ncclInProgress);
-  V(ncclNumResults);
+  R(ncclNumResults);
   V(ncclInt8);
   V(ncclChar);
   V(ncclUint8);
@@ -57,7 +61,7 @@ int main(void) {
   V(sizeof(ncclRedOp_t));
   V(sizeof(ncclUniqueId));
   V(NCCL_UNIQUE_ID_BYTES);
-  V(sizeof(ncclConfig_t));
+  R(sizeof(ncclConfig_t));
   V(sizeof(ncclSimInfo_t));
   V(NCCL_CONFIG_UNDEF_INT);
   V(NCCL_SPLIT_NOCOLOR);
@@ -93,7 +97,7 @@ int main(void) {
   OFF(ncclSimInfo_t, magic);
   OFF(ncclSimInfo_t, version);
   OFF(ncclSimInfo_t, estimatedTime);
-  V(config.size);
+  R(config.size);
   V(config.magic);
   V(config.blocking);
   V(config.nvlinkCentricSched);
@@ -101,5 +105,27 @@ int main(void) {
   V(sim.size);
   V(sim.magic);
   V((int)sim.estimatedTime);
+#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 30, 0)
+  V(ncclTimeout);
+  V(NCCL_API_MAGIC);
+  V(NCCL_WIN_STRICT_ORDERING);
+  V(NCCL_SUSPEND_MEM);
+  V(ncclStatGpuMemSuspend);
+  V(ncclStatGpuMemSuspended);
+  V(ncclStatGpuMemPersist);
+  V(ncclStatGpuMemTotal);
+  V(sizeof(ncclCommMemStat_t));
+  V(sizeof(ncclWaitSignalDesc_t));
+  OFF(ncclWaitSignalDesc_t, opCnt);
+  OFF(ncclWaitSignalDesc_t, peer);
+  OFF(ncclWaitSignalDesc_t, sigIdx);
+  OFF(ncclWaitSignalDesc_t, ctx);
+  OFF(ncclConfig_t, graphUsageMode);
+  OFF(ncclConfig_t, numRmaCtx);
+  OFF(ncclConfig_t, maxP2pPeers);
+  OFF(ncclConfig_t, graphStreamOrdering);
+  V(config.version == NCCL_VERSION_CODE);
+  V(config.graphStreamOrdering);
+#endif
   return 0;
 }
