@@ -2,7 +2,16 @@
 
 Run with the python of scripts/install-python.sh (torch and pytest). ctest
 sets COLOSSUS_LIBNCCL (our libnccl.so.2), COLOSSUS_NCCL_H (our nccl.h) and NM.
-Needs no GPU: torch.cuda.nccl.version() only calls ncclGetVersion.
+Needs no GPU.
+
+Two facts of torch 2.15 shape the probe. torch.cuda.nccl.version() is the
+version torch was built against (NCCL_MAJOR/MINOR/PATCH of its build), not
+the loaded library's; the loaded one's is
+ProcessGroupNCCL.get_runtime_nccl_version() (ncclGetVersion). And `import
+torch` dlopens the wheel's nvidia/nccl/lib/libnccl.so.2 by path (its
+_preload_cuda_deps), so with LD_PRELOAD alone both files are mapped (ours
+binds every symbol, NVIDIA's sits unused). A directory first on PYTHONPATH
+holding nvidia/nccl/lib/libnccl.so.2 -> ours makes that preload find ours.
 """
 
 import ctypes
@@ -33,8 +42,9 @@ def our_version():
     code = ctypes.c_int(0)
     assert ctypes.CDLL(LIB).ncclGetVersion(ctypes.byref(code)) == 0
     c = code.value
-    split = (c // 1000, c % 1000 // 100, c % 100) if c < 20900 else (c // 10000, c % 10000 // 100, c % 100)
-    return split, c
+    if c < 20900:  # releases up to 2.8: X*1000+Y*100+Z
+        return (c // 1000, c % 1000 // 100, c % 100), c
+    return (c // 10000, c % 10000 // 100, c % 100), c
 
 
 def test_libtorch_cuda_imports_only_what_we_define():
@@ -53,17 +63,23 @@ def test_our_version_is_the_header_s():
 
 PROBE = """
 import json, torch
-version = torch.cuda.nccl.version()
+from torch._C._distributed_c10d import ProcessGroupNCCL
 maps = sorted({l.split()[-1] for l in open("/proc/self/maps") if "libnccl" in l})
-print(json.dumps({"version": list(version), "maps": maps}))
+print(json.dumps({"build": list(torch.cuda.nccl.version()),
+                  "runtime": list(ProcessGroupNCCL.get_runtime_nccl_version()), "maps": maps}))
 """
 
 
-def test_torch_preloaded_with_ours_uses_only_ours():
-    env = dict(os.environ, LD_PRELOAD=LIB, CUDA_VISIBLE_DEVICES="")
+def test_torch_preloaded_with_ours_uses_only_ours(tmp_path):
+    shadow = tmp_path / "nvidia" / "nccl" / "lib"
+    shadow.mkdir(parents=True)
+    (shadow / "libnccl.so.2").symlink_to(LIB)
+    env = dict(os.environ, LD_PRELOAD=LIB, CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(tmp_path))
     run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout.strip().splitlines()[-1])
-    assert tuple(seen["version"]) == our_version()[0]
+    ours = our_version()[0]
+    assert tuple(seen["runtime"]) == ours
+    assert tuple(seen["build"][:2]) == ours[:2], "torch was built for another NCCL release"
     assert seen["maps"] == [LIB], f"libnccl files mapped besides ours: {seen['maps']}"
