@@ -37,16 +37,18 @@ if(COLOSSUS_PYTHON)
   execute_process(COMMAND ${COLOSSUS_PYTHON} -c "import torch, pytest" RESULT_VARIABLE _torch_ok
                   OUTPUT_QUIET ERROR_QUIET)
 endif()
-if(NOT _torch_ok EQUAL 0)
-  message(STATUS "colossus: COLOSSUS_PYTHON (${COLOSSUS_PYTHON}) is not a python with torch and "
-                 "pytest (scripts/install-python.sh makes one): the PyTorch drop-in test is skipped")
-elseif(NOT COLOSSUS_PYTHON)
+if(NOT COLOSSUS_PYTHON)
   message(STATUS "colossus: COLOSSUS_PYTHON is not set (scripts/test.sh sets it): "
+                 "the PyTorch drop-in test is skipped")
+elseif(NOT _torch_ok EQUAL 0)
+  message(STATUS "colossus: COLOSSUS_PYTHON (${COLOSSUS_PYTHON}) has no torch or pytest "
+                 "(scripts/install-python.sh makes a venv that has them): "
                  "the PyTorch drop-in test is skipped")
 else()
   add_test(NAME nccl_torch_dropin_test
            COMMAND ${COLOSSUS_PYTHON} -m pytest -q -p no:cacheprovider
                    ${CMAKE_CURRENT_SOURCE_DIR}/torch_dropin_test.py)
-  set_tests_properties(nccl_torch_dropin_test PROPERTIES TIMEOUT 600 ENVIRONMENT
-    "COLOSSUS_LIBNCCL=$<TARGET_FILE:nccl>;COLOSSUS_NCCL_H=${PROJECT_SOURCE_DIR}/include/colossus/nccl.h;NM=${CMAKE_NM}")
+  set(_env COLOSSUS_LIBNCCL=$<TARGET_FILE:nccl> NM=${CMAKE_NM}
+           COLOSSUS_NCCL_H=${PROJECT_SOURCE_DIR}/include/colossus/nccl.h)
+  set_tests_properties(nccl_torch_dropin_test PROPERTIES TIMEOUT 600 ENVIRONMENT "${_env}")
 endif()
