@@ -89,8 +89,9 @@ CollOp check_op(const char* fn, ncclComm* comm, ncclRedOp_t op, ncclDataType_t d
   const auto it = comm->user_ops.find(o);
   if (it == comm->user_ops.end())
     fail(ncclInvalidArgument,
-         what + " is not a user operator of this communicator (ncclRedOpCreatePreMulSum makes "
-                "them per communicator)");
+         what +
+             " is not a user operator of this communicator (ncclRedOpCreatePreMulSum makes "
+             "them per communicator)");
   const ncclUserOp& u = it->second;
   if (u.destroyed) fail(ncclInvalidArgument, what + " was destroyed (ncclRedOpDestroy)");
   if (u.datatype != datatype)

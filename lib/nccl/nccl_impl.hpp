@@ -28,7 +28,7 @@
 struct ncclUserOp {
   ncclDataType_t datatype = ncclFloat32;
   ncclScalarResidence_t residence = ncclScalarHostImmediate;
-  const void* pointer = nullptr;       // ncclScalarDevice
+  const void* pointer = nullptr;           // ncclScalarDevice
   alignas(8) unsigned char bytes[8] = {};  // ncclScalarHostImmediate
   bool destroyed = false;
 };

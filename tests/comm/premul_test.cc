@@ -21,7 +21,9 @@ namespace {
 
 enum class Kind { AllReduce, ReduceScatter, Reduce };
 const char* name(Kind k) {
-  return k == Kind::AllReduce ? "allreduce" : k == Kind::ReduceScatter ? "reduce_scatter" : "reduce";
+  return k == Kind::AllReduce       ? "allreduce"
+         : k == Kind::ReduceScatter ? "reduce_scatter"
+                                    : "reduce";
 }
 
 // Rank r's scalar, as double (exact in every dtype it is stored in; the int8
@@ -91,7 +93,8 @@ std::string check(const Case& c, const std::vector<RankData>& original,
       return "rank " + std::to_string(r) + "'s send buffer changed";
     if (c.kind == Kind::Reduce && r != c.root()) continue;
     for (std::size_t j = 0; j < c.count; ++j) {
-      const std::size_t src = c.kind == Kind::ReduceScatter ? static_cast<std::size_t>(r) * c.count + j : j;
+      const std::size_t src =
+          c.kind == Kind::ReduceScatter ? static_cast<std::size_t>(r) * c.count + j : j;
       for (int q = 0; q < c.n; ++q) {
         const auto& o = original[static_cast<std::size_t>(q)];
         const double x = test::load(c.t, o.send.data(), src);
@@ -183,8 +186,7 @@ TEST_CASE("PreMulSum in a group keeps its scalar and scratch until group_end", "
   for (int r = 0; r < n; ++r) {
     float scalar = float(r + 2);  // dies at the end of this iteration
     comms[r].allreduce(send[r].data(), ar[r].data(), c, DataType::Float32, PreMulSum{&scalar});
-    comms[r].reduce_scatter(send[r].data(), rs[r].data(), c, DataType::Float32,
-                            PreMulSum{&scalar});
+    comms[r].reduce_scatter(send[r].data(), rs[r].data(), c, DataType::Float32, PreMulSum{&scalar});
     comms[r].reduce(send[r].data(), rd[r].data(), c, DataType::Float32, PreMulSum{&scalar}, 1);
     scalar = -1000;
   }
@@ -211,28 +213,36 @@ TEST_CASE("PreMulSum argument checks", "[premul]") {
     }
     return ErrorCode::Success;
   };
-  CHECK(code_of([&] { comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{}); }) ==
-        ErrorCode::InvalidArgument);
-  CHECK(code_of([&] { comms[0].reduce_scatter(a.data(), b.data(), 4, DataType::Float32, PreMulSum{}); }) ==
-        ErrorCode::InvalidArgument);
-  CHECK(code_of([&] { comms[0].reduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{&s}, 1); }) ==
-        ErrorCode::InvalidArgument);  // root out of range
-  CHECK(code_of([&] { comms[0].allreduce(nullptr, b.data(), 4, DataType::Float32, PreMulSum{&s}); }) ==
-        ErrorCode::InvalidArgument);
-  CHECK(code_of([&] { comms[0].allreduce(a.data(), b.data(), 4, static_cast<DataType>(99), PreMulSum{&s}); }) ==
-        ErrorCode::InvalidArgument);
-  CHECK(code_of([&] { comms[0].allreduce(a.data(), a.data() + 1, 3, DataType::Float32, PreMulSum{&s}); }) ==
-        ErrorCode::InvalidArgument);  // partial overlap
+  CHECK(code_of([&] {
+          comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{});
+        }) == ErrorCode::InvalidArgument);
+  CHECK(code_of([&] {
+          comms[0].reduce_scatter(a.data(), b.data(), 4, DataType::Float32, PreMulSum{});
+        }) == ErrorCode::InvalidArgument);
+  CHECK(code_of([&] {
+          comms[0].reduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{&s}, 1);
+        }) == ErrorCode::InvalidArgument);  // root out of range
+  CHECK(code_of([&] {
+          comms[0].allreduce(nullptr, b.data(), 4, DataType::Float32, PreMulSum{&s});
+        }) == ErrorCode::InvalidArgument);
+  CHECK(code_of([&] {
+          comms[0].allreduce(a.data(), b.data(), 4, static_cast<DataType>(99), PreMulSum{&s});
+        }) == ErrorCode::InvalidArgument);
+  CHECK(code_of([&] {
+          comms[0].allreduce(a.data(), a.data() + 1, 3, DataType::Float32, PreMulSum{&s});
+        }) == ErrorCode::InvalidArgument);  // partial overlap
   // A bad call inside a group fails at the call, and the group still runs the rest.
   group_start();
-  CHECK(code_of([&] { comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{}); }) ==
-        ErrorCode::InvalidArgument);
+  CHECK(code_of([&] {
+          comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{});
+        }) == ErrorCode::InvalidArgument);
   comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{&s});
   group_end();
   CHECK(b == std::vector<float>(4, 2));
   CHECK(a == std::vector<float>(4, 1));
   // A destroyed communicator.
   comms[0].destroy();
-  CHECK(code_of([&] { comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{&s}); }) ==
-        ErrorCode::InvalidUsage);
+  CHECK(code_of([&] {
+          comms[0].allreduce(a.data(), b.data(), 4, DataType::Float32, PreMulSum{&s});
+        }) == ErrorCode::InvalidUsage);
 }

@@ -29,7 +29,6 @@ namespace {
 
 using testing::Model;
 
-
 // Which of four buffers (0: in0, 1: in1, 2: out0, 3: out1; -1: none) plays each role.
 struct Layout {
   const char* name;

@@ -4,6 +4,8 @@
 // misaligned offsets, with guards that must stay untouched; and the edge
 // cases spelled out: wrapping integers, one rounding for fp16, fp8
 // saturation, NaN and infinities.
+#include "reduce/scale.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -14,7 +16,6 @@
 #include "catch.hpp"
 #include "reduce/float_convert.hpp"
 #include "reduce/model.hpp"
-#include "reduce/scale.hpp"
 
 namespace colossus::reduce {
 namespace {

@@ -41,9 +41,8 @@ cudaError_t scale_async(DataType dtype, const void* in, void* out, std::size_t c
     } else {
       std::memcpy(&value, scalar, sizeof(T));
     }
-    scale_kernel<T><<<blocks, kScaleThreads, 0, stream>>>(static_cast<const T*>(in),
-                                                          static_cast<T*>(out), count, pointer,
-                                                          value);
+    scale_kernel<T><<<blocks, kScaleThreads, 0, stream>>>(
+        static_cast<const T*>(in), static_cast<T*>(out), count, pointer, value);
     err = cudaGetLastError();
   });
   return err;
