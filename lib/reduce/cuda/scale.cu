@@ -1,6 +1,7 @@
 // scale.cu: the CUDA scaling kernel of the pre-multiplied sum (see
 // reduce_cuda.hpp's scale_async). One element per thread and grid stride;
 // the arithmetic is FuncScale's (functors.hpp), the CPU kernel's exactly.
+#include <cstdint>
 #include <cstring>
 
 #include "reduce/cuda/reduce_cuda.hpp"
@@ -28,7 +29,11 @@ cudaError_t scale_async(DataType dtype, const void* in, void* out, std::size_t c
                         const void* scalar, bool scalar_on_device, cudaStream_t stream) {
   if (!is_valid(dtype) || scalar == nullptr) return cudaErrorInvalidValue;
   if (count == 0) return cudaSuccess;
-  if (in == nullptr || out == nullptr) return cudaErrorInvalidValue;
+  const std::size_t size = dtype_size(dtype);
+  for (const void* p : {in, static_cast<const void*>(out)}) {
+    if (p == nullptr || reinterpret_cast<std::uintptr_t>(p) % size != 0)
+      return cudaErrorInvalidValue;
+  }
   const std::size_t want = (count + kScaleThreads - 1) / kScaleThreads;
   const auto blocks = static_cast<unsigned>(want < 4096 ? want : 4096);
   cudaError_t err = cudaErrorInvalidValue;
