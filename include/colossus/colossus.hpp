@@ -121,8 +121,9 @@ enum class ShrinkMode {
 // bf16 and fp8 multiply in fp32 and round once to the dtype (fp8 saturates).
 // This rank's input is scaled into recv where it fits (allreduce, reduce's
 // root), else into a scratch buffer of the library's; send is never written
-// unless it is recv (in place). Host buffers only, for now (a communicator
-// bound to a device takes host buffers here too; there are no stream forms).
+// unless it is recv (in place). Host memory only, for now: there are no
+// stream forms, and on a communicator bound to a device these calls take
+// host buffers (device pointers throw InvalidUsage).
 struct PreMulSum {
   const void* scalar = nullptr;  // required
 };

@@ -25,11 +25,14 @@ void CommImpl::premul_sum(const plan::CollArgs& args, const void* send, void* re
   if (scalar == nullptr) {
     throw Error(ErrorCode::InvalidArgument, call + ": PreMulSum's scalar is null");
   }
-  if (device_) {
-    check_host_buffers(args, send, recv);
-    if (exec::gpu::is_device_memory(scalar)) {
-      throw Error(ErrorCode::InvalidArgument,
-                  call + ": PreMulSum's scalar is device memory; it must be host memory");
+  if (device_) {  // a device-bound communicator: host buffers only (no stream form yet)
+    for (const void* p : {send, static_cast<const void*>(recv), scalar}) {
+      if (p != nullptr && exec::gpu::is_device_memory(p)) {
+        throw Error(ErrorCode::InvalidUsage,
+                    call +
+                        ": PreMulSum on device memory is not implemented; its buffers and "
+                        "scalar must be host memory");
+      }
     }
   }
   auto pre = std::make_shared<PreScale>();
