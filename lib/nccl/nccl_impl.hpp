@@ -2,9 +2,10 @@
 //
 // ncclComm (the object behind ncclComm_t) wraps one colossus::Communicator
 // plus what NCCL keeps per communicator: the text of its last error, the
-// handles of ncclCommRegister and the operators of ncclRedOpCreatePreMulSum. Every C entry point
-// runs its body through guarded(), so no exception crosses the C ABI: colossus::Error becomes its
-// ncclResult_t, anything else ncclInternalError, and the message is kept for
+// handles of ncclCommRegister and the operators of ncclRedOpCreatePreMulSum.
+// Every C entry point runs its body through guarded(), so no exception
+// crosses the C ABI: colossus::Error becomes its ncclResult_t, anything else
+// ncclInternalError, and the message is kept for
 // ncclGetLastError (on the communicator, and on the calling thread).
 //
 // Thread safety: ncclCommAbort may run on any thread while another is inside
