@@ -114,6 +114,20 @@ enum class ShrinkMode {
   Abort,    // abort the parent first (NCCL_SHRINK_ABORT): what to do after a failure
 };
 
+// A pre-multiplied sum (NCCL's ncclRedOpCreatePreMulSum): each rank's input
+// is multiplied by that rank's scalar, then the products are summed. The
+// scalar is one element of the call's DataType in host memory, read when the
+// call is made (also inside a group). Integers wrap as the sum does; fp16,
+// bf16 and fp8 multiply in fp32 and round once to the dtype (fp8 saturates).
+// This rank's input is scaled into recv where it fits (allreduce, reduce's
+// root), else into a scratch buffer of the library's; send is never written
+// unless it is recv (in place). Host memory only, for now: there are no
+// stream forms, and on a communicator bound to a device these calls take
+// host buffers (device pointers throw InvalidUsage).
+struct PreMulSum {
+  const void* scalar = nullptr;  // required
+};
+
 class Communicator {
  public:
   Communicator() = default;  // an empty handle: every call throws InvalidUsage
@@ -132,6 +146,12 @@ class Communicator {
                       ReduceOp op);
   void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root);
   void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
+              int root);
+  // The same with a pre-multiplied sum as the op (see PreMulSum).
+  void allreduce(const void* send, void* recv, std::size_t count, DataType type, PreMulSum op);
+  void reduce_scatter(const void* send, void* recv, std::size_t recvcount, DataType type,
+                      PreMulSum op);
+  void reduce(const void* send, void* recv, std::size_t count, DataType type, PreMulSum op,
               int root);
 
   // Point-to-point, all-to-all, gather and scatter (see the top of this file).

@@ -147,9 +147,10 @@ typedef struct ncclSimInfo_v22200 {
         NCCL_UNDEF_FLOAT                                                                 \
   }
 
-/* Reduction operators. Values from ncclNumOps up are reserved for operators
- * made by ncclRedOpCreate* (none can be made in colossus yet). The enum is
- * int-sized, so its largest value is INT_MAX. */
+/* Reduction operators. Values from ncclNumOps up are operators made by
+ * ncclRedOpCreatePreMulSum (per communicator; colossus never hands out one
+ * value twice in a process). The enum is int-sized, so its largest value is
+ * INT_MAX. */
 typedef enum {
   ncclSum = 0,
   ncclProd = 1,

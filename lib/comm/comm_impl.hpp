@@ -8,6 +8,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -126,11 +127,26 @@ struct Link {
   bool torn_down = false;  // under mutex
 };
 
+// A pre-multiplied sum's scaling of this rank's input (premul.cc): out =
+// in * scalar, run just before its call, which then sums `out`. The scalar
+// is copied when the call is made; `scratch` holds `out` where recv cannot
+// (reduce_scatter, reduce on a non-root) and lives as long as the Call.
+struct PreScale {
+  DataType dtype = DataType::Float32;
+  const void* in = nullptr;
+  void* out = nullptr;
+  std::size_t count = 0;  // elements
+  alignas(8) unsigned char scalar[8] = {};
+  std::vector<std::uint64_t> scratch;
+};
+void run_prescale(const PreScale& pre);
+
 // One recorded or immediate call: its arguments and buffers.
 struct Call {
   plan::CollArgs args;
   const void* send = nullptr;
   void* recv = nullptr;
+  std::shared_ptr<PreScale> pre;  // a pre-multiplied sum's scaling, or null
 };
 
 class CommImpl : public std::enable_shared_from_this<CommImpl> {
@@ -155,6 +171,10 @@ class CommImpl : public std::enable_shared_from_this<CommImpl> {
   // Validates, plans and runs one call (any collective, p2p included), or
   // records it when this thread is inside a group.
   void collective(const plan::CollArgs& args, const void* send, void* recv);
+  // A pre-multiplied sum (premul.cc): allreduce, reduce_scatter or reduce
+  // (args.op Sum) of this rank's input times `scalar` (host memory, one
+  // element of args.dtype), recorded like collective() inside a group.
+  void premul_sum(const plan::CollArgs& args, const void* send, void* recv, const void* scalar);
   // Runs calls together (a group's share on one Link; every CommImpl named
   // shares that Link): per communicator, sends to itself are matched with
   // its receives from itself in order and copied; the rest are planned and

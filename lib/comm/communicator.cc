@@ -185,7 +185,7 @@ void CommImpl::collective(const plan::CollArgs& args, const void* send, void* re
   comm::validate_call(args, rank_, send, recv);
   if (device_) check_host_buffers(args, send, recv);
   if (group_depth() > 0) {
-    group_record(shared_from_this(), Call{args, send, recv});
+    group_record(shared_from_this(), Call{args, send, recv, nullptr});
     return;
   }
   if (plan::is_p2p(args.coll) && args.root == rank_ && args.count > 0) {

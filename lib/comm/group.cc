@@ -109,6 +109,9 @@ void CommImpl::run_calls(const std::vector<std::pair<CommImpl*, Call>>& calls) {
       }
       if (c->scratch_.size() < total) c->scratch_.resize(total);
     }
+    for (const auto& [c, call] : calls) {
+      if (call.pre) run_prescale(*call.pre);  // before any job reads its input
+    }
     std::vector<exec::Job> jobs;
     for (std::size_t j = 0; j < runs.size(); ++j) {
       const auto& [c, call] = *runs[j];

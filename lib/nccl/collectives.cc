@@ -26,10 +26,15 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
   const char* fn = "ncclAllReduce";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
-    const ReduceOp o = check_op(fn, op);
+    const CollOp o = check_op(fn, h, op, datatype);
     check_buf(fn, "sendbuff", sendbuff, count);
     check_buf(fn, "recvbuff", recvbuff, count);
-    h->comm.allreduce(sendbuff, recvbuff, count, static_cast<DataType>(datatype), o);
+    const auto t = static_cast<DataType>(datatype);
+    if (o.premul) {
+      h->comm.allreduce(sendbuff, recvbuff, count, t, PreMulSum{o.scalar});
+    } else {
+      h->comm.allreduce(sendbuff, recvbuff, count, t, o.op);
+    }
     return ncclSuccess;
   });
 }
@@ -57,11 +62,16 @@ ncclResult_t ncclReduce(const void* sendbuff, void* recvbuff, size_t count, nccl
   const char* fn = "ncclReduce";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
-    const ReduceOp o = check_op(fn, op);
+    const CollOp o = check_op(fn, h, op, datatype);
     check_rank(fn, "root", root, h->comm.size());
     check_buf(fn, "sendbuff", sendbuff, count);
     if (h->comm.rank() == root) check_buf(fn, "recvbuff", recvbuff, count);
-    h->comm.reduce(sendbuff, recvbuff, count, static_cast<DataType>(datatype), o, root);
+    const auto t = static_cast<DataType>(datatype);
+    if (o.premul) {
+      h->comm.reduce(sendbuff, recvbuff, count, t, PreMulSum{o.scalar}, root);
+    } else {
+      h->comm.reduce(sendbuff, recvbuff, count, t, o.op, root);
+    }
     return ncclSuccess;
   });
 }
@@ -84,10 +94,15 @@ ncclResult_t ncclReduceScatter(const void* sendbuff, void* recvbuff, size_t recv
   const char* fn = "ncclReduceScatter";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
-    const ReduceOp o = check_op(fn, op);
+    const CollOp o = check_op(fn, h, op, datatype);
     check_buf(fn, "sendbuff", sendbuff, recvcount);
     check_buf(fn, "recvbuff", recvbuff, recvcount);
-    h->comm.reduce_scatter(sendbuff, recvbuff, recvcount, static_cast<DataType>(datatype), o);
+    const auto t = static_cast<DataType>(datatype);
+    if (o.premul) {
+      h->comm.reduce_scatter(sendbuff, recvbuff, recvcount, t, PreMulSum{o.scalar});
+    } else {
+      h->comm.reduce_scatter(sendbuff, recvbuff, recvcount, t, o.op);
+    }
     return ncclSuccess;
   });
 }

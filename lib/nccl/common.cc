@@ -1,5 +1,6 @@
 // nccl/common.cc: errors, version, argument checks and configs of the C layer.
 #include <cstddef>
+#include <cstring>
 #include <set>
 #include <string>
 #include <string_view>
@@ -86,13 +87,32 @@ DataType check_dtype(const char* fn, ncclDataType_t type) {
   return static_cast<DataType>(t);
 }
 
-ReduceOp check_op(const char* fn, ncclRedOp_t op) {
+CollOp check_op(const char* fn, ncclComm* comm, ncclRedOp_t op, ncclDataType_t datatype) {
   const int o = static_cast<int>(op);
-  if (o < 0 || o >= ncclNumOps)
+  CollOp r;
+  if (o >= 0 && o < ncclNumOps) {
+    r.op = static_cast<ReduceOp>(o);
+    return r;
+  }
+  const std::string what = std::string(fn) + ": reduction operator " + std::to_string(o);
+  if (o < 0) fail(ncclInvalidArgument, what + " is invalid");
+  std::lock_guard<std::mutex> lock(comm->mu);
+  const auto it = comm->user_ops.find(o);
+  if (it == comm->user_ops.end())
     fail(ncclInvalidArgument,
-         std::string(fn) + ": invalid reduction operator " + std::to_string(o) +
-             " (no user-defined operators exist: ncclRedOpCreatePreMulSum is not implemented)");
-  return static_cast<ReduceOp>(o);
+         what +
+             " is not a user operator of this communicator (ncclRedOpCreatePreMulSum makes "
+             "them per communicator)");
+  const ncclUserOp& u = it->second;
+  if (u.destroyed) fail(ncclInvalidArgument, what + " was destroyed (ncclRedOpDestroy)");
+  if (u.datatype != datatype)
+    fail(ncclInvalidArgument, what + " was created for datatype " +
+                                  std::to_string(static_cast<int>(u.datatype)) + ", not " +
+                                  std::to_string(static_cast<int>(datatype)));
+  r.premul = true;
+  const void* from = u.residence == ncclScalarDevice ? u.pointer : u.bytes;
+  std::memcpy(r.scalar, from, dtype_size(static_cast<DataType>(datatype)));
+  return r;
 }
 
 void check_rank(const char* fn, const char* name, int rank, int size) {

@@ -1,7 +1,9 @@
 // nccl/misc.cc: memory, registration, user operators and logging entry
 // points. On host communicators there is nothing to register:
 // registration hands back a handle and keeps it until deregistered.
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "nccl/nccl_impl.hpp"
@@ -70,20 +72,52 @@ ncclResult_t ncclCommWindowDeregister(ncclComm_t comm, ncclWindow_t win) {
 
 ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t* op, void* scalar, ncclDataType_t datatype,
                                       ncclScalarResidence_t residence, ncclComm_t comm) {
-  return guarded("ncclRedOpCreatePreMulSum", comm, [&]() -> ncclResult_t {
-    check_comm("ncclRedOpCreatePreMulSum", comm);
-    not_implemented("ncclRedOpCreatePreMulSum",
-                    "the pre-multiplied sum (colossus has no premulsum reduction)");
+  const char* fn = "ncclRedOpCreatePreMulSum";
+  return guarded(fn, comm, [&] {
+    ncclComm* h = check_comm(fn, comm);
+    check_ptr(fn, "op", op);
+    check_ptr(fn, "scalar", scalar);
+    const DataType t = check_dtype(fn, datatype);
+    if (residence != ncclScalarDevice && residence != ncclScalarHostImmediate)
+      fail(ncclInvalidArgument, std::string(fn) + ": invalid scalar residence " +
+                                    std::to_string(static_cast<int>(residence)));
+    ncclUserOp u;
+    u.datatype = datatype;
+    u.residence = residence;
+    if (residence == ncclScalarDevice) {
+      u.pointer = scalar;  // host memory here (host communicators), read at each collective
+    } else {
+      std::memcpy(u.bytes, scalar, dtype_size(t));
+    }
+    // Process-wide, never reused: a handle names one operator of one communicator.
+    static std::atomic<int> next{ncclNumOps};
+    const int handle = next.fetch_add(1);
+    if (handle < ncclNumOps) fail(ncclSystemError, std::string(fn) + ": out of operator handles");
+    std::lock_guard<std::mutex> lock(h->mu);
+    h->user_ops.emplace(handle, u);
+    *op = static_cast<ncclRedOp_t>(handle);
+    return ncclSuccess;
   });
 }
 
 ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t comm) {
-  return guarded("ncclRedOpDestroy", comm, [&]() -> ncclResult_t {
-    check_comm("ncclRedOpDestroy", comm);
-    if (static_cast<int>(op) >= 0 && static_cast<int>(op) < ncclNumOps)
-      fail(ncclInvalidArgument, "ncclRedOpDestroy: operator is a built-in one");
-    fail(ncclInvalidArgument,
-         "ncclRedOpDestroy: no such user operator (ncclRedOpCreatePreMulSum is not implemented)");
+  const char* fn = "ncclRedOpDestroy";
+  return guarded(fn, comm, [&] {
+    ncclComm* h = check_comm(fn, comm);
+    const int o = static_cast<int>(op);
+    if (o >= 0 && o < ncclNumOps)
+      fail(ncclInvalidArgument, std::string(fn) + ": operator " + std::to_string(o) +
+                                    " is a built-in one and cannot be destroyed");
+    std::lock_guard<std::mutex> lock(h->mu);
+    const auto it = h->user_ops.find(o);
+    if (it == h->user_ops.end())
+      fail(ncclInvalidArgument, std::string(fn) + ": operator " + std::to_string(o) +
+                                    " is not a user operator of this communicator");
+    if (it->second.destroyed)
+      fail(ncclInvalidArgument,
+           std::string(fn) + ": operator " + std::to_string(o) + " was already destroyed");
+    it->second.destroyed = true;
+    return ncclSuccess;
   });
 }
 

@@ -1,10 +1,11 @@
 // nccl/nccl_impl.hpp: what the C functions of libnccl.so.2 share.
 //
 // ncclComm (the object behind ncclComm_t) wraps one colossus::Communicator
-// plus what NCCL keeps per communicator: the text of its last error and the
-// handles of ncclCommRegister. Every C entry point runs its body through
-// guarded(), so no exception crosses the C ABI: colossus::Error becomes its
-// ncclResult_t, anything else ncclInternalError, and the message is kept for
+// plus what NCCL keeps per communicator: the text of its last error, the
+// handles of ncclCommRegister and the operators of ncclRedOpCreatePreMulSum.
+// Every C entry point runs its body through guarded(), so no exception
+// crosses the C ABI: colossus::Error becomes its ncclResult_t, anything else
+// ncclInternalError, and the message is kept for
 // ncclGetLastError (on the communicator, and on the calling thread).
 //
 // Thread safety: ncclCommAbort may run on any thread while another is inside
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -21,13 +23,29 @@
 #include "colossus/colossus.hpp"
 #include "colossus/nccl.h"
 
+// A user operator of ncclRedOpCreatePreMulSum: a pre-multiplied sum of one
+// datatype, with its scalar read at creation (ncclScalarHostImmediate) or,
+// from `pointer`, at every collective that uses it (ncclScalarDevice: on
+// these host communicators the pointer is host memory).
+struct ncclUserOp {
+  ncclDataType_t datatype = ncclFloat32;
+  ncclScalarResidence_t residence = ncclScalarHostImmediate;
+  const void* pointer = nullptr;           // ncclScalarDevice
+  alignas(8) unsigned char bytes[8] = {};  // ncclScalarHostImmediate
+  bool destroyed = false;
+};
+
 struct ncclComm {
   colossus::Communicator comm;
   std::atomic<int> active{0};
   std::atomic<bool> suspended{false};  // ncclCommSuspend .. ncclCommResume
-  std::mutex mu;                       // guards last_error, registered and grow_id
+  std::mutex mu;                       // guards last_error, registered, user_ops and grow_id
   std::string last_error;              // the text ncclGetLastError(this) returns
   std::set<void*> registered;
+  // User operators by handle value. Handles are unique in the process (a
+  // handle of another communicator is never found here); destroyed ones
+  // stay, marked, so that their later use is named as such.
+  std::map<int, ncclUserOp> user_ops;
   // The id ncclCommGetUniqueId made for a grow, until ncclCommGrow uses it.
   std::unique_ptr<colossus::UniqueId> grow_id;
 };
@@ -80,7 +98,14 @@ ncclComm* check_comm(const char* fn, ncclComm_t comm);
 void check_ptr(const char* fn, const char* name, const void* ptr);
 void check_buf(const char* fn, const char* name, const void* ptr, std::size_t count);
 DataType check_dtype(const char* fn, ncclDataType_t type);
-ReduceOp check_op(const char* fn, ncclRedOp_t op);
+// A collective's operator: a built-in one, or a pre-multiplied sum of `comm`
+// created for `datatype` (premul set, its scalar read now into `scalar`).
+struct CollOp {
+  ReduceOp op = ReduceOp::Sum;
+  bool premul = false;
+  alignas(8) unsigned char scalar[8] = {};
+};
+CollOp check_op(const char* fn, ncclComm* comm, ncclRedOp_t op, ncclDataType_t datatype);
 void check_rank(const char* fn, const char* name, int rank, int size);
 
 // Options from a config (null: defaults), read only as far as config->size

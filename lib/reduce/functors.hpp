@@ -122,4 +122,20 @@ struct FuncDivide {
   COLOSSUS_HD_INLINE C operator()(C v) const { return static_cast<C>(v / divisor); }
 };
 
+// PreMulSum's scaling, the one place that multiplies an element by a scalar of
+// its own dtype: in the compute type, as FuncProd does (integers wrap; fp16,
+// bf16 and fp8 widen to fp32, where the product is exact, and round once to
+// nearest even when stored; fp8 saturates as every fp8 store does).
+template <class T>
+struct FuncScale {
+  using Traits = ReduceTraits<T>;
+  using Compute = typename Traits::Compute;
+  Compute scalar;
+
+  COLOSSUS_HD_INLINE explicit FuncScale(T s) : scalar(Traits::load(s)) {}
+  COLOSSUS_HD_INLINE T operator()(T x) const {
+    return Traits::store(FuncProd<Compute>{}(Traits::load(x), scalar));
+  }
+};
+
 }  // namespace colossus::reduce

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -72,11 +73,7 @@ TEST_CASE("null communicator and bad arguments are ncclInvalidArgument with a te
 
 TEST_CASE("what is not implemented says so") {
   auto comms = init_all(1);
-  ncclRedOp_t op;
   double scalar = 2;
-  CHECK(ncclRedOpCreatePreMulSum(&op, &scalar, ncclDouble, ncclScalarHostImmediate, comms[0]) ==
-        ncclInvalidUsage);
-  CHECK(last(comms[0]).find("not implemented") != std::string::npos);
   ncclWindow_t win;
   CHECK(ncclCommWindowRegister(comms[0], &scalar, 8, &win, NCCL_WIN_DEFAULT) == ncclInvalidUsage);
   destroy_all(comms);
@@ -274,4 +271,82 @@ TEST_CASE("ncclCommShrink without a rank, ncclCommRevoke") {
   CHECK(async != ncclInProgress);
   for (int r : {0, 2}) REQUIRE(ncclCommAbort(small[r]) == ncclSuccess);
   for (ncclComm_t c : comms) REQUIRE(ncclCommAbort(c) == ncclSuccess);
+}
+
+TEST_CASE("ncclRedOpCreatePreMulSum: per-rank scalars, both residences, and misuse") {
+  const int n = 3, count = 5;
+  auto comms = init_all(n);
+  // Rank r's input is (r + 1) * (i + 1); its scalar r + 2, host-immediate on
+  // ranks 0 and 1, ncclScalarDevice (host memory, read at each call) on rank 2.
+  float in[n][n * count], ar[n][count], rs[n][count], red[count] = {};
+  float scalars[n] = {2, 3, 4};
+  ncclRedOp_t ops[n];
+  for (int r = 0; r < n; ++r) {
+    for (int i = 0; i < n * count; ++i) in[r][i] = float((r + 1) * (i + 1));
+    const auto residence = r == 2 ? ncclScalarDevice : ncclScalarHostImmediate;
+    REQUIRE(ncclRedOpCreatePreMulSum(&ops[r], &scalars[r], ncclFloat32, residence, comms[r]) ==
+            ncclSuccess);
+    CHECK(static_cast<int>(ops[r]) >= ncclNumOps);
+  }
+  scalars[0] = 100;  // host-immediate: already read
+  auto run = [&] {
+    REQUIRE(ncclGroupStart() == ncclSuccess);
+    for (int r = 0; r < n; ++r) {
+      REQUIRE(ncclAllReduce(in[r], ar[r], count, ncclFloat32, ops[r], comms[r], nullptr) ==
+              ncclSuccess);
+      REQUIRE(ncclReduceScatter(in[r], rs[r], count, ncclFloat32, ops[r], comms[r], nullptr) ==
+              ncclSuccess);
+      REQUIRE(ncclReduce(in[r], r == 1 ? red : nullptr, count, ncclFloat32, ops[r], 1, comms[r],
+                         nullptr) == ncclSuccess);
+    }
+    REQUIRE(ncclGroupEnd() == ncclSuccess);
+  };
+  run();
+  // sum_r (r + 2) * (r + 1) = 2 + 6 + 12 = 20
+  for (int r = 0; r < n; ++r)
+    for (int i = 0; i < count; ++i) {
+      CHECK(ar[r][i] == 20.0f * float(i + 1));
+      CHECK(rs[r][i] == 20.0f * float(r * count + i + 1));
+    }
+  for (int i = 0; i < count; ++i) CHECK(red[i] == 20.0f * float(i + 1));
+  scalars[2] = 0;  // ncclScalarDevice: read again by the next calls, 2 + 6 + 0
+  run();
+  for (int i = 0; i < count; ++i) CHECK(ar[0][i] == 8.0f * float(i + 1));
+  for (int i = 0; i < count; ++i) CHECK(in[0][i] == float(i + 1));  // out of place: input kept
+
+  // In place, outside a group, one rank: allreduce of int8 wraps (100 * 3 = 44).
+  auto one = init_all(1);
+  std::int8_t v[3] = {100, -1, 2}, s8 = 3;
+  ncclRedOp_t op8;
+  REQUIRE(ncclRedOpCreatePreMulSum(&op8, &s8, ncclInt8, ncclScalarHostImmediate, one[0]) ==
+          ncclSuccess);
+  REQUIRE(ncclAllReduce(v, v, 3, ncclInt8, op8, one[0], nullptr) == ncclSuccess);
+  CHECK((v[0] == 44 && v[1] == -3 && v[2] == 6));
+
+  // Misuse: another comm's operator, a datatype mismatch, a destroyed one,
+  // a built-in one destroyed, bad creation arguments.
+  CHECK(ncclAllReduce(v, v, 3, ncclInt8, ops[0], one[0], nullptr) == ncclInvalidArgument);
+  CHECK(last(one[0]).find("not a user operator of this communicator") != std::string::npos);
+  CHECK(ncclAllReduce(v, v, 3, ncclUint8, op8, one[0], nullptr) == ncclInvalidArgument);
+  CHECK(last(one[0]).find("created for datatype") != std::string::npos);
+  REQUIRE(ncclRedOpDestroy(op8, one[0]) == ncclSuccess);
+  CHECK(ncclAllReduce(v, v, 3, ncclInt8, op8, one[0], nullptr) == ncclInvalidArgument);
+  CHECK(last(one[0]).find("was destroyed") != std::string::npos);
+  CHECK(ncclRedOpDestroy(op8, one[0]) == ncclInvalidArgument);
+  CHECK(ncclRedOpDestroy(ops[1], one[0]) == ncclInvalidArgument);
+  CHECK(ncclRedOpDestroy(ncclSum, one[0]) == ncclInvalidArgument);
+  CHECK(last(one[0]).find("built-in") != std::string::npos);
+  CHECK(ncclRedOpCreatePreMulSum(&op8, nullptr, ncclInt8, ncclScalarHostImmediate, one[0]) ==
+        ncclInvalidArgument);
+  CHECK(ncclRedOpCreatePreMulSum(nullptr, &s8, ncclInt8, ncclScalarHostImmediate, one[0]) ==
+        ncclInvalidArgument);
+  CHECK(ncclRedOpCreatePreMulSum(&op8, &s8, static_cast<ncclDataType_t>(12),
+                                 ncclScalarHostImmediate, one[0]) == ncclInvalidArgument);
+  CHECK(ncclRedOpCreatePreMulSum(&op8, &s8, ncclInt8, static_cast<ncclScalarResidence_t>(7),
+                                 one[0]) == ncclInvalidArgument);
+  CHECK(ncclRedOpCreatePreMulSum(&op8, &s8, ncclInt8, ncclScalarHostImmediate, nullptr) ==
+        ncclInvalidArgument);
+  for (int r = 0; r < n; ++r) CHECK(ncclRedOpDestroy(ops[r], comms[r]) == ncclSuccess);
+  destroy_all(one);
+  destroy_all(comms);
 }

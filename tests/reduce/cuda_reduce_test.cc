@@ -27,6 +27,7 @@
 #include "reduce/cuda/reduce_cuda.hpp"
 #include "reduce/fold_reference.hpp"
 #include "reduce/reduce.hpp"
+#include "reduce/scale.hpp"
 
 namespace colossus::reduce::gpu {
 namespace {
@@ -308,6 +309,51 @@ TEST_CASE("cuda reduce_copy_async refuses bad arguments", "[cuda]") {
   a = ok;
   a.op = static_cast<ReduceOp>(99);
   CHECK(reduce_copy_async(a, nullptr) == cudaErrorInvalidValue);
+}
+
+// The pre-multiplied sum's scaling on the GPU: the CPU scale()'s bits, every
+// dtype, the scalar from host memory and from device memory, in place and not.
+TEST_CASE("cuda scale_async matches the CPU scale", "[cuda]") {
+  require_gpu("cuda scale_async matches the CPU scale");
+  const std::size_t count = 100003;
+  for (int t = 0; t < kNumDataTypes; ++t) {
+    const auto dtype = static_cast<DataType>(t);
+    const std::size_t es = dtype_size(dtype), bytes = count * es;
+    std::vector<unsigned char> in(bytes), scalar(es), want(bytes), got(bytes);
+    random_elements(dtype, in.data(), count, 10 + t);
+    random_elements(dtype, scalar.data(), 1, 50 + t);
+    scale(dtype, in.data(), want.data(), count, scalar.data());
+    DeviceBuffer din(bytes), dout(bytes), ds(es);
+    CUDA_OK(cudaMemcpy(ds.ptr, scalar.data(), es, cudaMemcpyHostToDevice));
+    for (const bool on_device : {false, true}) {
+      for (const bool in_place : {false, true}) {
+        CUDA_OK(cudaMemcpy(din.ptr, in.data(), bytes, cudaMemcpyHostToDevice));
+        void* out = in_place ? din.ptr : dout.ptr;
+        CUDA_OK(scale_async(dtype, din.ptr, out, count, on_device ? ds.ptr : scalar.data(),
+                            on_device, nullptr));
+        CUDA_OK(cudaDeviceSynchronize());
+        CUDA_OK(cudaMemcpy(got.data(), out, bytes, cudaMemcpyDeviceToHost));
+        INFO("dtype " << t << (on_device ? ", device scalar" : ", host scalar")
+                      << (in_place ? ", in place" : ""));
+        CHECK(first_difference(dtype, got.data(), want.data(), count) == count);
+      }
+    }
+  }
+}
+
+// Runs everywhere: bad arguments are refused before anything touches the GPU.
+TEST_CASE("cuda scale_async refuses bad arguments", "[cuda]") {
+  alignas(16) static float buf[16];
+  const float s = 2;
+  CHECK(scale_async(DataType::Float32, nullptr, nullptr, 0, &s, false, nullptr) == cudaSuccess);
+  CHECK(scale_async(DataType::Float32, buf, buf, 4, nullptr, false, nullptr) ==
+        cudaErrorInvalidValue);
+  CHECK(scale_async(DataType::Float32, nullptr, buf, 4, &s, false, nullptr) ==
+        cudaErrorInvalidValue);
+  CHECK(scale_async(DataType::Float32, reinterpret_cast<unsigned char*>(buf) + 2, buf, 4, &s, false,
+                    nullptr) == cudaErrorInvalidValue);
+  CHECK(scale_async(static_cast<DataType>(99), buf, buf, 4, &s, false, nullptr) ==
+        cudaErrorInvalidValue);
 }
 
 }  // namespace

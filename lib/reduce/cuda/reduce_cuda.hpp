@@ -69,6 +69,15 @@ struct Operands {
 // out1), on the GPU: the same results as reduce_copy(args) on the host.
 cudaError_t reduce_copy_async(const ReduceCopyArgs& args, cudaStream_t stream);
 
+// The pre-multiplied sum's scaling (scale.hpp's arithmetic, FuncScale):
+// out[i] = in[i] * scalar on `stream`. scalar_on_device: `scalar` is a
+// device pointer to one element of dtype, read when the kernel runs; else it
+// points to host memory, read now. in and out as above (out == in is fine).
+// Asynchronous; cudaErrorInvalidValue for bad arguments; count == 0 launches
+// nothing.
+cudaError_t scale_async(DataType dtype, const void* in, void* out, std::size_t count,
+                        const void* scalar, bool scalar_on_device, cudaStream_t stream);
+
 // Whether this library's CUDA runtime sees a usable device; when not, `why`
 // (if given) says what the runtime answered. For tests and benchmarks.
 bool device_available(const char** why = nullptr);
