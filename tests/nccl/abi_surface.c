@@ -148,11 +148,10 @@ const char* abi_check_comm_surface(void) {
   ABI_OK(ncclGroupSimulateEnd(&sim));
   ABI_EXPECT(sim.estimatedTime > 0 && y[0] == 0 && y[1] == 0);
 
-  /* Revoked: a blocking communicator is quiescent at once (ncclSuccess), and
-   * refuses collectives and finalize. */
+  /* Revoked: the state is ncclInProgress until quiescent, then ncclSuccess
+   * (nccl.h); collectives and finalize are refused. */
   ABI_OK(ncclCommRevoke(comms[0], NCCL_REVOKE_DEFAULT));
-  ABI_OK(ncclCommGetAsyncError(comms[0], &state));
-  ABI_EXPECT(state == ncclSuccess);
+  ABI_CHECK(abi_settle(comms[0], ncclInProgress, "the state after ncclCommRevoke"));
   ABI_FAILS(ncclInvalidUsage, "ncclAllReduce",
             ncclAllReduce(x, y, 2, ncclFloat32, ncclSum, comms[0], NULL));
   ABI_EXPECT(ncclCommFinalize(comms[0]) != ncclSuccess); /* "invalid" after a revoke */
