@@ -78,6 +78,9 @@ const char* abi_settle(ncclComm_t comm, ncclResult_t r, const char* what);
  * `killed` (-1: none) must instead die of SIGKILL. */
 typedef const char* (*abi_rank_fn)(int rank, void* arg);
 const char* abi_fork_ranks(int n, abi_rank_fn body, void* arg, int killed);
+/* Runs body(rank, arg) on n threads of this process (at most 64), joined;
+ * NULL if every rank returned NULL, the first failure otherwise. */
+const char* abi_thread_ranks(int n, abi_rank_fn body, void* arg);
 
 /* The checks, one scenario each (abi_surface.c, abi_collectives.c,
  * abi_launch.c, abi_faults.c). */

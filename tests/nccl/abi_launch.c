@@ -3,7 +3,6 @@
  * ncclCommInitRank, and ncclCommInitRankScalable with two ids), a process per
  * rank (fork, the id made before it), non-blocking init (the id passed
  * through pipes), and ncclCommSplit. */
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,48 +31,33 @@ static const char* abi_exercise(ncclComm_t comm, int rank, int n) {
 }
 
 typedef struct {
-  int rank;
   int scalable; /* ncclCommInitRankScalable over ids[0..1], else ncclCommInitRank on ids[0] */
-  ncclUniqueId* ids;
-  char text[ABI_TEXT];
-} abi_thread_rank_t;
+  ncclUniqueId ids[2];
+} abi_thread_init_t;
 
-static const char* abi_thread_body(abi_thread_rank_t* t) {
+static const char* abi_thread_rank(int rank, void* arg) {
+  const abi_thread_init_t* init = (const abi_thread_init_t*)arg;
+  ncclUniqueId ids[2];
   ncclComm_t comm = NULL;
-  if (t->scalable)
-    ABI_OK(ncclCommInitRankScalable(&comm, N, t->rank, 2, t->ids, NULL));
+  memcpy(ids, init->ids, sizeof ids);
+  if (init->scalable)
+    ABI_OK(ncclCommInitRankScalable(&comm, N, rank, 2, ids, NULL));
   else
-    ABI_OK(ncclCommInitRank(&comm, N, t->ids[0], t->rank));
-  return abi_exercise(comm, t->rank, N);
-}
-
-static void* abi_thread_main(void* arg) {
-  abi_thread_rank_t* t = (abi_thread_rank_t*)arg;
-  abi_keep(t->text, abi_thread_body(t));
-  return NULL;
+    ABI_OK(ncclCommInitRank(&comm, N, ids[0], rank));
+  return abi_exercise(comm, rank, N);
 }
 
 const char* abi_check_threads(void) {
-  static abi_thread_rank_t ranks[N];
-  ncclUniqueId ids[2];
-  pthread_t threads[N];
-  int scalable, r;
-  for (scalable = 0; scalable < 2; ++scalable) {
-    ABI_OK(ncclGetUniqueId(&ids[0]));
-    ABI_OK(ncclGetUniqueId(&ids[1]));
-    ABI_EXPECT(memcmp(&ids[0], &ids[1], sizeof ids[0]) != 0);
-    for (r = 0; r < N; ++r) {
-      ranks[r].rank = r;
-      ranks[r].scalable = scalable;
-      ranks[r].ids = ids;
-      ABI_EXPECT(pthread_create(&threads[r], NULL, abi_thread_main, &ranks[r]) == 0);
-    }
-    for (r = 0; r < N; ++r) pthread_join(threads[r], NULL);
-    for (r = 0; r < N; ++r)
-      if (ranks[r].text[0])
-        return abi_failf("%s rank %d: %s",
-                         scalable ? "ncclCommInitRankScalable" : "ncclCommInitRank", r,
-                         ranks[r].text);
+  abi_thread_init_t init;
+  for (init.scalable = 0; init.scalable < 2; ++init.scalable) {
+    const char* result;
+    ABI_OK(ncclGetUniqueId(&init.ids[0]));
+    ABI_OK(ncclGetUniqueId(&init.ids[1]));
+    ABI_EXPECT(memcmp(&init.ids[0], &init.ids[1], sizeof init.ids[0]) != 0);
+    result = abi_thread_ranks(N, abi_thread_rank, &init);
+    if (result)
+      return abi_failf("%s: %s", init.scalable ? "ncclCommInitRankScalable" : "ncclCommInitRank",
+                       result);
   }
   return NULL;
 }
@@ -143,36 +127,23 @@ const char* abi_check_nonblocking(void) {
  * NULL communicator). */
 typedef struct {
   ncclComm_t comm, half, alone;
-  int rank;
-  char text[ABI_TEXT];
 } abi_split_rank_t;
 
-static const char* abi_split_body(abi_split_rank_t* t) {
-  ABI_OK(ncclCommSplit(t->comm, t->rank % 2, -t->rank, &t->half, NULL));
-  ABI_OK(ncclCommSplit(t->comm, t->rank == 0 ? 0 : NCCL_SPLIT_NOCOLOR, 0, &t->alone, NULL));
-  return NULL;
-}
-
-static void* abi_split_main(void* arg) {
-  abi_split_rank_t* t = (abi_split_rank_t*)arg;
-  abi_keep(t->text, abi_split_body(t));
+static const char* abi_split_rank(int rank, void* arg) {
+  abi_split_rank_t* t = (abi_split_rank_t*)arg + rank;
+  ABI_OK(ncclCommSplit(t->comm, rank % 2, -rank, &t->half, NULL));
+  ABI_OK(ncclCommSplit(t->comm, rank == 0 ? 0 : NCCL_SPLIT_NOCOLOR, 0, &t->alone, NULL));
   return NULL;
 }
 
 const char* abi_check_split(void) {
-  static abi_split_rank_t ranks[N];
+  abi_split_rank_t ranks[N];
   ncclComm_t comms[N];
-  pthread_t threads[N];
   int r, count, rank, sums[N], ones[N];
   ABI_OK(ncclCommInitAll(comms, N, NULL));
+  for (r = 0; r < N; ++r) ranks[r].comm = comms[r];
+  ABI_CHECK(abi_thread_ranks(N, abi_split_rank, ranks));
   for (r = 0; r < N; ++r) {
-    ranks[r].comm = comms[r];
-    ranks[r].rank = r;
-    ABI_EXPECT(pthread_create(&threads[r], NULL, abi_split_main, &ranks[r]) == 0);
-  }
-  for (r = 0; r < N; ++r) pthread_join(threads[r], NULL);
-  for (r = 0; r < N; ++r) {
-    if (ranks[r].text[0]) return abi_failf("rank %d: %s", r, ranks[r].text);
     ABI_OK(ncclCommCount(ranks[r].half, &count));
     ABI_OK(ncclCommUserRank(ranks[r].half, &rank));
     ABI_EXPECT(count == N / 2 && rank == (N - 1 - r) / 2);

@@ -15,29 +15,32 @@
 #define NEW 3
 
 typedef struct {
-  int rank;
-  ncclUniqueId* id;   /* the initial communicator's */
-  ncclUniqueId* grow; /* made by rank 0 with ncclCommGetUniqueId */
-  pthread_barrier_t* made;
-  char text[ABI_TEXT];
-} abi_grow_rank_t;
+  ncclUniqueId id;   /* the initial communicator's */
+  ncclUniqueId grow; /* made by rank 0 with ncclCommGetUniqueId */
+  pthread_barrier_t made;
+} abi_grow_t;
 
-static const char* abi_grow_body(abi_grow_rank_t* t) {
+static const char* abi_grow_rank(int rank, void* arg) {
+  abi_grow_t* g = (abi_grow_t*)arg;
   ncclComm_t comm = NULL, grown = NULL;
-  int64_t mine = t->rank + 1, sum = 0;
+  int64_t mine = rank + 1, sum = 0;
   int count = 0, me = -1;
-  if (t->rank < OLD) {
-    ABI_OK(ncclCommInitRank(&comm, OLD, *t->id, t->rank));
-    if (t->rank == 0) ABI_OK(ncclCommGetUniqueId(comm, t->grow));
+  const char* failed = NULL;
+  if (rank < OLD) {
+    ncclResult_t r = ncclCommInitRank(&comm, OLD, g->id, rank);
+    if (r == ncclSuccess && rank == 0) r = ncclCommGetUniqueId(comm, &g->grow);
+    if (r != ncclSuccess)
+      failed = abi_failf("init or ncclCommGetUniqueId: %s", ncclGetLastError(NULL));
   }
-  pthread_barrier_wait(t->made);
-  if (t->rank < OLD)
-    ABI_OK(ncclCommGrow(comm, NEW, t->rank == 0 ? t->grow : NULL, -1, &grown, NULL));
+  pthread_barrier_wait(&g->made); /* every rank passes it, so none waits forever */
+  ABI_CHECK(failed);
+  if (rank < OLD)
+    ABI_OK(ncclCommGrow(comm, NEW, rank == 0 ? &g->grow : NULL, -1, &grown, NULL));
   else
-    ABI_OK(ncclCommGrow(NULL, NEW, t->grow, t->rank, &grown, NULL));
+    ABI_OK(ncclCommGrow(NULL, NEW, &g->grow, rank, &grown, NULL));
   ABI_OK(ncclCommCount(grown, &count));
   ABI_OK(ncclCommUserRank(grown, &me));
-  ABI_EXPECT(count == NEW && me == t->rank);
+  ABI_EXPECT(count == NEW && me == rank);
   ABI_OK(ncclAllReduce(&mine, &sum, 1, ncclInt64, ncclSum, grown, NULL));
   ABI_EXPECT(sum == 1 + 2 + 3);
   ABI_OK(ncclCommDestroy(grown));
@@ -45,32 +48,14 @@ static const char* abi_grow_body(abi_grow_rank_t* t) {
   return NULL;
 }
 
-static void* abi_grow_main(void* arg) {
-  abi_grow_rank_t* t = (abi_grow_rank_t*)arg;
-  abi_keep(t->text, abi_grow_body(t));
-  return NULL;
-}
-
 static const char* abi_grow(void) {
-  static abi_grow_rank_t ranks[NEW];
-  ncclUniqueId id, grow;
-  pthread_barrier_t made;
-  pthread_t threads[NEW];
-  int r;
-  ABI_OK(ncclGetUniqueId(&id));
-  pthread_barrier_init(&made, NULL, NEW);
-  for (r = 0; r < NEW; ++r) {
-    ranks[r].rank = r;
-    ranks[r].id = &id;
-    ranks[r].grow = &grow;
-    ranks[r].made = &made;
-    ABI_EXPECT(pthread_create(&threads[r], NULL, abi_grow_main, &ranks[r]) == 0);
-  }
-  for (r = 0; r < NEW; ++r) pthread_join(threads[r], NULL);
-  pthread_barrier_destroy(&made);
-  for (r = 0; r < NEW; ++r)
-    if (ranks[r].text[0]) return abi_failf("grow, rank %d: %s", r, ranks[r].text);
-  return NULL;
+  abi_grow_t g;
+  const char* result;
+  ABI_OK(ncclGetUniqueId(&g.id));
+  pthread_barrier_init(&g.made, NULL, NEW);
+  result = abi_thread_ranks(NEW, abi_grow_rank, &g);
+  pthread_barrier_destroy(&g.made);
+  return result ? abi_failf("grow: %s", result) : NULL;
 }
 
 /* Suspended, a host communicator refuses calls; it holds no GPU memory. */

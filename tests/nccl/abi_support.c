@@ -2,6 +2,7 @@
  * elements of every data type, polling a non-blocking communicator, and
  * ranks in forked processes. */
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -183,4 +184,35 @@ const char* abi_fork_ranks(int n, abi_rank_fn body, void* arg, int killed) {
     }
   }
   return failure;
+}
+
+typedef struct {
+  int rank;
+  abi_rank_fn body;
+  void* arg;
+  char text[ABI_TEXT];
+} abi_thread_rank_t;
+
+static void* abi_thread_main(void* p) {
+  abi_thread_rank_t* t = (abi_thread_rank_t*)p;
+  abi_keep(t->text, t->body(t->rank, t->arg)); /* before the thread's buffer goes */
+  return NULL;
+}
+
+const char* abi_thread_ranks(int n, abi_rank_fn body, void* arg) {
+  static abi_thread_rank_t ranks[64];
+  pthread_t threads[64];
+  int r, started;
+  ABI_EXPECT(n > 0 && n <= 64);
+  for (started = 0; started < n; ++started) {
+    ranks[started].rank = started;
+    ranks[started].body = body;
+    ranks[started].arg = arg;
+    if (pthread_create(&threads[started], NULL, abi_thread_main, &ranks[started]) != 0) break;
+  }
+  for (r = 0; r < started; ++r) pthread_join(threads[r], NULL);
+  ABI_EXPECT(started == n);
+  for (r = 0; r < n; ++r)
+    if (ranks[r].text[0]) return abi_failf("rank %d: %s", r, ranks[r].text);
+  return NULL;
 }
