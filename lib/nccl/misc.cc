@@ -93,9 +93,6 @@ ncclResult_t ncclGroupSimulateEnd(ncclSimInfo_t* simInfo) {
   });
 }
 
-// colossus reads its logging settings once; there is nothing to reload.
-void ncclResetDebugInit() {}
-
 }  // extern "C"
 
 COLOSSUS_NCCL_ALIAS(ncclMemAlloc);
@@ -107,4 +104,3 @@ COLOSSUS_NCCL_ALIAS(ncclCommWindowDeregister);
 COLOSSUS_NCCL_ALIAS(ncclRedOpCreatePreMulSum);
 COLOSSUS_NCCL_ALIAS(ncclRedOpDestroy);
 COLOSSUS_NCCL_ALIAS(ncclGroupSimulateEnd);
-COLOSSUS_NCCL_ALIAS(ncclResetDebugInit);
