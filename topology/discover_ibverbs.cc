@@ -110,7 +110,8 @@ void discover_ibverbs(Topology& t) {
 #else
 
 void discover_ibverbs(Topology&) {
-  CLOG_SUB(Info, Graph) << "topology: built without libibverbs: RDMA NIC speed and state not discovered";
+  CLOG_SUB(Info, Graph)
+      << "topology: built without libibverbs: RDMA NIC speed and state not discovered";
 }
 
 #endif

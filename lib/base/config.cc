@@ -51,12 +51,23 @@ bool parse_log_subsys(const char* text, unsigned* mask) {
   static const struct {
     const char* name;
     LogSub sub;
-  } subs[] = {{"INIT", LogSub::Init},       {"COLL", LogSub::Coll},   {"P2P", LogSub::P2P},
-              {"SHM", LogSub::Shm},         {"NET", LogSub::Net},     {"GRAPH", LogSub::Graph},
-              {"TUNING", LogSub::Tuning},   {"ENV", LogSub::Env},     {"ALLOC", LogSub::Alloc},
-              {"CALL", LogSub::Call},       {"PROXY", LogSub::Proxy}, {"NVLS", LogSub::Nvls},
-              {"BOOTSTRAP", LogSub::Bootstrap}, {"REG", LogSub::Reg}, {"PROFILE", LogSub::Profile},
-              {"RAS", LogSub::Ras},         {"ALL", LogSub::All}};
+  } subs[] = {{"INIT", LogSub::Init},
+              {"COLL", LogSub::Coll},
+              {"P2P", LogSub::P2P},
+              {"SHM", LogSub::Shm},
+              {"NET", LogSub::Net},
+              {"GRAPH", LogSub::Graph},
+              {"TUNING", LogSub::Tuning},
+              {"ENV", LogSub::Env},
+              {"ALLOC", LogSub::Alloc},
+              {"CALL", LogSub::Call},
+              {"PROXY", LogSub::Proxy},
+              {"NVLS", LogSub::Nvls},
+              {"BOOTSTRAP", LogSub::Bootstrap},
+              {"REG", LogSub::Reg},
+              {"PROFILE", LogSub::Profile},
+              {"RAS", LogSub::Ras},
+              {"ALL", LogSub::All}};
   const bool invert = *text == '^';
   std::string list(text + (invert ? 1 : 0));
   unsigned bits = 0;
@@ -238,7 +249,8 @@ Config Config::from_env() {
   }
   if (const char* v = env_get("COLOSSUS_ALGO")) c.algo = v;
   if (const char* v = env_get("COLOSSUS_TOPO")) c.topo = v;  // parsed by topology/ when used
-  if (const char* v = env_get("COLOSSUS_BOOTSTRAP_ADDR")) c.bootstrap_addr = v;  // parsed where used
+  if (const char* v = env_get("COLOSSUS_BOOTSTRAP_ADDR"))
+    c.bootstrap_addr = v;  // parsed where used
   if (const char* v = env_get("COLOSSUS_SOCKET_IFNAME")) c.socket_ifname = v;
   if (const char* v = env_get("COLOSSUS_TOPO_FILE"))
     c.topo_file = v;  // read (and checked) by topology/

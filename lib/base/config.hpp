@@ -50,14 +50,14 @@ struct Config {
   std::size_t slot_bytes = 512 << 10;   // COLOSSUS_SLOT_BYTES: transport FIFO slot size
   bool nchannels_set = false;           // the variables above were given: the tuner keeps them
   bool chunk_set = false;
-  int min_nchannels = 1;  // NCCL_MIN_NCHANNELS, NCCL_MAX_NCHANNELS: bounds of the tuned
+  int min_nchannels = 1;   // NCCL_MIN_NCHANNELS, NCCL_MAX_NCHANNELS: bounds of the tuned
   int max_nchannels = 64;  // channel counts (ignored when nchannels_set)
-  int fifo_depth = 4;  // COLOSSUS_FIFO_DEPTH: slots per connection
+  int fifo_depth = 4;      // COLOSSUS_FIFO_DEPTH: slots per connection
   // COLOSSUS_SHM_CMA_MIN: smallest shm message the receiver reads straight
   // from the sender's memory (one copy, process_vm_readv); "off" = never.
   std::size_t shm_cma_min = 256 << 10;
   bool shm_cma = true;
-  std::string algo;            // COLOSSUS_ALGO (NCCL_ALGO syntax)
+  std::string algo;                        // COLOSSUS_ALGO (NCCL_ALGO syntax)
   std::string algo_var = "COLOSSUS_ALGO";  // or NCCL_ALGO: a bad NCCL_ALGO only warns
   std::string topo;            // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts
   std::string socket_ifname;   // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto
@@ -65,7 +65,7 @@ struct Config {
   std::string transport;       // COLOSSUS_TRANSPORT: "" (auto), "shm" or "tcp"
   std::string bootstrap_addr;  // COLOSSUS_BOOTSTRAP_ADDR: rank 0's listen address; "" = auto
   std::string bootstrap_addr_var = "COLOSSUS_BOOTSTRAP_ADDR";  // or NCCL_COMM_ID: who set it
-  std::string topo_file;       // COLOSSUS_TOPO_FILE: topology XML to load instead of discovering
+  std::string topo_file;  // COLOSSUS_TOPO_FILE: topology XML to load instead of discovering
   std::string topo_file_var = "COLOSSUS_TOPO_FILE";  // or NCCL_TOPO_FILE: a bad one only warns
   std::string topo_dump_file;  // COLOSSUS_TOPO_DUMP_FILE (%h host, %p pid): write the topology
 

@@ -166,7 +166,9 @@ void reload_log_settings() {
 
 LogLine::~LogLine() {
   State& s = state();
-  const char* name = level_ == LogLevel::Warn ? "WARN" : level_ == LogLevel::Info ? "INFO" : "TRACE";
+  const char* name = level_ == LogLevel::Warn   ? "WARN"
+                     : level_ == LogLevel::Info ? "INFO"
+                                                : "TRACE";
   write_line(s, s.host + ":" + std::to_string(getpid()) + ":" +
                     std::to_string(static_cast<long>(syscall(SYS_gettid))) + " colossus " + name +
                     " " + os_.str() + "\n");

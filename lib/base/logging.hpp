@@ -43,9 +43,9 @@ class LogLine {
 
 }  // namespace colossus::base
 
-#define CLOG_SUB(level, sub)                                                                    \
-  if (!::colossus::base::log_enabled(::colossus::base::LogLevel::level,                        \
-                                     ::colossus::base::LogSub::sub)) {                         \
-  } else                                                                                        \
+#define CLOG_SUB(level, sub)                                            \
+  if (!::colossus::base::log_enabled(::colossus::base::LogLevel::level, \
+                                     ::colossus::base::LogSub::sub)) {  \
+  } else                                                                \
     ::colossus::base::LogLine(::colossus::base::LogLevel::level)
 #define CLOG(level) CLOG_SUB(level, All)

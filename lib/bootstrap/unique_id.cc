@@ -116,8 +116,9 @@ UniqueId make_unique_id(const std::string& bind_spec, uint64_t secret) {
   Fd listener = listen_on(bind_at);
   advertised.set_port(local_endpoint(listener.get()).port());
   const UniqueId id = id_for(advertised, secret);
-  CLOG_SUB(Info, Bootstrap) << "bootstrap: rank 0 listens on " << local_endpoint(listener.get()).str() << " as "
-             << advertised.str() << (choice.source.empty() ? "" : " (from " + choice.source + ")");
+  CLOG_SUB(Info, Bootstrap) << "bootstrap: rank 0 listens on "
+                            << local_endpoint(listener.get()).str() << " as " << advertised.str()
+                            << (choice.source.empty() ? "" : " (from " + choice.source + ")");
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.entries.push_back({secret, advertised.port(), ::getpid(), std::move(listener)});

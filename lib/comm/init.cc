@@ -106,9 +106,9 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
   }
   if (rank == 0) {
     CLOG_SUB(Info, Init) << "rank 0/" << n << " on " << host_name(hosts[0]) << ": " << local
-               << " ranks on this host" << (use_shm ? " (shm)" : "") << ", " << n - local
-               << " on other hosts" << (use_tcp ? " (tcp)" : "")
-               << (forced.empty() ? "" : "; COLOSSUS_TRANSPORT=" + forced);
+                         << " ranks on this host" << (use_shm ? " (shm)" : "") << ", " << n - local
+                         << " on other hosts" << (use_tcp ? " (tcp)" : "")
+                         << (forced.empty() ? "" : "; COLOSSUS_TRANSPORT=" + forced);
   }
   const char* name = use_shm && use_tcp ? "shm+tcp" : use_shm ? "shm" : "tcp";
   if (members.empty()) {

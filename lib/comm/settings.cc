@@ -61,8 +61,9 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   // verifier proves this with VerifyOptions::slot_elements). Clamp the chunk.
   const std::size_t max_chunk = s.slot_bytes * static_cast<std::size_t>(s.fifo_depth - 1);
   if (s.chunk_bytes > max_chunk) {
-    CLOG_SUB(Info, Tuning) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk << " B = slot "
-               << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth << " - 1)";
+    CLOG_SUB(Info, Tuning) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk
+                           << " B = slot " << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth
+                           << " - 1)";
     s.chunk_bytes = max_chunk;
   }
   return s;

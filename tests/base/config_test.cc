@@ -111,7 +111,8 @@ TEST_CASE("NCCL variables with a colossus meaning set their fields", "[config]")
   CHECK(c.warnings.empty());
   CHECK(c.log_level == LogLevel::Info);
   CHECK(c.log_file == "/tmp/nccl.%h.%p");
-  CHECK(c.log_subsys == (static_cast<unsigned>(LogSub::Init) | static_cast<unsigned>(LogSub::Tuning)));
+  CHECK(c.log_subsys ==
+        (static_cast<unsigned>(LogSub::Init) | static_cast<unsigned>(LogSub::Tuning)));
   CHECK((c.algo == "allreduce:tree;allgather:ring" && c.algo_var == "NCCL_ALGO"));
   CHECK(c.socket_ifname == "=eth0");
   CHECK((c.bootstrap_addr == "10.1.2.3:4567" && c.bootstrap_addr_var == "NCCL_COMM_ID"));
@@ -180,10 +181,10 @@ TEST_CASE("bad values of honoured NCCL variables warn and leave the defaults", "
   const Config d;
   const std::string all = lines(c.warnings);
   INFO(all);
-  for (const char* w :
-       {"NCCL_DEBUG=LOUD ignored", "NCCL_DEBUG_SUBSYS=INIT,NOSUCH ignored",
-        "NCCL_COMM_ID=10.0.0.1 ignored", "NCCL_MIN_NCHANNELS=9 ignored",
-        "NCCL_SOCKET_NTHREADS=17 ignored", "NCCL_SHM_DISABLE=yes ignored", "NCCL_BUFFSIZE=12 ignored"})
+  for (const char* w : {"NCCL_DEBUG=LOUD ignored", "NCCL_DEBUG_SUBSYS=INIT,NOSUCH ignored",
+                        "NCCL_COMM_ID=10.0.0.1 ignored", "NCCL_MIN_NCHANNELS=9 ignored",
+                        "NCCL_SOCKET_NTHREADS=17 ignored", "NCCL_SHM_DISABLE=yes ignored",
+                        "NCCL_BUFFSIZE=12 ignored"})
     CHECK(all.find(w) != std::string::npos);
   CHECK(c.log_level == d.log_level);
   CHECK(c.log_subsys == d.log_subsys);
@@ -227,5 +228,6 @@ TEST_CASE("log levels and subsystems parse as NCCL's", "[config]") {
   CHECK(c.log_subsys == ~(static_cast<unsigned>(LogSub::Net) | static_cast<unsigned>(LogSub::Shm)));
   env.set("COLOSSUS_DEBUG_SUBSYS", "ALL");
   CHECK(Config::from_env().log_subsys == ~0u);
-  for (const auto& v : colossus::base::nccl_vars()) CHECK(std::string(v.name).rfind("NCCL_", 0) == 0);
+  for (const auto& v : colossus::base::nccl_vars())
+    CHECK(std::string(v.name).rfind("NCCL_", 0) == 0);
 }

@@ -142,7 +142,7 @@ ShmTransport::ShmTransport(bootstrap::OutOfBand& oob, const ShmOptions& o)
   if (rank_ == local_leader) {
     if (const std::size_t n = shm::sweep_stale_segments(); n > 0) {
       CLOG_SUB(Info, Shm) << "shm transport: removed " << n
-                 << " segments left in /dev/shm by dead processes";
+                          << " segments left in /dev/shm by dead processes";
     }
   }
 }

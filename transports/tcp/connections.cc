@@ -121,7 +121,7 @@ void TcpProgress::route(Pending& p) {
   if (std::find(recvs_.begin(), recvs_.end(), r) == recvs_.end()) recvs_.push_back(r);
   stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   CLOG_SUB(Trace, Net) << "tcp: " << describe(*r) << " socket " << h.socket << "/" << h.nsockets
-              << " connected from " << p.from;
+                       << " connected from " << p.from;
   service_recv(*r, c);  // its first frames may already be waiting
 }
 

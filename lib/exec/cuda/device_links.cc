@@ -122,7 +122,8 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
   }
   if (!fresh.empty()) {
     CLOG_SUB(Trace, P2P) << "device links: " << fresh.size() << " new (" << exchanged.size()
-                << " over cuda_ipc, " << fresh.size() - exchanged.size() << " over the proxy)";
+                         << " over cuda_ipc, " << fresh.size() - exchanged.size()
+                         << " over the proxy)";
   }
 }
 
