@@ -97,7 +97,7 @@ TEST_CASE("ncclResetDebugInit follows NCCL_DEBUG_SUBSYS") {
   INFO(rest);
   CHECK(count(rest, "loopback group: ") == 0);
 
-  setenv("NCCL_DEBUG_SUBSYS", "INIT,NOSUCH", 1);  // a bad value warns; the old filter stays
+  setenv("NCCL_DEBUG_SUBSYS", "INIT,NOSUCH", 1);  // a bad value warns (the filter is ALL again)
   ncclResetDebugInit();
   CHECK(count(log.text(), "NCCL_DEBUG_SUBSYS=INIT,NOSUCH ignored") == 1);
 }
