@@ -135,8 +135,8 @@ void read_sockets(Config& c) {
   }
   c.socket_nsocks = static_cast<int>(std::min(threads * socks, 16L));
   const std::string what = std::to_string(threads) + " threads x " + std::to_string(socks) +
-                           " sockets = " + std::to_string(c.socket_nsocks) + " sockets per peer" +
-                           (threads * socks > 16 ? " (colossus's most)" : "");
+                           " sockets: " + std::to_string(c.socket_nsocks) + " sockets per peer" +
+                           (threads * socks > 16 ? ", colossus's most" : "");
   if (vt) honour(c, "NCCL_SOCKET_NTHREADS", vt);
   if (vs) honour(c, "NCCL_NSOCKS_PERTHREAD", vs);
   c.nccl_honoured.back() += " (" + what + ")";

@@ -124,7 +124,7 @@ TEST_CASE("NCCL variables with a colossus meaning set their fields", "[config]")
   CHECK(c.slot_bytes == (4u << 20) / 4);  // the FIFO of 4 slots holds NCCL_BUFFSIZE
   CHECK(c.nccl_honoured.size() == 14);
   CHECK(has(c.nccl_honoured, "NCCL_ALGO=allreduce:tree;allgather:ring"));
-  CHECK(has(c.nccl_honoured, "2 threads x 3 sockets = 6 sockets per peer"));
+  CHECK(has(c.nccl_honoured, "(2 threads x 3 sockets: 6 sockets per peer)"));
   CHECK(c.nccl_ignored.empty());
 }
 
