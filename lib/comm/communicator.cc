@@ -31,9 +31,7 @@ tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
   if (s.nchannels_fixed) {
     l.nchannels = {std::min(s.nchannels, s.max_channels)};
   } else {
-    for (int& n : l.nchannels) n = std::clamp(n, s.nchannels_lo, s.nchannels_hi);
-    std::sort(l.nchannels.begin(), l.nchannels.end());
-    l.nchannels.erase(std::unique(l.nchannels.begin(), l.nchannels.end()), l.nchannels.end());
+    l.bound_nchannels(s.nchannels_lo, s.nchannels_hi);
   }
   std::erase_if(l.nchannels, [&](int n) { return n > s.max_channels; });
   if (l.nchannels.empty()) l.nchannels = {s.max_channels};
