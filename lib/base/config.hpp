@@ -40,7 +40,7 @@ enum class LogSub : unsigned {
 };
 
 struct Config {
-  LogLevel log_level = LogLevel::Warn;  // COLOSSUS_DEBUG=NONE|WARN|INFO|TRACE
+  LogLevel log_level = LogLevel::Warn;  // COLOSSUS_DEBUG=NONE|VERSION|WARN|INFO|TRACE
   std::string log_file;                 // COLOSSUS_DEBUG_FILE (%h host, %p pid); "" = stderr
   unsigned log_subsys = ~0u;            // COLOSSUS_DEBUG_SUBSYS: LogSub bits of INFO/TRACE lines
   bool log_version = false;             // COLOSSUS_DEBUG=VERSION: print the version line once
