@@ -30,7 +30,8 @@ struct LogFile {
   }
   ~LogFile() {
     unlink(path.c_str());
-    for (const char* v : {"NCCL_DEBUG", "NCCL_DEBUG_FILE", "NCCL_DEBUG_SUBSYS", "NCCL_PROTO"})
+    for (const char* v :
+         {"NCCL_DEBUG", "NCCL_DEBUG_FILE", "NCCL_DEBUG_SUBSYS", "NCCL_PROTO", "NCCL_ALGO"})
       unsetenv(v);
   }
   std::string text() const {
@@ -110,4 +111,15 @@ TEST_CASE("NCCL_DEBUG=VERSION prints the version line and nothing else") {
   const std::string text = log.text();
   CHECK(text.rfind("colossus version ", 0) == 0);
   CHECK(count(text, "\n") == 1);
+}
+
+TEST_CASE("an NCCL_ALGO naming NCCL's own algorithms warns, and init goes on") {
+  LogFile log;
+  setenv("NCCL_DEBUG", "WARN", 1);
+  setenv("NCCL_ALGO", "NVLS,Ring", 1);  // read at first use: this process's first call
+  ncclResetDebugInit();
+  one_rank_comm();
+  const std::string text = log.text();
+  INFO(text);
+  CHECK(count(text, "colossus WARN NCCL_ALGO=NVLS,Ring ignored: ") == 1);
 }
