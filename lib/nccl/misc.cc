@@ -121,9 +121,6 @@ ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t comm) {
   });
 }
 
-// colossus reads its logging settings once; there is nothing to reload.
-void ncclResetDebugInit() {}
-
 }  // extern "C"
 
 COLOSSUS_NCCL_ALIAS(ncclMemAlloc);
@@ -134,4 +131,3 @@ COLOSSUS_NCCL_ALIAS(ncclCommWindowRegister);
 COLOSSUS_NCCL_ALIAS(ncclCommWindowDeregister);
 COLOSSUS_NCCL_ALIAS(ncclRedOpCreatePreMulSum);
 COLOSSUS_NCCL_ALIAS(ncclRedOpDestroy);
-COLOSSUS_NCCL_ALIAS(ncclResetDebugInit);
