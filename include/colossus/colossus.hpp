@@ -324,4 +324,15 @@ Communicator init_from_env(const Options& options = {});
 // line follows the new settings.
 void reload_log_settings();
 
+// Every variable the library reads (the COLOSSUS_* ones, then the NCCL_*
+// ones it honours), with a line of help and its value in this process's
+// environment now ("" and set = false when unset: the default applies).
+struct EnvSetting {
+  std::string name;
+  std::string help;
+  bool set = false;
+  std::string value;
+};
+std::vector<EnvSetting> environment_settings();
+
 }  // namespace colossus

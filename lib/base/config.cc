@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "base/config_parse.hpp"
+#include "colossus/colossus.hpp"
 
 extern char** environ;
 
@@ -284,3 +285,18 @@ const Config& env_config() {
 }
 
 }  // namespace colossus::base
+
+namespace colossus {
+
+std::vector<EnvSetting> environment_settings() {
+  std::vector<EnvSetting> out;
+  for (const auto* vars : {&base::config_vars(), &base::nccl_vars()}) {
+    for (const base::ConfigVar& v : *vars) {
+      const char* value = base::env_get(v.name);
+      out.push_back({v.name, v.help, value != nullptr, value ? value : ""});
+    }
+  }
+  return out;
+}
+
+}  // namespace colossus

@@ -1,6 +1,5 @@
-// nccl/misc.cc: memory, registration, user operators and logging entry
-// points. On host communicators there is nothing to register:
-// registration hands back a handle and keeps it until deregistered.
+// nccl/misc.cc: memory, registration and user operators. On host communicators there is nothing to
+// register: registration hands back a handle and keeps it until deregistered.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
