@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "colossus/colossus.hpp"
+#include "perf/backend.hpp"
 #include "perf/options.hpp"
 
 namespace colossus::perf {
@@ -29,9 +30,10 @@ class GroupProvider {
   virtual bool prints() const = 0;      // whether this process writes the report
   virtual int group_color() const = 0;  // the "Group" column of the device lines
 
-  // Communicators of this process's ranks; element i is global rank
-  // first_rank() + i. Called once, before any thread starts.
-  virtual std::vector<Communicator> connect(const Options& options) = 0;
+  // Communicators of this process's ranks, from the tool's back end
+  // (backend.hpp); element i is global rank first_rank() + i. Called once,
+  // before any thread starts.
+  virtual CommList connect(const Options& options) = 0;
 
   // One value per process in, the combination over processes out.
   virtual double combine(double value, Combine how) = 0;
@@ -40,10 +42,10 @@ class GroupProvider {
   virtual std::vector<std::string> gather_lines(const std::vector<std::string>& lines) = 0;
 };
 
-// Ranks as threads of this process, over colossus::loopback_group.
+// Ranks as threads of this process (make_local_comms).
 std::unique_ptr<GroupProvider> make_thread_group(int nthreads);
 
-// One rank per process from the launcher's environment (colossus::init_from_env).
+// One rank per process from the launcher's environment (make_launched_comm).
 std::unique_ptr<GroupProvider> make_process_group();
 
 // One rank per process under mpirun: rank 0's unique id goes out by
