@@ -20,9 +20,11 @@
 
 namespace colossus::perf {
 
-// One rank's communicator. As in NCCL, every collective takes a stream: a
-// communicator bound to a CUDA device (Options::cuda_device) enqueues the
-// call on it, a host communicator ignores it and returns when the call is done.
+// One rank's communicator. Every collective takes a stream: nullptr for
+// host buffers (the call returns when it is done), the rank's own stream for
+// device buffers of a communicator bound to a CUDA device (--buffers device:
+// the call is enqueued on it). A bound communicator takes host buffers too
+// (the driver combines statistics in host memory).
 class PerfComm {
  public:
   virtual ~PerfComm() = default;

@@ -17,33 +17,33 @@ class CxxComm final : public PerfComm {
 
   void allreduce(const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
                  cudaStream_t st) override {
-    device_ ? comm_.allreduce(s, r, n, t, op, st) : comm_.allreduce(s, r, n, t, op);
+    st ? comm_.allreduce(s, r, n, t, op, st) : comm_.allreduce(s, r, n, t, op);
   }
   void allgather(const void* s, void* r, std::size_t n, DataType t, cudaStream_t st) override {
-    device_ ? comm_.allgather(s, r, n, t, st) : comm_.allgather(s, r, n, t);
+    st ? comm_.allgather(s, r, n, t, st) : comm_.allgather(s, r, n, t);
   }
   void reduce_scatter(const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
                       cudaStream_t st) override {
-    device_ ? comm_.reduce_scatter(s, r, n, t, op, st) : comm_.reduce_scatter(s, r, n, t, op);
+    st ? comm_.reduce_scatter(s, r, n, t, op, st) : comm_.reduce_scatter(s, r, n, t, op);
   }
   void broadcast(const void* s, void* r, std::size_t n, DataType t, int root,
                  cudaStream_t st) override {
-    device_ ? comm_.broadcast(s, r, n, t, root, st) : comm_.broadcast(s, r, n, t, root);
+    st ? comm_.broadcast(s, r, n, t, root, st) : comm_.broadcast(s, r, n, t, root);
   }
   void reduce(const void* s, void* r, std::size_t n, DataType t, ReduceOp op, int root,
               cudaStream_t st) override {
-    device_ ? comm_.reduce(s, r, n, t, op, root, st) : comm_.reduce(s, r, n, t, op, root);
+    st ? comm_.reduce(s, r, n, t, op, root, st) : comm_.reduce(s, r, n, t, op, root);
   }
   void alltoall(const void* s, void* r, std::size_t n, DataType t, cudaStream_t st) override {
-    device_ ? comm_.alltoall(s, r, n, t, st) : comm_.alltoall(s, r, n, t);
+    st ? comm_.alltoall(s, r, n, t, st) : comm_.alltoall(s, r, n, t);
   }
   void gather(const void* s, void* r, std::size_t n, DataType t, int root,
               cudaStream_t st) override {
-    device_ ? comm_.gather(s, r, n, t, root, st) : comm_.gather(s, r, n, t, root);
+    st ? comm_.gather(s, r, n, t, root, st) : comm_.gather(s, r, n, t, root);
   }
   void scatter(const void* s, void* r, std::size_t n, DataType t, int root,
                cudaStream_t st) override {
-    device_ ? comm_.scatter(s, r, n, t, root, st) : comm_.scatter(s, r, n, t, root);
+    st ? comm_.scatter(s, r, n, t, root, st) : comm_.scatter(s, r, n, t, root);
   }
   void send(const void* buf, std::size_t n, DataType t, int peer) override {
     comm_.send(buf, n, t, peer);
@@ -57,7 +57,6 @@ class CxxComm final : public PerfComm {
 
  private:
   Communicator comm_;
-  bool device_;
 };
 
 std::unique_ptr<PerfComm> wrap(Communicator comm) {
