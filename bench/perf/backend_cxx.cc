@@ -7,10 +7,10 @@ namespace colossus::perf {
 
 namespace {
 
-// A communicator bound to a device takes the stream forms of the calls.
+// A stream means device buffers: the stream forms of the calls.
 class CxxComm final : public PerfComm {
  public:
-  explicit CxxComm(Communicator comm) : comm_(std::move(comm)), device_(comm_.cuda_device() >= 0) {}
+  explicit CxxComm(Communicator comm) : comm_(std::move(comm)) {}
 
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
