@@ -62,7 +62,7 @@ class PerfComm {
 
 using CommList = std::vector<std::unique_ptr<PerfComm>>;
 
-// What this back end is, for the report: "C++ API (colossus::Communicator)".
+// What this back end is, for the report: "the C++ API (colossus::Communicator)".
 const char* backend_name();
 
 // Why this back end cannot run device buffers (--buffers device), or

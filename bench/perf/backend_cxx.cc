@@ -65,7 +65,7 @@ std::unique_ptr<PerfComm> wrap(Communicator comm) {
 
 }  // namespace
 
-const char* backend_name() { return "C++ API (colossus::Communicator)"; }
+const char* backend_name() { return "the C++ API (colossus::Communicator)"; }
 
 const char* backend_no_device_buffers() { return nullptr; }
 
