@@ -1,9 +1,10 @@
 // group.hpp: where a *_perf run gets its communicators.
 //
 // The timing and reporting code sees a GroupProvider, never how ranks were
-// made. Today ranks are threads of one process over the loopback transport
-// (-t N). A multi-process provider (mpirun, srun) plugs in here: it makes
-// the communicators of its process's ranks and combines statistics across
+// made: threads of one process (-t N), or one rank per process under a
+// launcher (mpirun, srun, colossus-run, torchrun). A provider decides where
+// the ranks are and asks the tool's back end (backend.hpp: the C++ API or
+// NCCL's C API) for their communicators; it combines statistics across
 // processes; the driver combines across its own threads first and calls
 // the provider from one thread per process.
 #pragma once
