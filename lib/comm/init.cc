@@ -314,16 +314,7 @@ Communicator init_from_env(const Options& options) {
     throw Error(ErrorCode::InvalidUsage,
                 "init_from_env: no launcher environment (colossus-run, torchrun, mpirun, srun)");
   }
-  if (launch->bootstrap_host.empty()) {
-    throw Error(ErrorCode::InvalidUsage,
-                "init_from_env: " + launch->launcher +
-                    " gives no rendezvous address; set COLOSSUS_BOOTSTRAP_ADDR=host:port (a port "
-                    "free on rank 0's host)");
-  }
-  const std::string where = launch->bootstrap_host + ":" + std::to_string(launch->bootstrap_port);
-  const bootstrap::UniqueId id = launch->rank == 0
-                                     ? bootstrap::make_unique_id(where, launch->job_key)
-                                     : bootstrap::unique_id_for(where, launch->job_key);
+  const bootstrap::UniqueId id = bootstrap::launch_unique_id(*launch, "init_from_env");
   return init(external(id), launch->rank, launch->world_size, options);
 }
 
