@@ -136,43 +136,61 @@ Topology discover_host() {
   return t;
 }
 
+namespace {
+
+// The host's view from COLOSSUS_TOPO_FILE (or NCCL_TOPO_FILE).
+Topology view_from_file(const base::Config& cfg) {
+  Topology f = load_xml(cfg.topo_file);
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  if (f.hosts.size() == 1) {
+    // A one-host file describes this host's hardware, whichever host loads
+    // it: it takes this host's identity, so that ranks on several hosts
+    // sharing one file stay several hosts in the merged view.
+    f.hosts[0].hostname = name;
+    std::ifstream("/proc/sys/kernel/random/boot_id") >> f.hosts[0].boot_id;
+    return f;
+  }
+  Id found = kNone;
+  for (std::size_t h = 0; h < f.hosts.size() && found == kNone; ++h)
+    if (f.hosts[h].hostname == name) found = static_cast<Id>(h);
+  if (found == kNone)
+    throw Error(ErrorCode::InvalidArgument, cfg.topo_file_var + "=" + cfg.topo_file + " has " +
+                                                std::to_string(f.hosts.size()) +
+                                                " hosts, none named " + name);
+  Topology t;
+  append_host(t, f, found);
+  t.finish();
+  t.source = f.source;
+  return t;
+}
+
+}  // namespace
+
 Topology local_view() {
   const base::Config& cfg = base::env_config();
   Topology t;
+  bool loaded = false;
   if (!cfg.topo_file.empty()) {
-    Topology f = load_xml(cfg.topo_file);
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    if (f.hosts.size() == 1) {
-      // A one-host file describes this host's hardware, whichever host loads
-      // it: it takes this host's identity, so that ranks on several hosts
-      // sharing one file stay several hosts in the merged view.
-      t = std::move(f);
-      t.hosts[0].hostname = name;
-      std::ifstream("/proc/sys/kernel/random/boot_id") >> t.hosts[0].boot_id;
-    } else {
-      Id found = kNone;
-      for (std::size_t h = 0; h < f.hosts.size() && found == kNone; ++h)
-        if (f.hosts[h].hostname == name) found = static_cast<Id>(h);
-      if (found == kNone)
-        throw Error(ErrorCode::InvalidArgument, "COLOSSUS_TOPO_FILE=" + cfg.topo_file + " has " +
-                                                    std::to_string(f.hosts.size()) +
-                                                    " hosts, none named " + name);
-      append_host(t, f, found);
-      t.finish();
-      t.source = f.source;
+    try {
+      t = view_from_file(cfg);
+      loaded = true;
+      CLOG_SUB(Info, Graph) << "topology: loaded " << cfg.topo_file << " instead of discovering";
+    } catch (const std::exception& e) {
+      // NCCL_TOPO_FILE is often NCCL's own XML, set for every job of a machine.
+      if (cfg.topo_file_var == "COLOSSUS_TOPO_FILE") throw;
+      CLOG(Warn) << cfg.topo_file_var << "=" << cfg.topo_file << " ignored: " << e.what()
+                 << " (colossus reads its own topology XML); discovering";
     }
-    CLOG(Info) << "topology: loaded " << cfg.topo_file << " instead of discovering";
-  } else {
-    t = discover_host();
   }
+  if (!loaded) t = discover_host();
   if (!cfg.topo_dump_file.empty()) {
     const std::string path = expand(cfg.topo_dump_file);
     try {
       save_xml(t, path);
-      CLOG(Info) << "topology: wrote " << path;
+      CLOG_SUB(Info, Graph) << "topology: wrote " << path;
     } catch (const std::exception& e) {
-      CLOG(Warn) << "COLOSSUS_TOPO_DUMP_FILE: " << e.what();
+      CLOG(Warn) << "topology dump to " << path << ": " << e.what();
     }
   }
   return t;

@@ -126,13 +126,13 @@ void discover_hwloc(Topology& t) {
   t.hosts.push_back(host);
   hwloc_topology_t topo = nullptr;
   if (hwloc_topology_init(&topo) != 0) {
-    CLOG(Info) << "topology: hwloc init failed: host without CPU details";
+    CLOG_SUB(Info, Graph) << "topology: hwloc init failed: host without CPU details";
     return;
   }
   // GPUs, NICs and the bridges above them; other devices are not needed.
   hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
   if (hwloc_topology_load(topo) != 0) {
-    CLOG(Info) << "topology: hwloc load failed: host without CPU details";
+    CLOG_SUB(Info, Graph) << "topology: hwloc load failed: host without CPU details";
     hwloc_topology_destroy(topo);
     return;
   }

@@ -64,7 +64,7 @@ void discover_ibverbs(Topology& t) {
   int n = 0;
   ibv_device** list = ibv_get_device_list(&n);
   if (!list || n == 0) {
-    CLOG(Info) << "topology: libibverbs: no RDMA devices";
+    CLOG_SUB(Info, Graph) << "topology: libibverbs: no RDMA devices";
     if (list) ibv_free_device_list(list);
     return;
   }
@@ -110,7 +110,8 @@ void discover_ibverbs(Topology& t) {
 #else
 
 void discover_ibverbs(Topology&) {
-  CLOG(Info) << "topology: built without libibverbs: RDMA NIC speed and state not discovered";
+  CLOG_SUB(Info, Graph)
+      << "topology: built without libibverbs: RDMA NIC speed and state not discovered";
 }
 
 #endif

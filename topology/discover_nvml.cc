@@ -73,11 +73,11 @@ void discover_nvml(Topology& t) {
   static Nvml nvml;            // loaded once; dlclose of NVML is not worth the risk
   static const bool loaded = nvml.load();
   if (!loaded) {
-    CLOG(Info) << "topology: NVML (libnvidia-ml.so.1) not found: no NVLink information";
+    CLOG_SUB(Info, Graph) << "topology: NVML (libnvidia-ml.so.1) not found: no NVLink information";
     return;
   }
   if (nvml.init() != 0) {
-    CLOG(Info) << "topology: nvmlInit failed: no NVLink information";
+    CLOG_SUB(Info, Graph) << "topology: nvmlInit failed: no NVLink information";
     return;
   }
   unsigned n = 0;

@@ -53,7 +53,7 @@ void fill(Nic& c, const std::string& ifname) {
 void discover_sysfs(Topology& t) {
   const std::vector<std::string> ifs = interfaces();
   if (ifs.empty()) {
-    CLOG(Info) << "topology: " << kNet << " unreadable: Ethernet speeds unknown";
+    CLOG_SUB(Info, Graph) << "topology: " << kNet << " unreadable: Ethernet speeds unknown";
     return;
   }
   for (const std::string& ifname : ifs) {

@@ -2,7 +2,8 @@
 //
 // The driver is the same for every tool; a Collective says how a size in
 // bytes becomes element counts (nccl-tests' getCollByteCount), how bytes
-// become bus bandwidth, how to call the library, and, for the check, where
+// become bus bandwidth, how to call the library (through the back end,
+// backend.hpp), and, for the check, where
 // a rank's input goes and what its receive buffer must hold afterwards.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "colossus/colossus.hpp"
+#include "perf/backend.hpp"
 
 namespace colossus::perf {
 
@@ -49,12 +51,12 @@ struct Collective {
   Counts (*counts)(std::size_t count, int nranks);
   // busbw = algbw * factor; algbw = max(send, recv) bytes / time.
   double (*busbw_factor)(int nranks);
-  void (*run)(Communicator& comm, const void* send, void* recv, std::size_t count, DataType type,
-              ReduceOp op, int root);
-  // The same on device buffers, enqueued on `stream` (--buffers device);
-  // nullptr where the library has no stream form of the operation.
-  void (*run_stream)(Communicator& comm, const void* send, void* recv, std::size_t count,
-                     DataType type, ReduceOp op, int root, cudaStream_t stream);
+  // One call on `comm`. Device buffers (--buffers device) are enqueued on
+  // `stream`, the rank's own; host buffers come with nullptr.
+  void (*run)(PerfComm& comm, const void* send, void* recv, std::size_t count, DataType type,
+              ReduceOp op, int root, cudaStream_t stream);
+  // false where the library has no form of the operation on device buffers.
+  bool device_form;
   // Whether `rank` provides input (a broadcast's non-root ranks do not).
   bool (*has_input)(int rank, int root);
   // What rank `rank`'s receive buffer must hold after one call.

@@ -15,12 +15,8 @@ double one(int) { return 1.0; }
 // ---- allreduce: count elements in, count out; bus factor 2(n-1)/n ----
 Counts allreduce_counts(std::size_t count, int) { return {count, count, count, 0, 0}; }
 double allreduce_factor(int n) { return 2.0 * (n - 1) / n; }
-void allreduce_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
-                   int) {
-  c.allreduce(s, r, n, t, op);
-}
-void allreduce_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t,
-                      ReduceOp op, int, cudaStream_t st) {
+void allreduce_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp op, int,
+                   cudaStream_t st) {
   c.allreduce(s, r, n, t, op, st);
 }
 std::vector<Expect> allreduce_expect(const Counts& c, int, int, int, bool) {
@@ -32,12 +28,8 @@ Counts allgather_counts(std::size_t count, int n) {
   std::size_t per_rank = count / n;
   return {per_rank, per_rank * n, per_rank, per_rank, 0};
 }
-void allgather_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                   int) {
-  c.allgather(s, r, n, t);
-}
-void allgather_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                      int, cudaStream_t st) {
+void allgather_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp, int,
+                   cudaStream_t st) {
   c.allgather(s, r, n, t, st);
 }
 std::vector<Expect> allgather_expect(const Counts& c, int, int nranks, int, bool) {
@@ -53,12 +45,8 @@ Counts reduce_scatter_counts(std::size_t count, int n) {
   std::size_t per_rank = count / n;
   return {per_rank * n, per_rank, per_rank, 0, per_rank};
 }
-void reduce_scatter_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t,
-                        ReduceOp op, int) {
-  c.reduce_scatter(s, r, n, t, op);
-}
-void reduce_scatter_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t,
-                           ReduceOp op, int, cudaStream_t st) {
+void reduce_scatter_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
+                        int, cudaStream_t st) {
   c.reduce_scatter(s, r, n, t, op, st);
 }
 std::vector<Expect> reduce_scatter_expect(const Counts& c, int rank, int, int, bool) {
@@ -68,12 +56,8 @@ std::vector<Expect> reduce_scatter_expect(const Counts& c, int rank, int, int, b
 
 // ---- broadcast: root's count elements to everyone; bus factor 1 ----
 Counts rooted_counts(std::size_t count, int) { return {count, count, count, 0, 0}; }
-void broadcast_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                   int root) {
-  c.broadcast(s, r, n, t, root);
-}
-void broadcast_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                      int root, cudaStream_t st) {
+void broadcast_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
+                   int root, cudaStream_t st) {
   c.broadcast(s, r, n, t, root, st);
 }
 bool root_only(int rank, int root) { return rank == root; }
@@ -83,12 +67,8 @@ std::vector<Expect> broadcast_expect(const Counts& c, int, int, int root, bool) 
 
 // ---- reduce: everyone's input reduced into root's recv; others' recv is
 // not written (in place it still holds the rank's own input) ----
-void reduce_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
-                int root) {
-  c.reduce(s, r, n, t, op, root);
-}
-void reduce_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
-                   int root, cudaStream_t st) {
+void reduce_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp op,
+                int root, cudaStream_t st) {
   c.reduce(s, r, n, t, op, root, st);
 }
 std::vector<Expect> reduce_expect(const Counts& c, int rank, int, int root, bool in_place) {
@@ -103,12 +83,8 @@ Counts alltoall_counts(std::size_t count, int n) {
   std::size_t per_rank = count / n;
   return {per_rank * n, per_rank * n, per_rank, 0, 0};
 }
-void alltoall_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                  int) {
-  c.alltoall(s, r, n, t);
-}
-void alltoall_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                     int, cudaStream_t st) {
+void alltoall_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp, int,
+                  cudaStream_t st) {
   c.alltoall(s, r, n, t, st);
 }
 std::vector<Expect> alltoall_expect(const Counts& c, int rank, int nranks, int, bool) {
@@ -125,18 +101,18 @@ std::vector<Expect> alltoall_expect(const Counts& c, int rank, int nranks, int, 
 // ---- sendrecv: a ring shift, `count` to rank+1 and from rank-1; bus
 // factor 1. No in-place form ----
 Counts sendrecv_counts(std::size_t count, int) { return {count, count, count, 0, 0}; }
-void sendrecv_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                  int) {
+void sendrecv_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp, int,
+                  cudaStream_t) {
   const int size = c.size();
   const int me = c.rank();
   // One group: the send and the receive progress together, so the ring
   // cannot deadlock on a rendezvous, and one rank's send to itself is legal.
   // A call that throws ends the process (the driver's die()), so no group
   // is left open behind it.
-  group_start();
+  c.group_start();
   c.send(s, n, t, (me + 1) % size);
   c.recv(r, n, t, (me - 1 + size) % size);
-  group_end();
+  c.group_end();
 }
 std::vector<Expect> sendrecv_expect(const Counts& c, int rank, int nranks, int, bool) {
   return {{Kind::Input, 0, c.recv, 0, (rank - 1 + nranks) % nranks}};
@@ -148,12 +124,8 @@ Counts gather_counts(std::size_t count, int n) {
   std::size_t per_rank = count / n;
   return {per_rank, per_rank * n, per_rank, per_rank, 0};
 }
-void gather_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                int root) {
-  c.gather(s, r, n, t, root);
-}
-void gather_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                   int root, cudaStream_t st) {
+void gather_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp, int root,
+                cudaStream_t st) {
   c.gather(s, r, n, t, root, st);
 }
 std::vector<Expect> gather_expect(const Counts& c, int rank, int nranks, int root, bool in_place) {
@@ -172,12 +144,8 @@ Counts scatter_counts(std::size_t count, int n) {
   std::size_t per_rank = count / n;
   return {per_rank * n, per_rank, per_rank, 0, per_rank};
 }
-void scatter_run(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                 int root) {
-  c.scatter(s, r, n, t, root);
-}
-void scatter_stream(Communicator& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp,
-                    int root, cudaStream_t st) {
+void scatter_run(PerfComm& c, const void* s, void* r, std::size_t n, DataType t, ReduceOp, int root,
+                 cudaStream_t st) {
   c.scatter(s, r, n, t, root, st);
 }
 std::vector<Expect> scatter_expect(const Counts& c, int rank, int, int root, bool) {
@@ -194,7 +162,7 @@ const Collective& all_reduce_collective() {
                             .counts = allreduce_counts,
                             .busbw_factor = allreduce_factor,
                             .run = allreduce_run,
-                            .run_stream = allreduce_stream,
+                            .device_form = true,
                             .has_input = everyone,
                             .expect = allreduce_expect};
   return c;
@@ -208,7 +176,7 @@ const Collective& all_gather_collective() {
                             .counts = allgather_counts,
                             .busbw_factor = ring_factor,
                             .run = allgather_run,
-                            .run_stream = allgather_stream,
+                            .device_form = true,
                             .has_input = everyone,
                             .expect = allgather_expect};
   return c;
@@ -222,7 +190,7 @@ const Collective& reduce_scatter_collective() {
                             .counts = reduce_scatter_counts,
                             .busbw_factor = ring_factor,
                             .run = reduce_scatter_run,
-                            .run_stream = reduce_scatter_stream,
+                            .device_form = true,
                             .has_input = everyone,
                             .expect = reduce_scatter_expect};
   return c;
@@ -236,7 +204,7 @@ const Collective& broadcast_collective() {
                             .counts = rooted_counts,
                             .busbw_factor = one,
                             .run = broadcast_run,
-                            .run_stream = broadcast_stream,
+                            .device_form = true,
                             .has_input = root_only,
                             .expect = broadcast_expect};
   return c;
@@ -250,7 +218,7 @@ const Collective& reduce_collective() {
                             .counts = rooted_counts,
                             .busbw_factor = one,
                             .run = reduce_run,
-                            .run_stream = reduce_stream,
+                            .device_form = true,
                             .has_input = everyone,
                             .expect = reduce_expect};
   return c;
@@ -264,7 +232,7 @@ const Collective& alltoall_collective() {
                             .counts = alltoall_counts,
                             .busbw_factor = ring_factor,
                             .run = alltoall_run,
-                            .run_stream = alltoall_stream,
+                            .device_form = true,
                             .has_input = everyone,
                             .expect = alltoall_expect};
   return c;
@@ -279,7 +247,7 @@ const Collective& sendrecv_collective() {
                             .counts = sendrecv_counts,
                             .busbw_factor = one,
                             .run = sendrecv_run,
-                            .run_stream = nullptr,
+                            .device_form = false,
                             .has_input = everyone,
                             .expect = sendrecv_expect};
   return c;
@@ -293,7 +261,7 @@ const Collective& gather_collective() {
                             .counts = gather_counts,
                             .busbw_factor = ring_factor,
                             .run = gather_run,
-                            .run_stream = gather_stream,
+                            .device_form = true,
                             .has_input = everyone,
                             .expect = gather_expect};
   return c;
@@ -307,7 +275,7 @@ const Collective& scatter_collective() {
                             .counts = scatter_counts,
                             .busbw_factor = ring_factor,
                             .run = scatter_run,
-                            .run_stream = scatter_stream,
+                            .device_form = true,
                             .has_input = root_only,
                             .expect = scatter_expect};
   return c;

@@ -46,7 +46,7 @@ struct Shared {
 
 class RankRunner {
  public:
-  RankRunner(const Collective& coll, const PerfOptions& o, Shared& shared, Communicator& comm,
+  RankRunner(const Collective& coll, const PerfOptions& o, Shared& shared, PerfComm& comm,
              int local, Report* report, int device)
       : coll_(coll),
         o_(o),
@@ -144,11 +144,7 @@ class RankRunner {
   }
 
   void launch(const CallBuffers& b, const Counts& c) {
-    if (mem_->device()) {
-      coll_.run_stream(comm_, b.send, b.recv, c.param, type_, op_, root_, mem_->stream());
-    } else {
-      coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_);
-    }
+    coll_.run(comm_, b.send, b.recv, c.param, type_, op_, root_, mem_->stream());
   }
 
   void call(const Counts& c, bool in_place, int iter) {
@@ -245,7 +241,7 @@ class RankRunner {
   const Collective& coll_;
   const PerfOptions& o_;
   Shared& sh_;
-  Communicator& comm_;
+  PerfComm& comm_;
   int local_;
   int rank_;
   int nranks_;
@@ -280,8 +276,12 @@ std::size_t memory_limited_max_bytes(std::size_t max_bytes, int local_ranks) {
 }  // namespace
 
 int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvider& group) {
-  if (options.device_buffers && coll.run_stream == nullptr) {
-    // Refused before any GPU or communicator is set up: every rank refuses alike.
+  // Refused before any GPU or communicator is set up: every rank refuses alike.
+  if (options.device_buffers && backend_no_device_buffers() != nullptr) {
+    std::fprintf(stderr, "error: --buffers device: %s\n", backend_no_device_buffers());
+    return 1;
+  }
+  if (options.device_buffers && !coll.device_form) {
     std::fprintf(stderr,
                  "error: --buffers device: colossus has no %s on device buffers yet (the "
                  "host-buffer call exists: run without --buffers device)\n",
@@ -308,7 +308,7 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
     }
     lib_options.cuda_device = device;
   }
-  std::vector<Communicator> comms;
+  CommList comms;
   try {
     comms = group.connect(lib_options);
   } catch (const std::exception& e) {
@@ -332,6 +332,7 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   lines = group.gather_lines(lines);
   Report report(o.report_cputime != 0);
   if (group.prints()) {
+    std::printf("# %s through %s\n", std::string(coll.name).c_str(), backend_name());
     report.preamble(options, lines);
     if (reduced) std::printf("# Reducing maxBytes to %zu due to memory limitation\n", o.max_bytes);
     report.table_header(coll.has_in_place ? nullptr : std::string(coll.name).c_str());
@@ -344,7 +345,7 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
     Report* printer = (i == 0 && group.prints()) ? &report : nullptr;
     threads.emplace_back([&, i, printer] {
       try {
-        RankRunner(coll, o, shared, comms[i], i, printer, device).run();
+        RankRunner(coll, o, shared, *comms[i], i, printer, device).run();
       } catch (const std::exception& e) {
         die(group.first_rank() + i, e.what());
       }
@@ -353,7 +354,7 @@ int run_benchmark(const Collective& coll, const PerfOptions& options, GroupProvi
   for (auto& t : threads) t.join();
 
   double errors = group.combine(static_cast<double>(shared.error_count), Combine::Sum);
-  for (auto& c : comms) c.destroy();
+  for (auto& c : comms) c->destroy();
   bool ok = errors == 0;
   if (group.prints()) ok = report.summary(static_cast<int64_t>(errors)) && ok;
   return ok ? 0 : 1;

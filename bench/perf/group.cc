@@ -15,9 +15,7 @@ class ThreadGroup final : public GroupProvider {
   bool prints() const override { return true; }
   int group_color() const override { return 0; }
 
-  std::vector<Communicator> connect(const Options& options) override {
-    return loopback_group(nthreads_, options);
-  }
+  CommList connect(const Options& options) override { return make_local_comms(nthreads_, options); }
   double combine(double value, Combine) override { return value; }
   std::vector<std::string> gather_lines(const std::vector<std::string>& lines) override {
     return lines;

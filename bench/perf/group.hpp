@@ -1,9 +1,10 @@
 // group.hpp: where a *_perf run gets its communicators.
 //
 // The timing and reporting code sees a GroupProvider, never how ranks were
-// made. Today ranks are threads of one process over the loopback transport
-// (-t N). A multi-process provider (mpirun, srun) plugs in here: it makes
-// the communicators of its process's ranks and combines statistics across
+// made: threads of one process (-t N), or one rank per process under a
+// launcher (mpirun, srun, colossus-run, torchrun). A provider decides where
+// the ranks are and asks the tool's back end (backend.hpp: the C++ API or
+// NCCL's C API) for their communicators; it combines statistics across
 // processes; the driver combines across its own threads first and calls
 // the provider from one thread per process.
 #pragma once
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "colossus/colossus.hpp"
+#include "perf/backend.hpp"
 #include "perf/options.hpp"
 
 namespace colossus::perf {
@@ -29,9 +31,10 @@ class GroupProvider {
   virtual bool prints() const = 0;      // whether this process writes the report
   virtual int group_color() const = 0;  // the "Group" column of the device lines
 
-  // Communicators of this process's ranks; element i is global rank
-  // first_rank() + i. Called once, before any thread starts.
-  virtual std::vector<Communicator> connect(const Options& options) = 0;
+  // Communicators of this process's ranks, from the tool's back end
+  // (backend.hpp); element i is global rank first_rank() + i. Called once,
+  // before any thread starts.
+  virtual CommList connect(const Options& options) = 0;
 
   // One value per process in, the combination over processes out.
   virtual double combine(double value, Combine how) = 0;
@@ -40,10 +43,10 @@ class GroupProvider {
   virtual std::vector<std::string> gather_lines(const std::vector<std::string>& lines) = 0;
 };
 
-// Ranks as threads of this process, over colossus::loopback_group.
+// Ranks as threads of this process (make_local_comms).
 std::unique_ptr<GroupProvider> make_thread_group(int nthreads);
 
-// One rank per process from the launcher's environment (colossus::init_from_env).
+// One rank per process from the launcher's environment (make_launched_comm).
 std::unique_ptr<GroupProvider> make_process_group();
 
 // One rank per process under mpirun: rank 0's unique id goes out by

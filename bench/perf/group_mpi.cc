@@ -34,12 +34,12 @@ class MpiGroup final : public GroupProvider {
   bool prints() const override { return rank_ == 0; }
   int group_color() const override { return 0; }
 
-  std::vector<Communicator> connect(const Options& options) override {
+  CommList connect(const Options& options) override {
     UniqueId id{};
-    if (rank_ == 0) id = make_unique_id();
+    if (rank_ == 0) id = make_backend_unique_id();
     MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
-    std::vector<Communicator> comms;
-    comms.push_back(init(id, rank_, size_, options));
+    CommList comms;
+    comms.push_back(make_comm(id, rank_, size_, options));
     return comms;
   }
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::size_t kLineBytes = 256;
 
-class ProcessGroup : public GroupProvider {
+class ProcessGroup final : public GroupProvider {
  public:
   int world_size() const override { return size_; }
   int local_ranks() const override { return 1; }
@@ -19,24 +19,22 @@ class ProcessGroup : public GroupProvider {
   bool prints() const override { return rank_ == 0; }
   int group_color() const override { return 0; }
 
-  std::vector<Communicator> connect(const Options& options) override {
-    std::vector<Communicator> comms;
-    comms.push_back(init_rank(options));
-    comm_ = &comms.front();
+  CommList connect(const Options& options) override {
+    CommList comms;
+    comms.push_back(make_launched_comm(options));
+    comm_ = comms.front().get();  // owned by the driver from here on
     rank_ = comm_->rank();
     size_ = comm_->size();
-    // `comms` is moved into the driver; the element's address stays put
-    // only if the vector is not reallocated, which the driver never does.
     return comms;
   }
 
   double combine(double value, Combine how) override {
     double out = value;
     switch (how) {
-      case Combine::First: comm_->broadcast(&value, &out, 1, DataType::Float64, 0); break;
-      case Combine::Sum: comm_->allreduce(&value, &out, 1, DataType::Float64, ReduceOp::Sum); break;
-      case Combine::Min: comm_->allreduce(&value, &out, 1, DataType::Float64, ReduceOp::Min); break;
-      case Combine::Max: comm_->allreduce(&value, &out, 1, DataType::Float64, ReduceOp::Max); break;
+      case Combine::First: comm_->broadcast(&value, &out, 1, DataType::Float64, 0, nullptr); break;
+      case Combine::Sum: reduce(value, &out, ReduceOp::Sum); break;
+      case Combine::Min: reduce(value, &out, ReduceOp::Min); break;
+      case Combine::Max: reduce(value, &out, ReduceOp::Max); break;
     }
     return out;
   }
@@ -45,18 +43,19 @@ class ProcessGroup : public GroupProvider {
     char mine[kLineBytes] = {};
     if (!lines.empty()) std::strncpy(mine, lines.front().c_str(), kLineBytes - 1);
     std::vector<char> all(kLineBytes * static_cast<std::size_t>(size_));
-    comm_->allgather(mine, all.data(), kLineBytes, DataType::Int8);
+    comm_->allgather(mine, all.data(), kLineBytes, DataType::Int8, nullptr);
     std::vector<std::string> out;
     for (int r = 0; r < size_; ++r)
       out.emplace_back(&all[kLineBytes * static_cast<std::size_t>(r)]);
     return out;
   }
 
- protected:
-  virtual Communicator init_rank(const Options& options) { return init_from_env(options); }
-
  private:
-  Communicator* comm_ = nullptr;
+  void reduce(double value, double* out, ReduceOp op) {
+    comm_->allreduce(&value, out, 1, DataType::Float64, op, nullptr);
+  }
+
+  PerfComm* comm_ = nullptr;
   int rank_ = 0;
   int size_ = 1;
 };

@@ -312,4 +312,27 @@ Communicator init(const std::vector<UniqueId>& ids, int rank, int nranks,
 // COLOSSUS_BOOTSTRAP_ADDR=host:port naming a port rank 0's host can listen on.
 Communicator init_from_env(const Options& options = {});
 
+// ---- Logging ---------------------------------------------------------------
+//
+// The library reads its environment once, at first use: COLOSSUS_* variables
+// and the NCCL_* ones that have a colossus meaning (NCCL_DEBUG, NCCL_ALGO,
+// NCCL_SOCKET_IFNAME, ...; a COLOSSUS_* variable wins over its NCCL_* one;
+// see README). This reads the logging ones again, COLOSSUS_DEBUG /
+// NCCL_DEBUG, COLOSSUS_DEBUG_FILE / NCCL_DEBUG_FILE and COLOSSUS_DEBUG_SUBSYS
+// / NCCL_DEBUG_SUBSYS, so that a program can change them and call it
+// (NCCL's ncclResetDebugInit). Safe while other threads log; every later
+// line follows the new settings.
+void reload_log_settings();
+
+// Every variable the library reads (the COLOSSUS_* ones, then the NCCL_*
+// ones it honours), with a line of help and its value in this process's
+// environment now ("" and set = false when unset: the default applies).
+struct EnvSetting {
+  std::string name;
+  std::string help;
+  bool set = false;
+  std::string value;
+};
+std::vector<EnvSetting> environment_settings();
+
 }  // namespace colossus

@@ -1,10 +1,14 @@
-// logging.hpp: COLOSSUS_DEBUG-controlled log lines.
+// logging.hpp: COLOSSUS_DEBUG-controlled log lines (NCCL_DEBUG too, config.hpp).
 //
-//   CLOG(Info) << "allreduce " << bytes << " B: ring, 2 channels";
+//   CLOG(Warn) << "peer " << r << " is slow";
+//   CLOG_SUB(Info, Tuning) << "allreduce " << bytes << " B: ring, 2 channels";
 //
 // The stream is evaluated only when the level is enabled. Each line goes out
 // in one write(), prefixed "host:pid:tid colossus LEVEL", so lines of many
-// ranks and threads interleave whole.
+// ranks and threads interleave whole. An INFO or TRACE line of a subsystem
+// (LogSub) shows only when COLOSSUS_DEBUG_SUBSYS / NCCL_DEBUG_SUBSYS selects
+// it; a line without one (CLOG) belongs to all, as NCCL's NCCL_ALL lines do,
+// and WARN lines always show.
 #pragma once
 
 #include <sstream>
@@ -13,7 +17,12 @@
 
 namespace colossus::base {
 
-bool log_enabled(LogLevel level);
+bool log_enabled(LogLevel level, LogSub sub = LogSub::All);
+
+// Reads the log level, file and subsystems again from the environment, for
+// ncclResetDebugInit (colossus::reload_log_settings). Safe while other
+// threads log: a line goes out whole, under the old or the new settings.
+void reload_log_settings();
 
 class LogLine {
  public:
@@ -34,7 +43,9 @@ class LogLine {
 
 }  // namespace colossus::base
 
-#define CLOG(level)                                                        \
-  if (!::colossus::base::log_enabled(::colossus::base::LogLevel::level)) { \
-  } else                                                                   \
+#define CLOG_SUB(level, sub)                                            \
+  if (!::colossus::base::log_enabled(::colossus::base::LogLevel::level, \
+                                     ::colossus::base::LogSub::sub)) {  \
+  } else                                                                \
     ::colossus::base::LogLine(::colossus::base::LogLevel::level)
+#define CLOG(level) CLOG_SUB(level, All)

@@ -111,7 +111,7 @@ class Admission {
     slot.who = hello.who + " at " + c.peer.str();
     slot.fd = std::move(c.fd);
     ++admitted_;
-    CLOG(Trace) << "bootstrap: rank 0 admitted " << claim << " (" << slot.who << ")";
+    CLOG_SUB(Trace, Bootstrap) << "bootstrap: rank 0 admitted " << claim << " (" << slot.who << ")";
   }
 
   void turn_away(Candidate& c, const std::string& reason, ErrorCode reply) {

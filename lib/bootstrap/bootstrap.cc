@@ -122,7 +122,7 @@ void Bootstrap::setup_root(const UniqueId& id, const Deadline& deadline) {
   const std::string welcome =
       Encoder().u64(secret_).u32(static_cast<uint32_t>(nranks_)).bytes(this_process()).take();
   send_to_members(FrameType::Welcome, welcome, "setup", deadline);
-  CLOG(Info)
+  CLOG_SUB(Info, Bootstrap)
       << "bootstrap: rank 0 assembled " << nranks_ << " ranks in "
       << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()
       << " ms";

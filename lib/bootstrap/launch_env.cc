@@ -121,4 +121,16 @@ std::optional<LaunchInfo> detect_launch(const Environment& env) {
   return std::nullopt;
 }
 
+UniqueId launch_unique_id(const LaunchInfo& launch, const std::string& caller) {
+  if (launch.bootstrap_host.empty()) {
+    throw Error(ErrorCode::InvalidUsage,
+                caller + ": " + launch.launcher +
+                    " gives no rendezvous address; set COLOSSUS_BOOTSTRAP_ADDR=host:port (a port "
+                    "free on rank 0's host)");
+  }
+  const std::string where = launch.bootstrap_host + ":" + std::to_string(launch.bootstrap_port);
+  return launch.rank == 0 ? make_unique_id(where, launch.job_key)
+                          : unique_id_for(where, launch.job_key);
+}
+
 }  // namespace colossus::bootstrap

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "bootstrap/unique_id.hpp"
+
 namespace colossus::bootstrap {
 
 struct LaunchInfo {
@@ -37,5 +39,12 @@ Environment process_environment();
 // nullopt when no launcher is recognized. Throws Error(InvalidArgument) on a
 // recognized launcher with malformed values (rank out of range, bad port).
 std::optional<LaunchInfo> detect_launch(const Environment& env);
+
+// The job's unique id, from its rendezvous address and job key: rank 0
+// makes it (listening there at once), the other ranks compute the same
+// bytes. Throws Error(InvalidUsage), its text starting with `caller`, when
+// the launcher gives no rendezvous address (mpirun, srun without
+// COLOSSUS_BOOTSTRAP_ADDR).
+UniqueId launch_unique_id(const LaunchInfo& launch, const std::string& caller);
 
 }  // namespace colossus::bootstrap

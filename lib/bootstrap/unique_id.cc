@@ -53,8 +53,8 @@ struct Choice {
 
 Choice choose_spec(const std::string& bind_spec) {
   if (!bind_spec.empty()) return {bind_spec, "argument"};
-  const std::string& env = base::env_config().bootstrap_addr;
-  if (!env.empty()) return {env, "COLOSSUS_BOOTSTRAP_ADDR"};
+  const base::Config& env = base::env_config();
+  if (!env.bootstrap_addr.empty()) return {env.bootstrap_addr, env.bootstrap_addr_var};
   return {"", ""};
 }
 
@@ -116,8 +116,9 @@ UniqueId make_unique_id(const std::string& bind_spec, uint64_t secret) {
   Fd listener = listen_on(bind_at);
   advertised.set_port(local_endpoint(listener.get()).port());
   const UniqueId id = id_for(advertised, secret);
-  CLOG(Info) << "bootstrap: rank 0 listens on " << local_endpoint(listener.get()).str() << " as "
-             << advertised.str() << (choice.source.empty() ? "" : " (from " + choice.source + ")");
+  CLOG_SUB(Info, Bootstrap) << "bootstrap: rank 0 listens on "
+                            << local_endpoint(listener.get()).str() << " as " << advertised.str()
+                            << (choice.source.empty() ? "" : " (from " + choice.source + ")");
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.entries.push_back({secret, advertised.port(), ::getpid(), std::move(listener)});
@@ -130,7 +131,7 @@ UniqueId make_spare_id(Endpoint near) {
   near.set_port(local_endpoint(listener.get()).port());
   const uint64_t secret = random_secret();
   const UniqueId id = id_for(near, secret);
-  CLOG(Trace) << "bootstrap: spare rendezvous on " << near.str();
+  CLOG_SUB(Trace, Bootstrap) << "bootstrap: spare rendezvous on " << near.str();
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.entries.push_back({secret, near.port(), ::getpid(), std::move(listener)});

@@ -47,6 +47,8 @@ struct Settings {
   std::string topology;          // preset / XML the ranks are mapped onto; "" = real hosts
   bool blocking = true;          // Options::blocking
   bool nchannels_fixed = false;  // given by Options or the environment: not tuned
+  int nchannels_lo = 1;          // NCCL_MIN_NCHANNELS / NCCL_MAX_NCHANNELS: the tuned
+  int nchannels_hi = 64;         // channel counts are clamped into [lo, hi]
   bool chunk_fixed = false;
   int cuda_device = -1;   // bound GPU, or -1
   int max_channels = 64;  // device residency bound (ranks sharing a GPU)

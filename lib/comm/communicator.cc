@@ -28,7 +28,11 @@ tune::TunerLimits tuner_limits(const Settings& s, std::size_t transport_slot) {
   tune::TunerLimits l;
   l.max_chunk_bytes =
       std::min(s.slot_bytes, transport_slot) * static_cast<std::size_t>(s.fifo_depth - 1);
-  if (s.nchannels_fixed) l.nchannels = {std::min(s.nchannels, s.max_channels)};
+  if (s.nchannels_fixed) {
+    l.nchannels = {std::min(s.nchannels, s.max_channels)};
+  } else {
+    l.bound_nchannels(s.nchannels_lo, s.nchannels_hi);
+  }
   std::erase_if(l.nchannels, [&](int n) { return n > s.max_channels; });
   if (l.nchannels.empty()) l.nchannels = {s.max_channels};
   if (s.chunk_fixed) l.chunk_bytes = {s.chunk_bytes};
@@ -70,12 +74,13 @@ CommImpl::CommImpl(std::unique_ptr<transport::Transport> transport, const Settin
     link_->executor->set_yield_for(std::chrono::microseconds(0));
   }
   if (rank_ == 0) {
-    CLOG(Info) << "rank 0/" << nranks_ << " on " << topology::local_host().summary() << "; "
-               << transport_->name() << " transport, slot " << transport_->slot_bytes() << " B; "
-               << layout_.describe() << "; timeout " << settings_.timeout_s << " s";
-    CLOG(Info) << tuner_.model().describe();
+    CLOG_SUB(Info, Init) << "rank 0/" << nranks_ << " on " << topology::local_host().summary()
+                         << "; " << transport_->name() << " transport, slot "
+                         << transport_->slot_bytes() << " B; " << layout_.describe() << "; timeout "
+                         << settings_.timeout_s << " s";
+    CLOG_SUB(Info, Tuning) << tuner_.model().describe();
     if (!settings_.algo.empty()) {
-      CLOG(Info) << "algorithms restricted to \"" << settings_.algo << "\"";
+      CLOG_SUB(Info, Tuning) << "algorithms restricted to \"" << settings_.algo << "\"";
     }
   }
 }
@@ -110,9 +115,10 @@ CommImpl::CommImpl(const CommImpl& parent, int rank, const std::vector<int>& mem
       tuner_(parent.tuner_.model(), layout_, tune::AlgoFilter::parse(settings_.algo),
              tuner_limits(settings_, transport_->slot_bytes())) {
   if (rank_ == 0) {
-    CLOG(Info) << "split: " << nranks_ << " ranks (" << layout_.describe() << ") on the parent's "
-               << transport_->name() << " connections, transport channels " << channel_base_ << ".."
-               << channel_base_ + Link::kChannelsPerComm - 1;
+    CLOG_SUB(Info, Init) << "split: " << nranks_ << " ranks (" << layout_.describe()
+                         << ") on the parent's " << transport_->name()
+                         << " connections, transport channels " << channel_base_ << ".."
+                         << channel_base_ + Link::kChannelsPerComm - 1;
   }
 }
 
@@ -145,11 +151,12 @@ const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
     const algorithms::AlgoParams params{choice.best.nchannels, choice.best.chunk_bytes, &layout_};
     p = algorithms::make_plan(choice.best.algo, a, rank_, params);
     if (rank_ == 0) {
-      CLOG(Info) << tune::summary(a, choice) << "; " << p.num_steps() << " steps on rank 0";
-      CLOG(Trace) << "candidates:\n" << tune::explain(a, choice);
+      CLOG_SUB(Info, Tuning) << tune::summary(a, choice) << "; " << p.num_steps()
+                             << " steps on rank 0";
+      CLOG_SUB(Trace, Tuning) << "candidates:\n" << tune::explain(a, choice);
     }
   }
-  CLOG(Trace) << describe(p);
+  CLOG_SUB(Trace, Coll) << describe(p);
   p = to_link(std::move(p));
   if (!cached) plans_.erase(key);
   return plans_.insert_or_assign(key, std::move(p)).first->second;
@@ -158,10 +165,13 @@ const plan::Plan& CommImpl::plan_for(const plan::CollArgs& a) {
 plan::Plan CommImpl::fixed_plan(const plan::CollArgs& a) const {
   if (plan::is_p2p(a.coll)) return algorithms::direct_plan(a, rank_, {});
   // Alltoallv: every rank must cut every block alike whatever its own
-  // totals, so the parameters are fixed: the configured channels (or 2) and
+  // totals, so the parameters are fixed: the configured channels (or 2, kept
+  // within NCCL_MIN_NCHANNELS..NCCL_MAX_NCHANNELS) and
   // the largest chunk the FIFO takes.
-  const int nch = settings_.nchannels_fixed ? std::min(settings_.nchannels, settings_.max_channels)
-                                            : std::min(2, settings_.max_channels);
+  const int nch = settings_.nchannels_fixed
+                      ? std::min(settings_.nchannels, settings_.max_channels)
+                      : std::min(std::clamp(2, settings_.nchannels_lo, settings_.nchannels_hi),
+                                 settings_.max_channels);
   const std::size_t chunk = std::min(settings_.slot_bytes, transport_->slot_bytes()) *
                             static_cast<std::size_t>(settings_.fifo_depth - 1);
   return algorithms::pairwise_plan(a, rank_, {nch, chunk, &layout_});

@@ -44,11 +44,11 @@ void CommImpl::bind_device(exec::gpu::StreamSetup setup) {
       network += setup.reach[p] == exec::gpu::PeerReach::Network;
       ipc += setup.reach[p] == exec::gpu::PeerReach::SameHost;
     }
-    CLOG(Info) << "rank 0 bound to CUDA device " << setup.device << ": peers " << ipc
-               << " over cuda_ipc, " << network
-               << " over the host proxy (tcp), the rest in process; "
-               << "at most " << settings_.max_channels
-               << " channels per rank (every rank sharing a GPU resident at once)";
+    CLOG_SUB(Info, Init) << "rank 0 bound to CUDA device " << setup.device << ": peers " << ipc
+                         << " over cuda_ipc, " << network
+                         << " over the host proxy (tcp), the rest in process; "
+                         << "at most " << settings_.max_channels
+                         << " channels per rank (every rank sharing a GPU resident at once)";
   }
   device_ = exec::gpu::make_stream_executor(std::move(setup));
 }

@@ -105,10 +105,10 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
     if (p == rank) route[static_cast<std::size_t>(p)] = 0;
   }
   if (rank == 0) {
-    CLOG(Info) << "rank 0/" << n << " on " << host_name(hosts[0]) << ": " << local
-               << " ranks on this host" << (use_shm ? " (shm)" : "") << ", " << n - local
-               << " on other hosts" << (use_tcp ? " (tcp)" : "")
-               << (forced.empty() ? "" : "; COLOSSUS_TRANSPORT=" + forced);
+    CLOG_SUB(Info, Init) << "rank 0/" << n << " on " << host_name(hosts[0]) << ": " << local
+                         << " ranks on this host" << (use_shm ? " (shm)" : "") << ", " << n - local
+                         << " on other hosts" << (use_tcp ? " (tcp)" : "")
+                         << (forced.empty() ? "" : "; COLOSSUS_TRANSPORT=" + forced);
   }
   const char* name = use_shm && use_tcp ? "shm+tcp" : use_shm ? "shm" : "tcp";
   if (members.empty()) {
@@ -251,7 +251,7 @@ std::shared_ptr<CommImpl> build_comm(const bootstrap::UniqueId& id, int rank, in
     auto transport = connect_peers(b, settings, hosts);
     comm::Placement place = comm::place_job(b, settings.topology);
     if (rank == 0) {
-      CLOG(Info) << "placement: " << place.description;
+      CLOG_SUB(Info, Init) << "placement: " << place.description;
     }
     exec::gpu::StreamSetup device;
     if (job.bound) device = device_setup(b, settings, hosts);  // collective
@@ -314,16 +314,7 @@ Communicator init_from_env(const Options& options) {
     throw Error(ErrorCode::InvalidUsage,
                 "init_from_env: no launcher environment (colossus-run, torchrun, mpirun, srun)");
   }
-  if (launch->bootstrap_host.empty()) {
-    throw Error(ErrorCode::InvalidUsage,
-                "init_from_env: " + launch->launcher +
-                    " gives no rendezvous address; set COLOSSUS_BOOTSTRAP_ADDR=host:port (a port "
-                    "free on rank 0's host)");
-  }
-  const std::string where = launch->bootstrap_host + ":" + std::to_string(launch->bootstrap_port);
-  const bootstrap::UniqueId id = launch->rank == 0
-                                     ? bootstrap::make_unique_id(where, launch->job_key)
-                                     : bootstrap::unique_id_for(where, launch->job_key);
+  const bootstrap::UniqueId id = bootstrap::launch_unique_id(*launch, "init_from_env");
   return init(external(id), launch->rank, launch->world_size, options);
 }
 

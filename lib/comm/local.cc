@@ -29,7 +29,7 @@ std::vector<Communicator> loopback_group(int n, const Options& options) {
         std::vector<exec::gpu::DeviceInfo>(static_cast<std::size_t>(n), info));
   }
   const comm::Placement place = comm::place_local(n, settings.topology);
-  CLOG(Info) << "loopback group: " << place.description;
+  CLOG_SUB(Info, Init) << "loopback group: " << place.description;
   auto transports =
       transport::make_loopback_transports(n, settings.slot_bytes, settings.fifo_depth);
   std::vector<Communicator> comms;

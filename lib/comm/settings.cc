@@ -24,6 +24,8 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   s.chunk_bytes = o.chunk_bytes ? o.chunk_bytes : env.chunk_bytes;
   s.timeout_s = o.timeout_s > 0 ? o.timeout_s : env.timeout_s;
   s.nchannels_fixed = o.nchannels != 0 || env.nchannels_set;
+  s.nchannels_lo = env.min_nchannels;
+  s.nchannels_hi = env.max_nchannels;
   s.chunk_fixed = o.chunk_bytes != 0 || env.chunk_set;
   if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp") {
     throw Error(ErrorCode::InvalidArgument,
@@ -31,7 +33,15 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   }
   s.transport = o.transport.empty() ? env.transport : o.transport;
   s.algo = o.algorithm.empty() ? env.algo : o.algorithm;
-  (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
+  try {
+    (void)tune::AlgoFilter::parse(s.algo);  // a bad spec fails here, before any rank connects
+  } catch (const Error& e) {
+    // NCCL_ALGO may name NCCL's own algorithms (NVLS, PAT, ...): a warning, as NCCL's
+    // variables are for a process that did not choose colossus.
+    if (!o.algorithm.empty() || env.algo_var == "COLOSSUS_ALGO") throw;
+    CLOG(Warn) << env.algo_var << "=" << env.algo << " ignored: " << e.what();
+    s.algo.clear();
+  }
   s.topology = o.topology.empty() ? env.topo : o.topology;
   // A multiple of 16: the device path places slot k at k * slot_bytes and
   // runs its 16-byte vector loads (and 8-byte scalars) on aligned slots.
@@ -51,8 +61,9 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   // verifier proves this with VerifyOptions::slot_elements). Clamp the chunk.
   const std::size_t max_chunk = s.slot_bytes * static_cast<std::size_t>(s.fifo_depth - 1);
   if (s.chunk_bytes > max_chunk) {
-    CLOG(Info) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk << " B = slot "
-               << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth << " - 1)";
+    CLOG_SUB(Info, Tuning) << "chunk " << s.chunk_bytes << " B clamped to " << max_chunk
+                           << " B = slot " << s.slot_bytes << " B x (FIFO depth " << s.fifo_depth
+                           << " - 1)";
     s.chunk_bytes = max_chunk;
   }
   return s;

@@ -77,9 +77,9 @@ std::shared_ptr<CommImpl> CommImpl::shrink(const std::vector<int>& exclude, Shri
   uint64_t key = mix(static_cast<uint64_t>(epoch), static_cast<uint64_t>(channel_base_));
   for (const int r : survivors) key = mix(key, static_cast<uint64_t>(root_of(r)));
   if (me == 0) {
-    CLOG(Info) << "shrink #" << epoch << ": " << m << " of " << nranks_ << " ranks go on ("
-               << exclude.size() << " excluded)"
-               << (mode == ShrinkMode::Abort ? ", parent aborted" : "");
+    CLOG_SUB(Info, Init) << "shrink #" << epoch << ": " << m << " of " << nranks_
+                         << " ranks go on (" << exclude.size() << " excluded)"
+                         << (mode == ShrinkMode::Abort ? ", parent aborted" : "");
   }
 
   Settings settings = settings_;

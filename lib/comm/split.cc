@@ -85,8 +85,8 @@ std::shared_ptr<CommImpl> CommImpl::split(int color, int key) {
   const int me =
       static_cast<int>(std::find(members.begin(), members.end(), rank_) - members.begin());
   if (rank_ == 0 || me == 0) {
-    CLOG(Info) << "split color " << color << ": " << members.size() << " ranks, channel space "
-               << space;
+    CLOG_SUB(Info, Init) << "split color " << color << ": " << members.size()
+                         << " ranks, channel space " << space;
   }
   return std::make_shared<CommImpl>(*this, me, members, static_cast<int>(space));
 }

@@ -1,6 +1,8 @@
-// nccl/collectives.cc: collectives, point-to-point and groups on host
-// communicators. The stream is not used: a host call has completed when it
-// returns (inside a group: when ncclGroupEnd returns).
+// nccl/collectives.cc: collectives, point-to-point and groups. On a host
+// communicator the stream is not used: a call has completed when it returns
+// (inside a group: when ncclGroupEnd returns). On one bound to a CUDA
+// device (device.cc) the buffers are device memory and the call is
+// enqueued on the stream, through the C++ API's stream overloads.
 #include <string>
 
 #include "nccl/nccl_impl.hpp"
@@ -17,12 +19,28 @@ ncclComm* begin(const char* fn, ncclComm_t comm, ncclDataType_t datatype) {
   return h;
 }
 
+// Runs call() on a host communicator, call(stream) on a device one.
+template <class Call>
+void run_on(ncclComm* h, cudaStream_t stream, Call&& call) {
+  if (h->comm.cuda_device() >= 0) {
+    call(stream);
+  } else {
+    call();
+  }
+}
+
+// What device communicators cannot do through the C++ API yet.
+void host_only(const char* fn, ncclComm* h, const char* what) {
+  if (h->comm.cuda_device() >= 0) not_implemented(fn, std::string(what) + " on device buffers");
+}
+
 }  // namespace
 
 extern "C" {
 
 ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
-                           ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm, cudaStream_t) {
+                           ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
+                           cudaStream_t stream) {
   const char* fn = "ncclAllReduce";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
@@ -31,23 +49,28 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
     check_buf(fn, "recvbuff", recvbuff, count);
     const auto t = static_cast<DataType>(datatype);
     if (o.premul) {
+      host_only(fn, h, "a pre-multiplied sum");
       h->comm.allreduce(sendbuff, recvbuff, count, t, PreMulSum{o.scalar});
     } else {
-      h->comm.allreduce(sendbuff, recvbuff, count, t, o.op);
+      run_on(h, stream,
+             [&](auto... s) { h->comm.allreduce(sendbuff, recvbuff, count, t, o.op, s...); });
     }
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclBroadcast(const void* sendbuff, void* recvbuff, size_t count,
-                           ncclDataType_t datatype, int root, ncclComm_t comm, cudaStream_t) {
+                           ncclDataType_t datatype, int root, ncclComm_t comm,
+                           cudaStream_t stream) {
   const char* fn = "ncclBroadcast";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_rank(fn, "root", root, h->comm.size());
     if (h->comm.rank() == root) check_buf(fn, "sendbuff", sendbuff, count);
     check_buf(fn, "recvbuff", recvbuff, count);
-    h->comm.broadcast(sendbuff, recvbuff, count, static_cast<DataType>(datatype), root);
+    const auto t = static_cast<DataType>(datatype);
+    run_on(h, stream,
+           [&](auto... s) { h->comm.broadcast(sendbuff, recvbuff, count, t, root, s...); });
     return ncclSuccess;
   });
 }
@@ -58,7 +81,7 @@ ncclResult_t ncclBcast(void* buff, size_t count, ncclDataType_t datatype, int ro
 }
 
 ncclResult_t ncclReduce(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t datatype,
-                        ncclRedOp_t op, int root, ncclComm_t comm, cudaStream_t) {
+                        ncclRedOp_t op, int root, ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclReduce";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
@@ -68,29 +91,33 @@ ncclResult_t ncclReduce(const void* sendbuff, void* recvbuff, size_t count, nccl
     if (h->comm.rank() == root) check_buf(fn, "recvbuff", recvbuff, count);
     const auto t = static_cast<DataType>(datatype);
     if (o.premul) {
+      host_only(fn, h, "a pre-multiplied sum");
       h->comm.reduce(sendbuff, recvbuff, count, t, PreMulSum{o.scalar}, root);
     } else {
-      h->comm.reduce(sendbuff, recvbuff, count, t, o.op, root);
+      run_on(h, stream,
+             [&](auto... s) { h->comm.reduce(sendbuff, recvbuff, count, t, o.op, root, s...); });
     }
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
-                           ncclDataType_t datatype, ncclComm_t comm, cudaStream_t) {
+                           ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclAllGather";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_buf(fn, "sendbuff", sendbuff, sendcount);
     check_buf(fn, "recvbuff", recvbuff, sendcount);
-    h->comm.allgather(sendbuff, recvbuff, sendcount, static_cast<DataType>(datatype));
+    const auto t = static_cast<DataType>(datatype);
+    run_on(h, stream,
+           [&](auto... s) { h->comm.allgather(sendbuff, recvbuff, sendcount, t, s...); });
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
                                ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
-                               cudaStream_t) {
+                               cudaStream_t stream) {
   const char* fn = "ncclReduceScatter";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
@@ -99,71 +126,80 @@ ncclResult_t ncclReduceScatter(const void* sendbuff, void* recvbuff, size_t recv
     check_buf(fn, "recvbuff", recvbuff, recvcount);
     const auto t = static_cast<DataType>(datatype);
     if (o.premul) {
+      host_only(fn, h, "a pre-multiplied sum");
       h->comm.reduce_scatter(sendbuff, recvbuff, recvcount, t, PreMulSum{o.scalar});
     } else {
-      h->comm.reduce_scatter(sendbuff, recvbuff, recvcount, t, o.op);
+      run_on(h, stream, [&](auto... s) {
+        h->comm.reduce_scatter(sendbuff, recvbuff, recvcount, t, o.op, s...);
+      });
     }
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclAlltoAll(const void* sendbuff, void* recvbuff, size_t count,
-                          ncclDataType_t datatype, ncclComm_t comm, cudaStream_t) {
+                          ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclAlltoAll";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_buf(fn, "sendbuff", sendbuff, count);
     check_buf(fn, "recvbuff", recvbuff, count);
-    h->comm.alltoall(sendbuff, recvbuff, count, static_cast<DataType>(datatype));
+    const auto t = static_cast<DataType>(datatype);
+    run_on(h, stream, [&](auto... s) { h->comm.alltoall(sendbuff, recvbuff, count, t, s...); });
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclGather(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t datatype,
-                        int root, ncclComm_t comm, cudaStream_t) {
+                        int root, ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclGather";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_rank(fn, "root", root, h->comm.size());
     check_buf(fn, "sendbuff", sendbuff, count);
     if (h->comm.rank() == root) check_buf(fn, "recvbuff", recvbuff, count);
-    h->comm.gather(sendbuff, recvbuff, count, static_cast<DataType>(datatype), root);
+    const auto t = static_cast<DataType>(datatype);
+    run_on(h, stream, [&](auto... s) { h->comm.gather(sendbuff, recvbuff, count, t, root, s...); });
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclScatter(const void* sendbuff, void* recvbuff, size_t count,
-                         ncclDataType_t datatype, int root, ncclComm_t comm, cudaStream_t) {
+                         ncclDataType_t datatype, int root, ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclScatter";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_rank(fn, "root", root, h->comm.size());
     if (h->comm.rank() == root) check_buf(fn, "sendbuff", sendbuff, count);
     check_buf(fn, "recvbuff", recvbuff, count);
-    h->comm.scatter(sendbuff, recvbuff, count, static_cast<DataType>(datatype), root);
+    const auto t = static_cast<DataType>(datatype);
+    run_on(h, stream,
+           [&](auto... s) { h->comm.scatter(sendbuff, recvbuff, count, t, root, s...); });
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclSend(const void* sendbuff, size_t count, ncclDataType_t datatype, int peer,
-                      ncclComm_t comm, cudaStream_t) {
+                      ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclSend";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_rank(fn, "peer", peer, h->comm.size());
     check_buf(fn, "sendbuff", sendbuff, count);
+    host_only(fn, h, "send/recv");
     h->comm.send(sendbuff, count, static_cast<DataType>(datatype), peer);
     return ncclSuccess;
   });
 }
 
 ncclResult_t ncclRecv(void* recvbuff, size_t count, ncclDataType_t datatype, int peer,
-                      ncclComm_t comm, cudaStream_t) {
+                      ncclComm_t comm, cudaStream_t stream) {
   const char* fn = "ncclRecv";
   return guarded(fn, comm, [&] {
     ncclComm* h = begin(fn, comm, datatype);
     check_rank(fn, "peer", peer, h->comm.size());
     check_buf(fn, "recvbuff", recvbuff, count);
+    host_only(fn, h, "send/recv");
     h->comm.recv(recvbuff, count, static_cast<DataType>(datatype), peer);
     return ncclSuccess;
   });

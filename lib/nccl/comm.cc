@@ -41,8 +41,8 @@ ncclResult_t init_rank(const char* fn, ncclComm_t* out, int nranks, const ncclUn
     if (nids < 1 || nids > nranks)
       fail(ncclInvalidArgument,
            std::string(fn) + ": nId " + std::to_string(nids) + " is out of range [1, nranks]");
-    const Options options = read_config(fn, config);
-    require_host_process(fn);
+    Options options = read_config(fn, config);
+    bind_device(options);
     std::vector<UniqueId> uids;
     for (int k = 0; k < nids; ++k) uids.push_back(to_colossus(ids[k]));
     ncclComm* h = wrap(nids == 1 ? init(uids.front(), rank, nranks, options)
@@ -80,13 +80,24 @@ ncclResult_t ncclCommInitRankScalable(ncclComm_t* newcomm, int nranks, int myran
 }
 
 ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
-  // devlist names CUDA devices; host communicators have none to bind, so it
-  // is accepted and not read.
-  return guarded("ncclCommInitAll", nullptr, [&] {
-    check_ptr("ncclCommInitAll", "comm", comms);
+  // Rank i binds to devlist[i] (device i without a list); host communicators
+  // have no device, and the list is not read. The ranks of one loopback
+  // group share a device: a list naming different devices is not served.
+  const char* fn = "ncclCommInitAll";
+  return guarded(fn, nullptr, [&] {
+    check_ptr(fn, "comm", comms);
     if (ndev < 1) fail(ncclInvalidArgument, "ncclCommInitAll: ndev must be at least 1");
-    require_host_process("ncclCommInitAll");
-    std::vector<Communicator> group = loopback_group(ndev);
+    Options options;
+    if (cuda_device_count() > 0) {
+      options.cuda_device = devlist ? devlist[0] : 0;
+      for (int i = 1; i < ndev; ++i)
+        if ((devlist ? devlist[i] : i) != options.cuda_device)
+          not_implemented(fn,
+                          "ranks of one process on different CUDA devices (ncclCommInitAll "
+                          "ranks share one device in colossus: pass the same device "
+                          "ndev times, or use one process per device)");
+    }
+    std::vector<Communicator> group = loopback_group(ndev, options);
     for (int i = 0; i < ndev; ++i) comms[i] = wrap(std::move(group[static_cast<size_t>(i)]));
     return ncclSuccess;
   });

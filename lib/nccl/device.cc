@@ -1,11 +1,11 @@
-// nccl/device.cc: does this process have a usable CUDA device?
+// nccl/device.cc: which CUDA device a new communicator binds to.
 //
-// The C API serves host communicators only, so far: a process that sees a
-// CUDA device expects NCCL's device-buffer semantics, which the C layer
-// cannot give yet, and its init calls say so (ncclInvalidUsage) rather than
-// read device pointers as host memory. The driver is loaded at run time, so
-// libnccl.so.2 has no CUDA dependency; no driver, or cuInit failing (no
-// GPU, CUDA_VISIBLE_DEVICES=""), means no device.
+// As in NCCL, a process that sees CUDA devices makes device communicators:
+// each binds to the device the calling thread selected (cudaSetDevice;
+// device 0 if it selected none), and its calls take device pointers and run
+// on the given stream. A process without one makes host communicators. CUDA
+// is loaded at run time, so libnccl.so.2 has no CUDA dependency: no driver,
+// or cuInit failing (no GPU, CUDA_VISIBLE_DEVICES=""), means no device.
 #include <dlfcn.h>
 
 #include <string>
@@ -29,13 +29,24 @@ int cuda_device_count() {
   return count;
 }
 
-void require_host_process(const char* fn) {
-  const int n = cuda_device_count();
-  if (n > 0)
-    not_implemented(fn, "communicators on CUDA devices through the C API (this process sees " +
-                            std::to_string(n) +
-                            " CUDA device(s); hide them with CUDA_VISIBLE_DEVICES= for host "
-                            "communicators on host buffers)");
+int current_cuda_device() {
+  // The program's CUDA runtime (already loaded by it, as torch's is), else
+  // any we can load; cudaGetDevice answers for the calling thread.
+  using GetDevice = int (*)(int*);
+  static const GetDevice get_device = [] {
+    for (int flags : {RTLD_NOW | RTLD_NOLOAD, RTLD_NOW})
+      for (const char* name : {"libcudart.so.13", "libcudart.so.12", "libcudart.so"})
+        if (void* lib = dlopen(name, flags | RTLD_LOCAL))
+          if (void* f = dlsym(lib, "cudaGetDevice")) return reinterpret_cast<GetDevice>(f);
+    return static_cast<GetDevice>(nullptr);
+  }();
+  int device = 0;
+  if (!get_device || get_device(&device) != 0) return 0;  // CUDA's default device
+  return device;
+}
+
+void bind_device(Options& options) {
+  if (cuda_device_count() > 0) options.cuda_device = current_cuda_device();
 }
 
 }  // namespace colossus::nccl

@@ -57,8 +57,8 @@ ncclResult_t ncclWinGetUserPtr(ncclComm_t comm, ncclWindow_t, void**) {
   return unsupported("ncclWinGetUserPtr", comm, kWindows);
 }
 
-ncclResult_t ncclPutSignal(const void*, size_t, ncclDataType_t, int, ncclWindow_t, size_t, int,
-                           int, unsigned int, ncclComm_t comm, cudaStream_t) {
+ncclResult_t ncclPutSignal(const void*, size_t, ncclDataType_t, int, ncclWindow_t, size_t, int, int,
+                           unsigned int, ncclComm_t comm, cudaStream_t) {
   return unsupported("ncclPutSignal", comm, kWindows);
 }
 

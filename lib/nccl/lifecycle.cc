@@ -56,8 +56,9 @@ ncclResult_t ncclCommGetUniqueId(ncclComm_t comm, ncclUniqueId* uniqueId) {
     ncclComm* h = check_comm(fn, comm);
     check_ptr(fn, "uniqueId", uniqueId);
     if (h->comm.rank() != 0)
-      fail(ncclInvalidUsage, std::string(fn) + ": only rank 0 of the communicator makes the "
-                                               "grow id in colossus (its rendezvous root)");
+      fail(ncclInvalidUsage, std::string(fn) +
+                                 ": only rank 0 of the communicator makes the "
+                                 "grow id in colossus (its rendezvous root)");
     std::lock_guard<std::mutex> lock(h->mu);
     if (h->grow_id)
       fail(ncclInvalidUsage,
@@ -74,7 +75,8 @@ ncclResult_t ncclCommGrow(ncclComm_t comm, int nRanks, const ncclUniqueId* uniqu
   return guarded(fn, comm, [&] {
     check_ptr(fn, "newcomm", newcomm);
     *newcomm = nullptr;
-    const Options options = read_config(fn, config);
+    Options options = read_config(fn, config);
+    bind_device(options);
     Communicator grown;
     if (comm) {
       ncclComm* h = check_comm(fn, comm);
@@ -86,10 +88,8 @@ ncclResult_t ncclCommGrow(ncclComm_t comm, int nRanks, const ncclUniqueId* uniqu
       check_ptr(fn, "uniqueId (a new rank needs the id)", uniqueId);
       if (nRanks < 2) fail(ncclInvalidArgument, std::string(fn) + ": nRanks must be at least 2");
       if (rank < 1 || rank >= nRanks)
-        fail(ncclInvalidArgument, std::string(fn) + ": a new rank's rank " +
-                                      std::to_string(rank) + " is out of range [1, " +
-                                      std::to_string(nRanks) + ")");
-      require_host_process(fn);
+        fail(ncclInvalidArgument, std::string(fn) + ": a new rank's rank " + std::to_string(rank) +
+                                      " is out of range [1, " + std::to_string(nRanks) + ")");
       grown = init(to_colossus(*uniqueId), rank, nRanks, options);
     }
     ncclComm* c = wrap(std::move(grown));

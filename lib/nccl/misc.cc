@@ -1,6 +1,5 @@
-// nccl/misc.cc: memory, registration, user operators and logging entry
-// points. On host communicators there is nothing to register:
-// registration hands back a handle and keeps it until deregistered.
+// nccl/misc.cc: memory, registration and user operators. On host communicators there is nothing to
+// register: registration hands back a handle and keeps it until deregistered.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -121,9 +120,6 @@ ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t comm) {
   });
 }
 
-// colossus reads its logging settings once; there is nothing to reload.
-void ncclResetDebugInit() {}
-
 }  // extern "C"
 
 COLOSSUS_NCCL_ALIAS(ncclMemAlloc);
@@ -134,4 +130,3 @@ COLOSSUS_NCCL_ALIAS(ncclCommWindowRegister);
 COLOSSUS_NCCL_ALIAS(ncclCommWindowDeregister);
 COLOSSUS_NCCL_ALIAS(ncclRedOpCreatePreMulSum);
 COLOSSUS_NCCL_ALIAS(ncclRedOpDestroy);
-COLOSSUS_NCCL_ALIAS(ncclResetDebugInit);

@@ -112,10 +112,12 @@ void check_rank(const char* fn, const char* name, int rank, int size);
 // goes, as NCCL reads configs of older headers.
 Options read_config(const char* fn, const ncclConfig_t* config);
 
-// CUDA devices this process can use (0 without a driver or a GPU), and the
-// check every init runs: the C API makes host communicators only, so far.
+// CUDA devices this process can use (0 without a driver or a GPU); the
+// device the calling thread selected; and what every init does with them:
+// binds the communicator to that device if there is one (device.cc).
 int cuda_device_count();
-void require_host_process(const char* fn);
+int current_cuda_device();
+void bind_device(Options& options);
 
 // A new handle owning `c`.
 ncclComm* wrap(Communicator c);

@@ -20,6 +20,12 @@ std::string fmt_us(double us) {
 }
 }  // namespace
 
+void TunerLimits::bound_nchannels(int lo, int hi) {
+  for (int& n : nchannels) n = std::clamp(n, lo, hi);
+  std::sort(nchannels.begin(), nchannels.end());
+  nchannels.erase(std::unique(nchannels.begin(), nchannels.end()), nchannels.end());
+}
+
 Tuner::Tuner(CostModel model, algorithms::Layout layout, AlgoFilter filter, TunerLimits limits)
     : model_(std::move(model)),
       layout_(std::move(layout)),

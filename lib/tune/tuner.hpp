@@ -64,6 +64,10 @@ struct TunerLimits {
   std::vector<int> nchannels = {1, 2, 4, 8};  // tried unless fixed
   std::vector<std::size_t> chunk_bytes = {128u << 10, 512u << 10};
   std::size_t max_chunk_bytes = 1536u << 10;  // slot x (FIFO depth - 1)
+
+  // Keeps the tried channel counts within [lo, hi] (NCCL_MIN_NCHANNELS,
+  // NCCL_MAX_NCHANNELS): each is clamped into it, duplicates dropped.
+  void bound_nchannels(int lo, int hi);
 };
 
 class Tuner {

@@ -2,6 +2,8 @@
 // the way each launcher writes them; malformed values are clear errors.
 #include "bootstrap/launch_env.hpp"
 
+#include <cstring>
+
 #include "bootstrap/address.hpp"
 #include "catch.hpp"
 #include "colossus/error.hpp"
@@ -10,7 +12,10 @@ using colossus::Error;
 using colossus::ErrorCode;
 using colossus::bootstrap::detect_launch;
 using colossus::bootstrap::Environment;
+using colossus::bootstrap::launch_unique_id;
 using colossus::bootstrap::split_host_port;
+using colossus::bootstrap::unique_id_for;
+using colossus::bootstrap::UniqueId;
 
 TEST_CASE("no launcher variables means no launch", "[launch]") {
   CHECK_FALSE(detect_launch({}).has_value());
@@ -90,6 +95,29 @@ TEST_CASE("malformed launcher values are rejected with the variable named", "[la
   expect(
       {{"COLOSSUS_RANK", "0"}, {"COLOSSUS_WORLD_SIZE", "2"}, {"COLOSSUS_BOOTSTRAP_ADDR", "nohost"}},
       "COLOSSUS_BOOTSTRAP_ADDR=nohost");
+}
+
+TEST_CASE("a launched job's unique id: the launcher's address and job key, or a clear refusal",
+          "[launch]") {
+  auto rank1 = detect_launch({{"COLOSSUS_RANK", "1"},
+                              {"COLOSSUS_WORLD_SIZE", "2"},
+                              {"COLOSSUS_JOB_ID", "abc"},
+                              {"COLOSSUS_BOOTSTRAP_ADDR", "127.0.0.1:7000"}});
+  REQUIRE(rank1);
+  // A rank other than 0 computes the id without listening.
+  const UniqueId id = launch_unique_id(*rank1, "caller");
+  const UniqueId want = unique_id_for("127.0.0.1:7000", rank1->job_key);
+  CHECK(std::memcmp(&id, &want, sizeof id) == 0);
+
+  auto slurm = detect_launch({{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}});
+  REQUIRE(slurm);
+  try {
+    launch_unique_id(*slurm, "caller");
+    FAIL("an id without a rendezvous address");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::InvalidUsage);
+    CHECK(std::string(e.what()).rfind("caller: srun gives no rendezvous address", 0) == 0);
+  }
 }
 
 TEST_CASE("host:port splitting", "[launch]") {

@@ -3,6 +3,7 @@
 // and the functions colossus does not serve, pinned as a list.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -136,7 +137,8 @@ TEST_CASE("ncclCommInitRankScalable: two ids made by ranks 0 and 2, passed to al
   CHECK(last().find("nId") != std::string::npos);
 }
 
-TEST_CASE("ncclCommSuspend refuses calls until ncclCommResume, and the memory stats of a host comm") {
+TEST_CASE(
+    "ncclCommSuspend refuses calls until ncclCommResume, and the memory stats of a host comm") {
   ncclComm_t comm = nullptr;
   REQUIRE(ncclCommInitAll(&comm, 1, nullptr) == ncclSuccess);
   uint64_t v = 99;
@@ -152,8 +154,8 @@ TEST_CASE("ncclCommSuspend refuses calls until ncclCommResume, and the memory st
   CHECK(ncclCommResume(comm) == ncclInvalidUsage);
   REQUIRE(ncclAllReduce(&x, &y, 1, ncclFloat, ncclSum, comm, nullptr) == ncclSuccess);
   CHECK(y == 1);
-  for (ncclCommMemStat_t s : {ncclStatGpuMemSuspend, ncclStatGpuMemSuspended,
-                              ncclStatGpuMemPersist, ncclStatGpuMemTotal}) {
+  for (ncclCommMemStat_t s : {ncclStatGpuMemSuspend, ncclStatGpuMemSuspended, ncclStatGpuMemPersist,
+                              ncclStatGpuMemTotal}) {
     v = 99;
     REQUIRE(ncclCommMemStats(comm, s, &v) == ncclSuccess);
     CHECK(v == 0);  // a host communicator holds no GPU memory
@@ -205,6 +207,54 @@ TEST_CASE("ncclGroupSimulateEnd predicts the group from the tuner's model and ru
   REQUIRE(ncclGroupSimulateEnd(&sim) == ncclSuccess);
   CHECK(sim.estimatedTime == 0);  // an empty group costs nothing
   for (ncclComm_t c : comms) REQUIRE(ncclCommDestroy(c) == ncclSuccess);
+}
+
+TEST_CASE("the parameter API reads the variables colossus knows, by handle and by key") {
+  setenv("NCCL_BUFFSIZE", "4194304", 1);
+  unsetenv("NCCL_SOCKET_IFNAME");
+  ncclParamHandle_t h = nullptr, h2 = nullptr;
+  REQUIRE(ncclParamBind(&h, "NCCL_BUFFSIZE") == ncclSuccess);
+  REQUIRE(ncclParamBind(&h2, "NCCL_BUFFSIZE") == ncclSuccess);
+  CHECK(h == h2);  // one handle per key
+  int64_t i64 = 0;
+  uint32_t u32 = 0;
+  int8_t i8 = 0;
+  REQUIRE(ncclParamGetI64(h, &i64) == ncclSuccess);
+  CHECK(i64 == 4194304);
+  REQUIRE(ncclParamGetU32(h, &u32) == ncclSuccess);
+  CHECK(u32 == 4194304u);
+  CHECK(ncclParamGetI8(h, &i8) == ncclInvalidArgument);  // does not fit
+  const char* text = nullptr;
+  REQUIRE(ncclParamGetStr(h, &text) == ncclSuccess);
+  CHECK(std::string(text) == "4194304");
+  char buf[16];
+  int len = 0;
+  REQUIRE(ncclParamGet(h, buf, sizeof buf, &len) == ncclSuccess);
+  CHECK(len == 8);
+  CHECK(std::string(buf) == "4194304");
+  CHECK(ncclParamGet(h, buf, 4, &len) == ncclInvalidArgument);
+  // The environment is read at each call.
+  setenv("NCCL_BUFFSIZE", "-1", 1);
+  CHECK(ncclParamGetU64(h, reinterpret_cast<uint64_t*>(&i64)) == ncclInvalidArgument);
+  unsetenv("NCCL_BUFFSIZE");
+
+  ncclParamHandle_t unset = nullptr;
+  REQUIRE(ncclParamBind(&unset, "NCCL_SOCKET_IFNAME") == ncclSuccess);
+  CHECK(ncclParamGetI32(unset, reinterpret_cast<int32_t*>(&u32)) == ncclInvalidUsage);
+  CHECK(last().find("not set") != std::string::npos);
+  int vlen = -1;
+  REQUIRE(ncclParamGetParameter("NCCL_SOCKET_IFNAME", &text, &vlen) == ncclSuccess);
+  CHECK(vlen == 0);
+
+  ncclParamHandle_t none = nullptr;
+  CHECK(ncclParamBind(&none, "NCCL_NO_SUCH_THING") == ncclInvalidArgument);
+  CHECK(none == nullptr);
+  const char** keys = nullptr;
+  int nkeys = 0;
+  REQUIRE(ncclParamGetAllParameterKeys(&keys, &nkeys) == ncclSuccess);
+  std::vector<std::string> names(keys, keys + nkeys);
+  CHECK(std::find(names.begin(), names.end(), "NCCL_ALGO") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "COLOSSUS_TIMEOUT_S") != names.end());
 }
 
 TEST_CASE("what colossus does not serve: ncclInvalidUsage naming what is missing") {

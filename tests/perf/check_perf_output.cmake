@@ -22,6 +22,8 @@ foreach(var TOOL MODE)
   endif()
 endforeach()
 
+include(${CMAKE_CURRENT_LIST_DIR}/perf_table.cmake)
+
 separate_arguments(argv UNIX_COMMAND "${ARGS}")
 # LAUNCHER (optional): a prefix such as "colossus-run -n 4 --no-tag --" or
 # "mpirun -np 4": the tool then runs as one rank per process.
@@ -30,10 +32,6 @@ execute_process(COMMAND ${launcher} ${TOOL} ${argv}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
                 TIMEOUT 120)
 message(STATUS "${TOOL} ${ARGS} -> ${rc}\n${out}${err}")
-
-function(fail why)
-  message(FATAL_ERROR "FAILED: ${why}")
-endfunction()
 
 if(MODE STREQUAL "usage")
   if(NOT rc EQUAL 1)
@@ -92,18 +90,11 @@ if(NOT out MATCHES "\n# Avg bus bandwidth    : [0-9.e+-]+ ?\n")
   fail("'# Avg bus bandwidth' missing")
 endif()
 
-string(REPLACE "\n" ";" lines "${out}")
+perf_table_rows("${out}" table)
 set(rows 0)
-foreach(line IN LISTS lines)
-  if(line STREQUAL "" OR line MATCHES "^#")
-    continue()
-  endif()
-  string(REGEX REPLACE "^ +" "" line "${line}")
-  string(REGEX REPLACE " +" ";" cols "${line}")
-  list(LENGTH cols ncols)
-  if(NOT ncols EQUAL 13)
-    fail("row with ${ncols} columns instead of 13: '${line}'")
-  endif()
+foreach(row IN LISTS table)
+  string(REPLACE "|" ";" cols "${row}")
+  string(REPLACE "|" " " line "${row}")
   list(GET cols 8 wrong_out)
   list(GET cols 12 wrong_in)
   set(want "0")

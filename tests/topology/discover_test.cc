@@ -1,11 +1,14 @@
 // Discovery on this machine, and the serialize/merge pair of the global view.
 #include "topology/discover.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "base/config.hpp"
 #include "catch.hpp"
 #include "colossus/error.hpp"
+#include "support/skip_case.hpp"
 #include "topology/mapping.hpp"
 #include "topology/presets.hpp"
 #include "topology/xml.hpp"
@@ -46,6 +49,30 @@ TEST_CASE("COLOSSUS_TOPO_FILE and COLOSSUS_TOPO_DUMP_FILE are read by the config
   for (const std::string& w : c.warnings) CHECK(w.find("TOPO") == std::string::npos);
   unsetenv("COLOSSUS_TOPO_FILE");
   unsetenv("COLOSSUS_TOPO_DUMP_FILE");
+}
+
+TEST_CASE("an NCCL_TOPO_FILE colossus cannot read warns, and discovery goes on",
+          "[topology][discover]") {
+  // NCCL's own topology XML (root <system>), as machines set it for NCCL jobs.
+  char path[] = "/tmp/nccl_topo.XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string nccl_xml = "<system version=\"1\"><cpu numaid=\"0\"/></system>\n";
+  REQUIRE(write(fd, nccl_xml.data(), nccl_xml.size()) == static_cast<ssize_t>(nccl_xml.size()));
+  close(fd);
+  setenv("NCCL_TOPO_FILE", path, 1);
+  const colossus::base::Config& env = colossus::base::env_config();
+  if (env.topo_file_var != "NCCL_TOPO_FILE") {
+    unlink(path);
+    colossus::test::skip_case("NCCL_TOPO_FILE", "the process read its environment earlier");
+  }
+  Topology t;
+  REQUIRE_NOTHROW(t = local_view());
+  CHECK(t.hosts.size() == 1);
+  CHECK(t.source == "discovered");
+  CHECK_THROWS(load_xml(path));  // what COLOSSUS_TOPO_FILE would have made an error
+  unsetenv("NCCL_TOPO_FILE");
+  unlink(path);
 }
 
 TEST_CASE("serialize_host and merge_hosts build the global view", "[topology][discover]") {

@@ -133,3 +133,19 @@ TEST_CASE("above the counted range the tuner says it did not model the choice") 
                                      allreduce(8, 2000), Algo::Ring, 1),
                   Error);
 }
+
+TEST_CASE("NCCL_MIN/MAX_NCHANNELS bound the channel counts the tuner tries", "[tune]") {
+  tune::TunerLimits l;
+  l.bound_nchannels(1, 64);
+  CHECK(l.nchannels == std::vector<int>{1, 2, 4, 8});
+  l.bound_nchannels(2, 4);
+  CHECK(l.nchannels == std::vector<int>{2, 4});
+  l.bound_nchannels(3, 3);
+  CHECK(l.nchannels == std::vector<int>{3});
+  tune::TunerLimits m;
+  m.bound_nchannels(16, 32);
+  CHECK(m.nchannels == std::vector<int>{16});
+  // The tuner then picks among them only.
+  Tuner t(tune::host_memory_model(2), Layout::single_node(8), AlgoFilter(), l);
+  CHECK(t.choose(allreduce(64 << 20, 8)).best.nchannels == 3);
+}

@@ -143,9 +143,11 @@ class ShmRecv final : public RecvEndpoint, Stream {
     if (ok) {
       cma_pid_ = hdr_->sender_pid;
     } else {
-      CLOG(Info) << who() << ": single copy off, the kernel refused process_vm_readv of rank "
-                 << c_.src << "'s memory (" << (got < 0 ? std::strerror(errno) : "wrong word")
-                 << "); messages go through the slots";
+      CLOG_SUB(Info, Shm) << who()
+                          << ": single copy off, the kernel refused process_vm_readv of rank "
+                          << c_.src << "'s memory ("
+                          << (got < 0 ? std::strerror(errno) : "wrong word")
+                          << "); messages go through the slots";
     }
     hdr_->cma.store(ok ? kCmaYes : kCmaNo, std::memory_order_release);
   }

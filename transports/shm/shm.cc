@@ -141,8 +141,8 @@ ShmTransport::ShmTransport(bootstrap::OutOfBand& oob, const ShmOptions& o)
 
   if (rank_ == local_leader) {
     if (const std::size_t n = shm::sweep_stale_segments(); n > 0) {
-      CLOG(Info) << "shm transport: removed " << n
-                 << " segments left in /dev/shm by dead processes";
+      CLOG_SUB(Info, Shm) << "shm transport: removed " << n
+                          << " segments left in /dev/shm by dead processes";
     }
   }
 }

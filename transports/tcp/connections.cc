@@ -120,8 +120,8 @@ void TcpProgress::route(Pending& p) {
   c.used = true;
   if (std::find(recvs_.begin(), recvs_.end(), r) == recvs_.end()) recvs_.push_back(r);
   stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  CLOG(Trace) << "tcp: " << describe(*r) << " socket " << h.socket << "/" << h.nsockets
-              << " connected from " << p.from;
+  CLOG_SUB(Trace, Net) << "tcp: " << describe(*r) << " socket " << h.socket << "/" << h.nsockets
+                       << " connected from " << p.from;
   service_recv(*r, c);  // its first frames may already be waiting
 }
 
@@ -211,7 +211,7 @@ void TcpProgress::fail(tcp::SlotRing& ring, std::vector<Conn>& conns, const std:
   ring.failed.store(true, std::memory_order_release);
   ring_bell_ = true;
   if (quiet) {
-    CLOG(Info) << "tcp: " << what;
+    CLOG_SUB(Info, Net) << "tcp: " << what;
   } else {
     CLOG(Warn) << "tcp: " << what;
   }

@@ -137,10 +137,10 @@ TcpTransport::TcpTransport(bootstrap::OutOfBand& oob, Doorbell& bell, TcpOptions
   }
   progress_ = std::make_unique<TcpProgress>(rank_, nranks_, oob.job_secret(), bell_, options_,
                                             std::move(listener), std::move(peers));
-  CLOG(Info) << "tcp rank " << rank_ << "/" << nranks_ << ": listening on " << listen_address_
-             << " (" << interface_ << "), " << options_.sockets_per_peer
-             << " sockets per peer and channel, " << options_.depth << " slots of "
-             << options_.slot_bytes << " B";
+  CLOG_SUB(Info, Net) << "tcp rank " << rank_ << "/" << nranks_ << ": listening on "
+                      << listen_address_ << " (" << interface_ << "), " << options_.sockets_per_peer
+                      << " sockets per peer and channel, " << options_.depth << " slots of "
+                      << options_.slot_bytes << " B";
 }
 
 TcpTransport::~TcpTransport() = default;

@@ -121,8 +121,9 @@ void DeviceLinks::connect(const std::vector<std::pair<int, int>>& needed) {
     proxy_->add_recv(peer, channel, proxy_recv_ring(in, out));
   }
   if (!fresh.empty()) {
-    CLOG(Trace) << "device links: " << fresh.size() << " new (" << exchanged.size()
-                << " over cuda_ipc, " << fresh.size() - exchanged.size() << " over the proxy)";
+    CLOG_SUB(Trace, P2P) << "device links: " << fresh.size() << " new (" << exchanged.size()
+                         << " over cuda_ipc, " << fresh.size() - exchanged.size()
+                         << " over the proxy)";
   }
 }
 

@@ -327,8 +327,9 @@ class CudaStreamExecutor final : public StreamExecutor {
             "cudaMemcpyAsync (plan)");
       check(cudaStreamSynchronize(setup_stream_), "cudaStreamSynchronize (plan)");
     }
-    CLOG(Trace) << "device plan for " << to_string(plan.args.coll) << " count " << plan.args.count
-                << ": " << dp->works.size() << " blocks, " << step_total << " steps";
+    CLOG_SUB(Trace, Coll) << "device plan for " << to_string(plan.args.coll) << " count "
+                          << plan.args.count << ": " << dp->works.size() << " blocks, "
+                          << step_total << " steps";
     // Plans are kept for the communicator's life: a captured graph may
     // replay a launch that points at them at any time.
     return *plans_.emplace(key, std::move(dp)).first->second;
