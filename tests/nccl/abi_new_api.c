@@ -89,50 +89,49 @@ static const char* abi_one_sided(ncclComm_t comm) {
   return NULL;
 }
 
-/* Every key has a value; a bound integer parameter reads the same in every
- * width it fits, and as a string. */
+/* Every key has a value; a parameter set in the environment reads back as
+ * its text and as an integer of every width it fits, and fails in those it
+ * does not. */
 static const char* abi_params(void) {
   const char** keys = NULL;
   const char *value = NULL, *str = NULL;
   ncclParamHandle_t h = NULL;
-  int n = 0, len = 0, k;
+  int n = 0, len = 0, k, listed = 0;
   int64_t i64 = 0;
   uint64_t u64 = 0;
   int32_t i32 = 0;
   uint32_t u32 = 0;
-  char raw[256];
+  int16_t i16 = 0;
+  uint16_t u16 = 0;
+  int8_t i8 = 0;
+  uint8_t u8 = 0;
+  char raw[64];
+  ABI_EXPECT(setenv("NCCL_BUFFSIZE", "1048576", 1) == 0);
   ABI_OK(ncclParamGetAllParameterKeys(&keys, &n));
   ABI_EXPECT(n > 0 && keys != NULL);
   for (k = 0; k < n; ++k) {
     ABI_OK(ncclParamGetParameter(keys[k], &value, &len));
-    ABI_EXPECT(value != NULL && len >= 0);
+    ABI_EXPECT(value != NULL && len == (int)strlen(value));
+    listed += strcmp(keys[k], "NCCL_BUFFSIZE") == 0;
   }
+  ABI_EXPECT(listed == 1);
+  ABI_OK(ncclParamGetParameter("NCCL_BUFFSIZE", &value, &len));
+  ABI_EXPECT(strcmp(value, "1048576") == 0 && len == 7);
   ABI_OK(ncclParamBind(&h, "NCCL_BUFFSIZE"));
   ABI_OK(ncclParamGetStr(h, &str));
+  ABI_EXPECT(strcmp(str, "1048576") == 0);
+  ABI_OK(ncclParamGet(h, raw, (int)sizeof raw, &len));
+  ABI_EXPECT(len == 8 && memcmp(raw, "1048576", 8) == 0);
   ABI_OK(ncclParamGetI64(h, &i64));
   ABI_OK(ncclParamGetU64(h, &u64));
   ABI_OK(ncclParamGetI32(h, &i32));
   ABI_OK(ncclParamGetU32(h, &u32));
-  ABI_EXPECT(i64 > 0 && (uint64_t)i64 == u64 && i64 == i32 && (uint32_t)i64 == u32);
-  ABI_EXPECT(str != NULL && strtoll(str, NULL, 0) == i64);
-  ABI_OK(ncclParamGet(h, raw, (int)sizeof raw, &len));
-  ABI_EXPECT(len > 0 && len <= (int)sizeof raw);
-  {
-    int8_t i8 = 0;
-    uint8_t u8 = 0;
-    int16_t i16 = 0;
-    uint16_t u16 = 0;
-    /* A buffer size does not fit 8 bits; whether it fits 16 depends on it. */
-    ABI_FAILS(ncclInvalidArgument, "ncclParamGetI8", ncclParamGetI8(h, &i8));
-    ABI_FAILS(ncclInvalidArgument, "ncclParamGetU8", ncclParamGetU8(h, &u8));
-    if (i64 > 65535) {
-      ABI_FAILS(ncclInvalidArgument, "ncclParamGetI16", ncclParamGetI16(h, &i16));
-      ABI_FAILS(ncclInvalidArgument, "ncclParamGetU16", ncclParamGetU16(h, &u16));
-    } else {
-      ABI_OK(ncclParamGetU16(h, &u16));
-      ABI_EXPECT(u16 == i64);
-    }
-  }
+  ABI_EXPECT(i64 == 1048576 && u64 == 1048576 && i32 == 1048576 && u32 == 1048576);
+  ABI_FAILS(ncclInvalidArgument, "ncclParamGetI16", ncclParamGetI16(h, &i16));
+  ABI_FAILS(ncclInvalidArgument, "ncclParamGetU16", ncclParamGetU16(h, &u16));
+  ABI_FAILS(ncclInvalidArgument, "ncclParamGetI8", ncclParamGetI8(h, &i8));
+  ABI_FAILS(ncclInvalidArgument, "ncclParamGetU8", ncclParamGetU8(h, &u8));
+  ABI_FAILS(ncclInvalidArgument, "ncclParamBind", ncclParamBind(&h, "NCCL_NO_SUCH_PARAMETER"));
   ncclParamDumpAll();
   return NULL;
 }
