@@ -93,6 +93,7 @@ extern const int abi_check_count;
 
 const char* abi_check_library(void);
 const char* abi_check_comm_surface(void);
+const char* abi_check_revoke(void);
 const char* abi_check_new_api(void);
 const char* abi_check_allreduce(void);
 const char* abi_check_collectives(void);

@@ -12,6 +12,7 @@
 const abi_check_t abi_checks[] = {
     {"library", abi_check_library},
     {"comm_surface", abi_check_comm_surface},
+    {"revoke", abi_check_revoke},
 #if NCCL_VERSION_CODE >= NCCL_VERSION(2, 30, 0)
     {"new_api", abi_check_new_api},
 #endif

@@ -116,7 +116,7 @@ const char* abi_check_library(void) {
   return NULL;
 }
 
-/* Queries, registration, windows, simulation and revoke on two host ranks. */
+/* Queries, registration, windows and simulation on two host ranks. */
 const char* abi_check_comm_surface(void) {
   ncclComm_t comms[2];
   ncclWindow_t win = NULL;
@@ -147,15 +147,28 @@ const char* abi_check_comm_surface(void) {
   for (r = 0; r < 2; ++r) ABI_OK(ncclAllReduce(x, y, 2, ncclFloat32, ncclSum, comms[r], NULL));
   ABI_OK(ncclGroupSimulateEnd(&sim));
   ABI_EXPECT(sim.estimatedTime > 0 && y[0] == 0 && y[1] == 0);
+  ABI_OK(ncclGroupStart()); /* the simulation ended its group: this one runs */
+  for (r = 0; r < 2; ++r) ABI_OK(ncclAllReduce(x, y, 2, ncclFloat32, ncclSum, comms[r], NULL));
+  ABI_OK(ncclGroupEnd());
+  ABI_EXPECT(y[0] == 2 && y[1] == 4);
 
-  /* Revoked: the state is ncclInProgress until quiescent, then ncclSuccess
-   * (nccl.h); collectives and finalize are refused. */
+  for (r = 0; r < 2; ++r) ABI_OK(ncclCommFinalize(comms[r]));
+  for (r = 0; r < 2; ++r) ABI_OK(ncclCommDestroy(comms[r]));
+  return NULL;
+}
+
+/* Revoked, the state is ncclInProgress until quiescent, then ncclSuccess
+ * (nccl.h); collectives and finalize are refused, destroy works. */
+const char* abi_check_revoke(void) {
+  ncclComm_t comms[2];
+  float x[2] = {1, 2}, y[2] = {0, 0};
+  ABI_OK(ncclCommInitAll(comms, 2, NULL));
   ABI_OK(ncclCommRevoke(comms[0], NCCL_REVOKE_DEFAULT));
   ABI_CHECK(abi_settle(comms[0], ncclInProgress, "the state after ncclCommRevoke"));
   ABI_FAILS(ncclInvalidUsage, "ncclAllReduce",
             ncclAllReduce(x, y, 2, ncclFloat32, ncclSum, comms[0], NULL));
-  ABI_EXPECT(ncclCommFinalize(comms[0]) != ncclSuccess); /* "invalid" after a revoke */
-  ABI_OK(ncclCommFinalize(comms[1]));
-  for (r = 0; r < 2; ++r) ABI_OK(ncclCommDestroy(comms[r]));
+  ABI_EXPECT(ncclCommFinalize(comms[0]) != ncclSuccess);
+  ABI_OK(ncclCommDestroy(comms[0]));
+  ABI_OK(ncclCommDestroy(comms[1]));
   return NULL;
 }
