@@ -187,11 +187,11 @@ const char* abi_check_collectives(void) {
   return abi_destroy();
 }
 
-/* Two rings in one group: each rank sends its block to both neighbours and
- * receives from both, on int64 and float32 at once. */
+/* Two rings in one group: each rank sends its block to both neighbours (and
+ * itself) and receives from both, on int64 and float32 at once. */
 const char* abi_check_send_recv(void) {
   static int64_t fwd[N][C], bwd[N][C];
-  static float mine[N][C], left[N][C];
+  static float mine[N][C], left[N][C], self[N][C];
   int r, i;
   ABI_CHECK(abi_init());
   for (r = 0; r < N; ++r)
@@ -201,6 +201,8 @@ const char* abi_check_send_recv(void) {
     const int next = (r + 1) % N, prev = (r + N - 1) % N;
     ABI_OK(ncclSend(mine[r], C, ncclFloat32, next, comms[r], NULL));
     ABI_OK(ncclRecv(left[r], C, ncclFloat32, prev, comms[r], NULL));
+    ABI_OK(ncclSend(mine[r], C, ncclFloat32, r, comms[r], NULL)); /* to itself */
+    ABI_OK(ncclRecv(self[r], C, ncclFloat32, r, comms[r], NULL));
     ABI_OK(ncclRecv(fwd[r], C, ncclInt64, prev, comms[r], NULL));
     ABI_OK(ncclRecv(bwd[r], C, ncclInt64, next, comms[r], NULL));
   }
@@ -214,7 +216,7 @@ const char* abi_check_send_recv(void) {
   for (r = 0; r < N; ++r) {
     const int next = (r + 1) % N, prev = (r + N - 1) % N;
     for (i = 0; i < C; ++i) {
-      ABI_EXPECT(left[r][i] == (float)(prev * 10 + i));
+      ABI_EXPECT(left[r][i] == (float)(prev * 10 + i) && self[r][i] == mine[r][i]);
       ABI_EXPECT(fwd[r][i] == 1000 * prev + i);
       ABI_EXPECT(bwd[r][i] == 1000 * next + i);
     }
