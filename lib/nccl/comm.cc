@@ -184,6 +184,7 @@ ncclResult_t ncclCommRevoke(ncclComm_t comm, int revokeFlags) {
     if (revokeFlags != NCCL_REVOKE_DEFAULT)
       fail(ncclInvalidArgument, "ncclCommRevoke: revokeFlags must be NCCL_REVOKE_DEFAULT (0)");
     h->comm.revoke();
+    h->revoked = true;
     return ncclSuccess;
   });
 }
@@ -192,6 +193,13 @@ ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* asyncError) {
   return guarded("ncclCommGetAsyncError", comm, [&] {
     ncclComm* h = check_comm("ncclCommGetAsyncError", comm);
     check_ptr("ncclCommGetAsyncError", "asyncError", asyncError);
+    if (h->revoked) {
+      // As NCCL: after a revoke the state says whether the communicator is
+      // quiet (no call of another thread still returning), whatever ended
+      // it; shrink and destroy may follow. This call counts as active.
+      *asyncError = h->active.load() > 1 ? ncclInProgress : ncclSuccess;
+      return ncclSuccess;
+    }
     switch (h->comm.state()) {
       case CommState::Ready: *asyncError = ncclSuccess; break;
       case CommState::InProgress: *asyncError = ncclInProgress; break;

@@ -39,6 +39,7 @@ struct ncclComm {
   colossus::Communicator comm;
   std::atomic<int> active{0};
   std::atomic<bool> suspended{false};  // ncclCommSuspend .. ncclCommResume
+  std::atomic<bool> revoked{false};    // ncclCommRevoke was called on this handle
   std::mutex mu;                       // guards last_error, registered, user_ops and grow_id
   std::string last_error;              // the text ncclGetLastError(this) returns
   std::set<void*> registered;
