@@ -167,7 +167,10 @@ const char* abi_check_revoke(void) {
   ABI_CHECK(abi_settle(comms[0], ncclInProgress, "the state after ncclCommRevoke"));
   ABI_FAILS(ncclInvalidUsage, "ncclAllReduce",
             ncclAllReduce(x, y, 2, ncclFloat32, ncclSum, comms[0], NULL));
-  ABI_EXPECT(ncclCommFinalize(comms[0]) != ncclSuccess);
+  if (ncclCommFinalize(comms[0]) == ncclSuccess)
+    return abi_failf(
+        "ncclCommFinalize of a revoked communicator succeeded (nccl.h: \"Calling "
+        "ncclCommFinalize after revoke is invalid\")");
   ABI_OK(ncclCommDestroy(comms[0]));
   ABI_OK(ncclCommDestroy(comms[1]));
   return NULL;
