@@ -149,7 +149,11 @@ ncclResult_t ncclCommShrink(ncclComm_t comm, int* excludeRanksList, int excludeR
 ncclResult_t ncclCommFinalize(ncclComm_t comm) {
   // Host calls have completed when they return: nothing is left to flush.
   return guarded("ncclCommFinalize", comm, [&] {
-    check_comm("ncclCommFinalize", comm);
+    ncclComm* h = check_comm("ncclCommFinalize", comm);
+    if (h->revoked)
+      fail(ncclInvalidUsage,
+           "ncclCommFinalize: the communicator was revoked (destroy or "
+           "shrink it; finalizing after ncclCommRevoke is invalid)");
     return ncclSuccess;
   });
 }

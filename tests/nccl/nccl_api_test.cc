@@ -272,6 +272,7 @@ TEST_CASE("ncclCommShrink without a rank, ncclCommRevoke") {
   CHECK(async == ncclSuccess);
   float x = 1, y = 0;
   CHECK(ncclAllReduce(&x, &y, 1, ncclFloat, ncclSum, small[0], nullptr) != ncclSuccess);
+  CHECK(ncclCommFinalize(small[0]) == ncclInvalidUsage);  // invalid after a revoke
   for (int r : {0, 2}) REQUIRE(ncclCommAbort(small[r]) == ncclSuccess);
   for (ncclComm_t c : comms) REQUIRE(ncclCommAbort(c) == ncclSuccess);
 }
