@@ -1,4 +1,4 @@
-// nccl/collectives.cc: collectives, point-to-point and groups. On a host
+// nccl/collectives.cc: collectives and point-to-point (groups: group.cc). On a host
 // communicator the stream is not used: a call has completed when it returns
 // (inside a group: when ncclGroupEnd returns). On one bound to a CUDA
 // device (device.cc) the buffers are device memory and the call is
@@ -205,21 +205,6 @@ ncclResult_t ncclRecv(void* recvbuff, size_t count, ncclDataType_t datatype, int
   });
 }
 
-// colossus's groups nest per thread, as NCCL's do.
-ncclResult_t ncclGroupStart() {
-  return guarded("ncclGroupStart", nullptr, [] {
-    group_start();
-    return ncclSuccess;
-  });
-}
-
-ncclResult_t ncclGroupEnd() {
-  return guarded("ncclGroupEnd", nullptr, [] {
-    group_end();
-    return ncclSuccess;
-  });
-}
-
 }  // extern "C"
 
 COLOSSUS_NCCL_ALIAS(ncclAllReduce);
@@ -233,5 +218,3 @@ COLOSSUS_NCCL_ALIAS(ncclGather);
 COLOSSUS_NCCL_ALIAS(ncclScatter);
 COLOSSUS_NCCL_ALIAS(ncclSend);
 COLOSSUS_NCCL_ALIAS(ncclRecv);
-COLOSSUS_NCCL_ALIAS(ncclGroupStart);
-COLOSSUS_NCCL_ALIAS(ncclGroupEnd);

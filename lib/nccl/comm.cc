@@ -45,8 +45,10 @@ ncclResult_t init_rank(const char* fn, ncclComm_t* out, int nranks, const ncclUn
     bind_device(options);
     std::vector<UniqueId> uids;
     for (int k = 0; k < nids; ++k) uids.push_back(to_colossus(ids[k]));
-    ncclComm* h = wrap(nids == 1 ? init(uids.front(), rank, nranks, options)
-                                 : init(uids, rank, nranks, options));
+    ncclComm* h = make_comm([uids, rank, nranks, options] {
+      return uids.size() == 1 ? init(uids.front(), rank, nranks, options)
+                              : init(uids, rank, nranks, options);
+    });
     *out = h;
     return progress_of(h);
   });
@@ -115,9 +117,9 @@ ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newc
     if (color < NCCL_SPLIT_NOCOLOR)
       fail(ncclInvalidArgument, std::string(fn) + ": color must be >= 0 or NCCL_SPLIT_NOCOLOR");
     read_config(fn, config);
-    Communicator child = h->comm.split(color, key);
-    if (!child.valid()) return ncclSuccess;  // NCCL_SPLIT_NOCOLOR: *newcomm stays NULL
-    ncclComm* c = wrap(std::move(child));
+    // NCCL_SPLIT_NOCOLOR: this rank takes part, and *newcomm stays NULL.
+    ncclComm* c = make_comm([h, color, key] { return h->comm.split(color, key); },
+                            color != NCCL_SPLIT_NOCOLOR);
     *newcomm = c;
     return progress_of(c);
   });
@@ -140,7 +142,7 @@ ncclResult_t ncclCommShrink(ncclComm_t comm, int* excludeRanksList, int excludeR
     const std::vector<int> exclude(excludeRanksList, excludeRanksList + excludeRanksCount);
     const ShrinkMode mode =
         shrinkFlags == NCCL_SHRINK_ABORT ? ShrinkMode::Abort : ShrinkMode::Default;
-    ncclComm* c = wrap(h->comm.shrink(exclude, mode));
+    ncclComm* c = make_comm([h, exclude, mode] { return h->comm.shrink(exclude, mode); });
     *newcomm = c;
     return progress_of(c);
   });

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,6 +123,11 @@ void bind_device(Options& options);
 
 // A new handle owning `c`.
 ncclComm* wrap(Communicator c);
+// A handle for the communicator `build` makes: built now, or inside a group
+// at the outermost ncclGroupEnd (group.cc). keep = false: the caller gets
+// no handle when the result is empty (a split's NCCL_SPLIT_NOCOLOR), and
+// inside a group it always gets none.
+ncclComm* make_comm(std::function<Communicator()> build, bool keep = true);
 // ncclInProgress while a non-blocking init, split or grow is still building `h`.
 ncclResult_t progress_of(const ncclComm* h);
 UniqueId to_colossus(const ncclUniqueId& id);

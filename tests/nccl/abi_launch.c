@@ -121,8 +121,8 @@ const char* abi_check_nonblocking(void) {
   return result;
 }
 
-/* ncclCommSplit of ncclCommInitAll's ranks, a thread per rank (colossus
- * does not split inside a group yet): by parity with the order reversed
+/* ncclCommSplit of ncclCommInitAll's ranks, a thread per rank (one thread
+ * splitting all of them in a group: nccl_lifecycle_test): by parity with the order reversed
  * (key -rank), and rank 0 alone with every other rank NCCL_SPLIT_NOCOLOR (a
  * NULL communicator). */
 typedef struct {

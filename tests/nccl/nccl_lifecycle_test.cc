@@ -137,6 +137,46 @@ TEST_CASE("ncclCommInitRankScalable: two ids made by ranks 0 and 2, passed to al
   CHECK(last().find("nId") != std::string::npos);
 }
 
+TEST_CASE("one thread makes several ranks' communicators inside a group, then splits them") {
+  const int n = 3;
+  ncclUniqueId id;
+  REQUIRE(ncclGetUniqueId(&id) == ncclSuccess);
+  std::vector<ncclComm_t> comms(n, nullptr);
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  for (int r = 0; r < n; ++r)
+    REQUIRE(ncclCommInitRank(&comms[static_cast<size_t>(r)], n, id, r) == ncclSuccess);
+  REQUIRE(ncclGroupEnd() == ncclSuccess);  // the three inits ran together here
+  long v[n] = {1, 2, 3}, sum[n] = {};
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  for (int r = 0; r < n; ++r)
+    REQUIRE(ncclAllReduce(&v[r], &sum[r], 1, ncclInt64, ncclSum, comms[static_cast<size_t>(r)],
+                          nullptr) == ncclSuccess);
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  for (long s : sum) CHECK(s == 6);
+
+  // Ranks 0 and 2 form a communicator; rank 1 takes part with no color.
+  std::vector<ncclComm_t> sub(n, nullptr);
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  for (int r = 0; r < n; ++r)
+    REQUIRE(ncclCommSplit(comms[static_cast<size_t>(r)], r == 1 ? NCCL_SPLIT_NOCOLOR : 0, r,
+                          &sub[static_cast<size_t>(r)], nullptr) == ncclSuccess);
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  CHECK(sub[1] == nullptr);
+  REQUIRE(sub[0] != nullptr);
+  REQUIRE(sub[2] != nullptr);
+  REQUIRE(ncclGroupStart() == ncclSuccess);
+  for (int r : {0, 2})
+    REQUIRE(ncclAllReduce(&v[r], &sum[r], 1, ncclInt64, ncclSum, sub[static_cast<size_t>(r)],
+                          nullptr) == ncclSuccess);
+  REQUIRE(ncclGroupEnd() == ncclSuccess);
+  CHECK(sum[0] == 4);
+  CHECK(sum[2] == 4);
+  for (ncclComm_t c : sub)
+    if (c) REQUIRE(ncclCommDestroy(c) == ncclSuccess);
+  for (ncclComm_t c : comms) REQUIRE(ncclCommDestroy(c) == ncclSuccess);
+  CHECK(ncclGroupEnd() == ncclInvalidUsage);  // none open
+}
+
 TEST_CASE(
     "ncclCommSuspend refuses calls until ncclCommResume, and the memory stats of a host comm") {
   ncclComm_t comm = nullptr;
