@@ -81,7 +81,7 @@ void check_buf(const char* fn, const char* name, const void* ptr, std::size_t co
 }
 
 DataType check_dtype(const char* fn, ncclDataType_t type) {
-  const int t = static_cast<int>(type);
+  const int t = raw_enum(type);
   if (t < 0 || t >= ncclNumTypes)
     fail(ncclInvalidArgument, std::string(fn) + ": invalid datatype " + std::to_string(t));
   return static_cast<DataType>(t);
@@ -160,7 +160,7 @@ ncclResult_t ncclGetVersion(int* version) {
 }
 
 const char* ncclGetErrorString(ncclResult_t result) {
-  switch (result) {
+  switch (raw_enum(result)) {
     case ncclSuccess: return "no error";
     case ncclUnhandledCudaError: return "unhandled cuda error (see ncclGetLastError)";
     case ncclSystemError: return "unhandled system error (see ncclGetLastError)";

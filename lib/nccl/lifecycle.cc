@@ -125,14 +125,13 @@ ncclResult_t ncclCommMemStats(ncclComm_t comm, ncclCommMemStat_t stat, uint64_t*
   return guarded(fn, comm, [&] {
     ncclComm* h = check_comm(fn, comm);
     check_ptr(fn, "value", value);
-    switch (stat) {
+    switch (const int which = raw_enum(stat)) {
       case ncclStatGpuMemSuspended: *value = h->suspended.load() ? 1 : 0; break;
       case ncclStatGpuMemSuspend:
       case ncclStatGpuMemPersist:
       case ncclStatGpuMemTotal: *value = 0; break;  // host communicators hold no GPU memory
       default:
-        fail(ncclInvalidArgument,
-             std::string(fn) + ": unknown stat " + std::to_string(static_cast<int>(stat)));
+        fail(ncclInvalidArgument, std::string(fn) + ": unknown stat " + std::to_string(which));
     }
     return ncclSuccess;
   });

@@ -77,9 +77,10 @@ ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t* op, void* scalar, ncclDataTyp
     check_ptr(fn, "op", op);
     check_ptr(fn, "scalar", scalar);
     const DataType t = check_dtype(fn, datatype);
-    if (residence != ncclScalarDevice && residence != ncclScalarHostImmediate)
-      fail(ncclInvalidArgument, std::string(fn) + ": invalid scalar residence " +
-                                    std::to_string(static_cast<int>(residence)));
+    const int where = raw_enum(residence);
+    if (where != ncclScalarDevice && where != ncclScalarHostImmediate)
+      fail(ncclInvalidArgument,
+           std::string(fn) + ": invalid scalar residence " + std::to_string(where));
     ncclUserOp u;
     u.datatype = datatype;
     u.residence = residence;

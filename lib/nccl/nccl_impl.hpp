@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -91,6 +92,17 @@ ncclResult_t guarded(const char* fn, ncclComm* comm, Body&& body) noexcept {
     set_last_error(comm, std::string(fn) + ": internal error: unknown exception");
     return ncclInternalError;
   }
+}
+
+// The int a C caller passed for an enum argument. C callers may pass any
+// int, and C++ may not load a value outside the enum's range as the enum,
+// so the bytes are read as an int.
+template <class E>
+int raw_enum(const E& e) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
 }
 
 // Argument checks, each failing with ncclInvalidArgument and a text naming fn.
