@@ -28,10 +28,8 @@ function(colossus_nccl_abi_tests tag include_dir)
   endforeach()
 endfunction()
 
-# PyTorch from PyPI on our library: COLOSSUS_PYTHON names a python with torch
-# and pytest (scripts/install-python.sh makes one; scripts/test.sh passes it).
-set(COLOSSUS_PYTHON "" CACHE FILEPATH
-    "A python with torch and pytest, for the PyTorch drop-in test of libnccl.so.2")
+# PyTorch from PyPI on our library: COLOSSUS_PYTHON (the root CMakeLists.txt)
+# names a python with torch and pytest.
 set(_torch_ok 1)
 if(COLOSSUS_PYTHON)
   execute_process(COMMAND ${COLOSSUS_PYTHON} -c "import torch, pytest" RESULT_VARIABLE _torch_ok

@@ -1,0 +1,1 @@
+"""colossus: collective communication for host memory, GPUs and simulation."""
