@@ -4,7 +4,7 @@
 # from the python's torch; without torch it is not built, with one line.
 execute_process(
   COMMAND ${Python_EXECUTABLE} -c
-    "import os, torch, torch.utils.cpp_extension as c; print(';'.join(c.include_paths())); print(os.path.join(os.path.dirname(torch.__file__), 'lib')); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.__version__)"
+    "import os, torch, torch.utils.cpp_extension as c; print('|'.join(c.include_paths())); print(os.path.join(os.path.dirname(torch.__file__), 'lib')); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.__version__)"
   OUTPUT_VARIABLE _torch_info OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _rc)
 if(NOT _rc EQUAL 0)
   message(STATUS "colossus: ${Python_EXECUTABLE} has no torch: the torch.distributed backend "
@@ -15,7 +15,7 @@ endif()
 set(COLOSSUS_HAVE_TORCH ON)
 string(REPLACE "\n" ";" _torch_info "${_torch_info}")
 list(GET _torch_info 0 _torch_includes)
-string(REPLACE "," ";" _torch_includes "${_torch_includes}")
+string(REPLACE "|" ";" _torch_includes "${_torch_includes}")
 list(GET _torch_info 1 COLOSSUS_TORCH_LIBDIR)
 list(GET _torch_info 2 _torch_cxx11_abi)
 list(GET _torch_info 3 _torch_version)

@@ -1,0 +1,274 @@
+// backend.cc: the backend's life (init through the c10d store, the worker and
+// the watchdog, coalescing, abort and shutdown). The calls themselves are in
+// collectives.cc and p2p.cc.
+#include "backend.hpp"
+
+#include <c10/core/impl/VirtualGuardImpl.h>
+
+#include <cstring>
+
+namespace colossus_torch {
+
+namespace {
+
+// The unique id of a communicator, made by rank 0 and read by the others
+// through the process group's store (a PrefixStore of its own per group).
+colossus::UniqueId exchange_id(c10d::Store& store, const std::string& key, int rank) {
+  colossus::UniqueId id{};
+  if (rank == 0) {
+    id = colossus::make_unique_id();
+    const auto* p = reinterpret_cast<const uint8_t*>(id.internal);
+    store.set(key, std::vector<uint8_t>(p, p + sizeof(id.internal)));
+  } else {
+    const std::vector<uint8_t> bytes = store.get(key);
+    TORCH_CHECK_WITH(DistBackendError, bytes.size() == sizeof(id.internal),
+                     "colossus: the store's key ", key, " holds ", bytes.size(),
+                     " bytes, not a unique id");
+    std::memcpy(id.internal, bytes.data(), bytes.size());
+  }
+  return id;
+}
+
+colossus::Options options_for(std::chrono::milliseconds timeout, int cuda_device = -1) {
+  colossus::Options o;
+  o.timeout_s = static_cast<double>(timeout.count()) / 1000.0;
+  o.cuda_device = cuda_device;
+  return o;
+}
+
+}  // namespace
+
+ColossusBackend::ColossusBackend(c10::intrusive_ptr<c10d::Store> store, int rank, int size,
+                                 std::chrono::milliseconds timeout)
+    : c10d::Backend(rank, size), store_(std::move(store)), timeout_(timeout) {
+  TORCH_CHECK_VALUE(timeout.count() > 0, "colossus: the process group's timeout must be positive");
+  try {
+    comm_ = colossus::init(exchange_id(*store_, "colossus_uid", rank), rank, size,
+                           options_for(timeout));
+  } catch (const colossus::Error& e) {
+    TORCH_CHECK_WITH(DistBackendError, false, "colossus: init of rank ", rank, " of ", size,
+                     " failed: ", e.what());
+  }
+  worker_ = std::thread([this] { worker_loop(); });
+  watchdog_ = std::thread([this] { watchdog_loop(); });
+}
+
+ColossusBackend::~ColossusBackend() { shutdown(); }
+
+std::chrono::milliseconds ColossusBackend::deadline_of(std::chrono::milliseconds op_timeout) const {
+  return op_timeout.count() > 0 ? op_timeout : timeout_;
+}
+
+c10::intrusive_ptr<ColossusWork> ColossusBackend::make_work(c10d::OpType type,
+                                                            std::vector<at::Tensor> outputs) {
+  // The Work may outlive the backend (a Python reference): it reaches back
+  // only through a weak pointer.
+  c10::weak_intrusive_ptr<ColossusBackend> self(
+      c10::intrusive_ptr<ColossusBackend>::unsafe_reclaim_from_nonowning(this));
+  return c10::make_intrusive<ColossusWork>(getRank(), type, std::move(outputs),
+                                           [self](const std::string& why) {
+                                             if (auto b = self.lock()) b->abort_because(why);
+                                           });
+}
+
+c10::intrusive_ptr<c10d::Work> ColossusBackend::submit(c10d::OpType type, const char* name,
+                                                       std::vector<at::Tensor> outputs,
+                                                       std::vector<Step> steps,
+                                                       std::chrono::milliseconds timeout) {
+  auto work = make_work(type, std::move(outputs));
+  std::lock_guard<std::mutex> lock(mutex_);
+  TORCH_CHECK_WITH(DistBackendError, !stopping_, "colossus: ", name,
+                   " on a process group that was shut down or aborted");
+  ++seq_;
+  if (coalescing_) {
+    for (auto& s : steps) coalescing_->steps.push_back(std::move(s));
+    coalescing_->works.push_back(work);
+    coalescing_->timeout = std::max(coalescing_->timeout, deadline_of(timeout));
+    coalescing_->name += std::string(coalescing_->name.empty() ? "" : ", ") + name;
+    return work;
+  }
+  queue_.push_back(Job{std::move(steps), {work}, deadline_of(timeout), name});
+  cv_.notify_all();
+  return work;
+}
+
+void ColossusBackend::startCoalescing() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TORCH_CHECK_VALUE(!coalescing_, "colossus: startCoalescing while already coalescing");
+  coalescing_ = Job{{}, {}, std::chrono::milliseconds(0), ""};
+}
+
+c10::intrusive_ptr<c10d::Work> ColossusBackend::endCoalescing() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TORCH_CHECK_VALUE(coalescing_.has_value(), "colossus: endCoalescing without startCoalescing");
+  Job job = std::move(*coalescing_);
+  coalescing_.reset();
+  std::vector<at::Tensor> outputs;
+  for (auto& w : job.works)
+    for (auto& t : w->result()) outputs.push_back(t);
+  auto all = make_work(c10d::OpType::COALESCED, outputs);
+  if (job.steps.empty()) {
+    all->complete();
+    for (auto& w : job.works) w->complete();
+    return all;
+  }
+  job.works.push_back(all);
+  job.name = "coalesced group (" + job.name + ")";
+  queue_.push_back(std::move(job));
+  cv_.notify_all();
+  return all;
+}
+
+void ColossusBackend::run_job(Job& job) {
+  try {
+    if (job.steps.size() == 1) {
+      job.steps[0].issue(comm_);
+    } else {
+      colossus::group_start();
+      for (auto& s : job.steps) s.issue(comm_);
+      colossus::group_end();
+    }
+    for (auto& s : job.steps)
+      if (s.finish) s.finish();
+    for (auto& w : job.works) w->complete();
+  } catch (const std::exception& e) {
+    std::string why;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      why = abort_reason_;
+    }
+    const std::string message = why.empty() ? "colossus: " + job.name + " failed on rank " +
+                                                  std::to_string(getRank()) + ": " + e.what()
+                                            : why + " (" + e.what() + ")";
+    const auto error = backend_error(message);
+    for (auto& w : job.works) w->fail(error);
+  }
+}
+
+void ColossusBackend::worker_loop() {
+  uint64_t n = 0;
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) break;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      running_deadline_ = std::chrono::steady_clock::now() + job.timeout;
+      running_name_ = job.name + " (call " + std::to_string(++n) + ")";
+    }
+    cv_.notify_all();  // the watchdog takes the new deadline
+    run_job(job);
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_deadline_.reset();
+  }
+  // Shut down: what never ran fails, so that no wait() blocks for it.
+  std::deque<Job> left;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    left.swap(queue_);
+  }
+  const auto error =
+      backend_error("colossus: the process group was shut down or aborted before this call ran");
+  for (auto& job : left)
+    for (auto& w : job.works) w->fail(error);
+}
+
+void ColossusBackend::watchdog_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (!running_deadline_) {
+      cv_.wait(lock);
+      continue;
+    }
+    const auto deadline = *running_deadline_;
+    const std::string name = running_name_;
+    cv_.wait_until(lock, deadline, [&] {
+      return stopping_ || running_deadline_ != deadline || running_name_ != name;
+    });
+    if (stopping_ || running_deadline_ != deadline || running_name_ != name) continue;
+    lock.unlock();
+    abort_because("colossus: " + name + " did not complete within its timeout on rank " +
+                  std::to_string(getRank()) + "; the process group is aborted");
+    lock.lock();
+    running_deadline_.reset();
+  }
+}
+
+void ColossusBackend::abort_because(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (abort_reason_.empty()) abort_reason_ = why;
+  }
+  comm_.abort();
+  if (device_comm_) device_comm_->abort();
+}
+
+void ColossusBackend::abort() { abort_because("colossus: the process group was aborted"); }
+
+void ColossusBackend::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ && !worker_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  // A call still running is ended by abort, so that join() returns.
+  bool busy;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    busy = running_deadline_.has_value();
+  }
+  if (busy) abort_because("colossus: the process group was shut down during a call");
+  if (worker_.joinable()) worker_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+  comm_.destroy();
+  if (device_comm_) device_comm_->destroy();
+}
+
+// ---- CUDA tensors ------------------------------------------------------------
+
+colossus::Communicator& ColossusBackend::device_comm(const at::Tensor& t) {
+  if (!device_comm_) {
+    // Made at the first CUDA call, which every rank of the group makes.
+    try {
+      device_comm_ = colossus::init(exchange_id(*store_, "colossus_uid_cuda", getRank()), getRank(),
+                                    getSize(), options_for(timeout_, t.device().index()));
+    } catch (const colossus::Error& e) {
+      TORCH_CHECK_WITH(DistBackendError, false, "colossus: making the communicator for ",
+                       t.device().str(), " failed: ", e.what());
+    }
+  }
+  TORCH_CHECK_VALUE(device_comm_->cuda_device() == t.device().index(),
+                    "colossus: this process group's CUDA calls run on cuda:",
+                    device_comm_->cuda_device(), ", not on ", t.device().str());
+  return *device_comm_;
+}
+
+c10::intrusive_ptr<c10d::Work> ColossusBackend::run_on_device(
+    c10d::OpType type, const char* name, const at::Tensor& any, std::vector<at::Tensor> outputs,
+    const std::function<void(colossus::Communicator&, cudaStream_t)>& issue) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    TORCH_CHECK_VALUE(!coalescing_, "colossus: ", name,
+                      " on CUDA tensors inside a coalescing manager or batch_isend_irecv is not "
+                      "supported yet (colossus has no device groups)");
+  }
+  for (const auto& t : outputs)
+    TORCH_CHECK_VALUE(t.is_contiguous(), "colossus: ", name, " on CUDA needs contiguous tensors");
+  c10::impl::VirtualGuardImpl guard(c10::DeviceType::CUDA);
+  auto stream = static_cast<cudaStream_t>(guard.getStream(any.device()).native_handle());
+  auto work = make_work(type, outputs);
+  try {
+    issue(device_comm(any), stream);
+  } catch (const colossus::Error& e) {
+    work->fail(backend_error(std::string("colossus: ") + name + " failed on rank " +
+                             std::to_string(getRank()) + ": " + e.what()));
+    return work;
+  }
+  work->complete();  // stream-ordered: later work on this stream sees the result
+  return work;
+}
+
+}  // namespace colossus_torch
