@@ -37,6 +37,10 @@ def init(args):
         except ImportError as e:
             sys.exit(f"--backend colossus: cannot import colossus.torch ({e}); "
                      "put the built package (<build>/python) on PYTHONPATH")
+        if "colossus" not in dist.Backend.backend_list:
+            sys.exit("--backend colossus: colossus.torch was imported from "
+                     f"{os.path.dirname(colossus.torch.__file__)} but registered no "
+                     "'colossus' backend")
     device = torch.device("cpu")
     if args.device == "cuda":
         local = int(os.environ.get("LOCAL_RANK", "0"))
