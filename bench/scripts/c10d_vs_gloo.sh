@@ -23,7 +23,7 @@
 #   OUT            folder for the logs, CSV/JSON and PNG (default a new /tmp folder, kept)
 #   PNG            the chart (default $OUT/c10d_vs_gloo.png)
 #   SWEEP=0        8 B and 64 MiB only;  WINDOWS=N  timed windows per figure (default 5)
-#   BACKENDS       default "colossus gloo"
+#   BACKENDS       default "colossus gloo";  DEVICE=cuda  tensors and model on the GPU (default cpu)
 set -euo pipefail
 reps=${1:-3}; shift || true
 procs=${*:-"2 4"}
@@ -57,7 +57,7 @@ echo "# torch $("$py" -c 'import torch; print(torch.__version__)'); $cores cores
 run() {  # run NAME N BACKEND SCRIPT ARGS...: one torchrun; log in $out/NAME.log
   local name=$1 n=$2 backend=$3 script=$4; shift 4
   if ! "$py" -m torch.distributed.run --standalone --nproc-per-node "$n" \
-      "$root/bench/c10d/$script" --backend "$backend" --reps "$windows" \
+      "$root/bench/c10d/$script" --backend "$backend" --device "${DEVICE:-cpu}" --reps "$windows" \
       --csv "$out/$name.csv" --json "$out/$name.json" "$@" > "$out/$name.log" 2>&1; then
     echo "# FAILED: $backend, $n processes, $script (last lines of $out/$name.log):" >&2
     tail -n 5 "$out/$name.log" >&2
