@@ -179,7 +179,7 @@ def draw(series, out, metric="busbw", title=None):
     ax.set_xscale("log", base=2)
     lo, hi = min(sizes).bit_length() - 1, max(max(sizes) - 1, 1).bit_length()
     step = max(1, -(-(hi - lo) // 12))  # at most ~12 ticks
-    ticks = [2**e for e in range(hi, lo - 1, -step)][::-1]  # the largest size's tick kept
+    ticks = [2**e for e in sorted(set(range(lo, hi + 1, step)) | {hi})]  # both ends
     ax.set_xticks(ticks)
     ax.set_xticklabels([human_bytes(t) for t in ticks], rotation=45, ha="right")
     ax.minorticks_off()
