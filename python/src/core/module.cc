@@ -95,6 +95,8 @@ void bind_types(py::module_& m) {
   // One class for every library error, as the C++ API has one; `code` says
   // which (the ErrorCode's name: "Aborted", "InvalidArgument", ...).
   static py::handle error_type = py::exception<Error>(m, "Error", PyExc_RuntimeError).release();
+  // Users catch it as colossus.Error; say so in tracebacks.
+  error_type.attr("__module__") = "colossus";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
