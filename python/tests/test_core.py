@@ -194,6 +194,10 @@ def test_bad_arguments_raise_and_leave_the_communicator_usable():
         c.allreduce([1.0, 2.0])
     with pytest.raises(TypeError, match="dtype"):
         c.allreduce(x, out=np.zeros(8, np.float64))
+    with pytest.raises(TypeError, match="dtype int32, the call's dtype is float"):
+        c.allreduce(x, out=np.zeros(8, np.int32))  # same item size, another type
+    with pytest.raises(TypeError, match="dtype"):
+        c.allreduce(np.zeros(8, np.int32), dtype="float32")
     with pytest.raises(ValueError, match="C-contiguous"):
         c.allreduce(np.zeros(16, np.float32)[::2])
     with pytest.raises(ValueError, match="C-contiguous"):
@@ -253,6 +257,34 @@ def test_abort_from_another_thread_ends_a_blocked_call():
     assert c.state == colossus.CommState.failed
     for k in comms:
         k.destroy()
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_alltoallv(groups, n):
+    # Rank r sends q + r + 1 elements (values 100r + q) to rank q.
+    def rank(c):
+        r = c.rank
+        sc = [q + r + 1 for q in range(n)]
+        rc = [r + q + 1 for q in range(n)]
+        send = np.concatenate([np.full(k, 100 * r + q, np.int32) for q, k in enumerate(sc)])
+        return c.alltoallv(send, sc, rc)
+
+    for r, got in enumerate(run_ranks(groups[n], rank)):
+        want = np.concatenate([np.full(r + q + 1, 100 * q + r, np.int32) for q in range(n)])
+        np.testing.assert_array_equal(got, want)
+
+
+def test_group_that_raises_is_dropped(groups):
+    def rank(c):
+        with pytest.raises(KeyError):
+            with colossus.group():
+                c.allreduce(np.ones(2, np.float32))
+                raise KeyError("the body failed")
+        # Nothing of the dropped group ran: the next collective pairs up cleanly.
+        return c.allreduce(np.full(2, c.rank, np.float32))
+
+    for y in run_ranks(groups[2], rank):
+        np.testing.assert_array_equal(y, [1, 1])
 
 
 def test_split(groups):

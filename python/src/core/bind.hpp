@@ -20,6 +20,10 @@ void bind_communicator(py::module_& m);
 // Wraps a communicator the library made (None for an empty handle).
 py::object wrap(Communicator comm);
 
+// alltoallv.cc: Communicator.alltoallv.
+class PyComm;
+void def_alltoallv(py::class_<PyComm>& cls);
+
 // init.cc: UniqueId, init, init_from_env, loopback_group, groups.
 void bind_init(py::module_& m);
 // Inside a group the library records raw pointers and reads them at

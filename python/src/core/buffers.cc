@@ -106,6 +106,16 @@ Buf view(const py::handle& obj, std::optional<DataType> dtype, bool writable,
                            "-byte elements, the buffer's items have " +
                            std::to_string(info.itemsize) + " bytes (format '" + info.format + "')");
     }
+    // Another type of the same size (int32 as float32) would reduce
+    // reinterpreted bits. Only the types that buffers cannot describe ride
+    // in integer buffers: bfloat16 in uint16 (no format: native is empty),
+    // fp8 in (u)int8.
+    const bool fp8 = *dtype == DataType::Float8e4m3 || *dtype == DataType::Float8e5m2;
+    const bool bits = fp8 && (native == DataType::Uint8 || native == DataType::Int8);
+    if (native && *native != *dtype && !bits) {
+      throw py::type_error(what + " has dtype " + dtype_name(*native) + ", the call's dtype is " +
+                           dtype_name(*dtype));
+    }
     b.dtype = *dtype;
   } else if (native) {
     b.dtype = *native;

@@ -209,13 +209,14 @@ void bind_communicator(py::module_& m) {
   using py::arg;
   const py::object none = py::none();
   const py::object sum = py::cast(ReduceOp::Sum);
-  py::class_<PyComm>(m, "Communicator",
-                     "One rank's handle on a group (see colossus.hpp). Collectives take "
-                     "C-contiguous buffer-protocol objects; the count comes from the buffers. "
-                     "Without out= they return a new NumPy array; pass out=x (also x itself, "
-                     "where colossus.hpp allows in place) to write into x.")
-      .def_property_readonly("rank",
-                             [](PyComm& c) { return c.quick([](auto& k) { return k.rank(); }); })
+  py::class_<PyComm> cls(m, "Communicator",
+                         "One rank's handle on a group (see colossus.hpp). Collectives take "
+                         "C-contiguous buffer-protocol objects; the count comes from the buffers. "
+                         "Without out= they return a new NumPy array; pass out=x (also x itself, "
+                         "where colossus.hpp allows in place) to write into x.");
+  def_alltoallv(cls);
+  cls.def_property_readonly("rank",
+                            [](PyComm& c) { return c.quick([](auto& k) { return k.rank(); }); })
       .def_property_readonly("size",
                              [](PyComm& c) { return c.quick([](auto& k) { return k.size(); }); })
       .def_property_readonly("valid",
