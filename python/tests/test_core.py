@@ -351,3 +351,15 @@ def test_two_processes(tmp_path):
         assert out.split()[:5] == ["<colossus.Communicator", "rank", str(r), "of", "2>"]
         assert float(out.split()[5]) == 3 * sum(range(1000))
         assert out.strip().endswith("[0, 10]")
+
+
+def test_package_surface():
+    for name in ["Communicator", "DataType", "ReduceOp", "Error", "UniqueId", "make_unique_id",
+                 "init", "init_from_env", "loopback_group", "group", "sim"]:
+        assert hasattr(colossus, name), name
+    assert issubclass(colossus.Error, RuntimeError)
+    assert callable(colossus.sim.simulate)
+    # colossus.torch is its own subpackage: importing colossus must not pull torch in.
+    code = "import sys, colossus, colossus.sim; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

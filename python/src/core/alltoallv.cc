@@ -52,7 +52,7 @@ py::object alltoallv(PyComm& c, const py::object& send, const py::object& send_c
                      const py::object& recv_counts, const py::object& out,
                      const py::object& sdispls, const py::object& rdispls,
                      const py::object& dtype) {
-  const int n = c.quick([](Communicator& k) { return k.size(); });
+  const int n = c.blocking([](Communicator& k) { return k.size(); });
   const Sizes sc = per_rank(send_counts, n, "send_counts");
   const Sizes rc = per_rank(recv_counts, n, "recv_counts");
   const Sizes sd = sdispls.is_none() ? packed(sc) : per_rank(sdispls, n, "sdispls");

@@ -70,11 +70,13 @@ void check_rank(int r, int size, const char* call, const char* what) {
   }
 }
 
+// Without the GIL: on a non-blocking communicator still being built they
+// wait for the build.
 int size_of(PyComm& c) {
-  return c.quick([](Communicator& k) { return k.size(); });
+  return c.blocking([](Communicator& k) { return k.size(); });
 }
 int rank_of(PyComm& c) {
-  return c.quick([](Communicator& k) { return k.rank(); });
+  return c.blocking([](Communicator& k) { return k.rank(); });
 }
 std::string n_times(int size, std::size_t n) {
   return "size() * " + std::to_string(n) + " = " + std::to_string(size) + " * " + std::to_string(n);
@@ -215,10 +217,8 @@ void bind_communicator(py::module_& m) {
                          "Without out= they return a new NumPy array; pass out=x (also x itself, "
                          "where colossus.hpp allows in place) to write into x.");
   def_alltoallv(cls);
-  cls.def_property_readonly("rank",
-                            [](PyComm& c) { return c.quick([](auto& k) { return k.rank(); }); })
-      .def_property_readonly("size",
-                             [](PyComm& c) { return c.quick([](auto& k) { return k.size(); }); })
+  cls.def_property_readonly("rank", &rank_of)
+      .def_property_readonly("size", &size_of)
       .def_property_readonly("valid",
                              [](PyComm& c) { return c.quick([](auto& k) { return k.valid(); }); })
       .def_property_readonly("state",
