@@ -177,11 +177,14 @@ def test_other_buffers_and_explicit_dtypes(groups):
         bf = (f.view(np.uint32) >> 16).astype(np.uint16)
         s = c.allreduce(bf, dtype="bfloat16")
         back = (s.astype(np.uint32) << 16).view(np.float32)
-        return bytes(ba), list(ar), back
+        # fp8 e4m3 over uint8: 0x38 is 1.0, 0x40 is 2.0.
+        f8 = c.allreduce(np.full(4, 0x38, np.uint8), dtype=colossus.DataType.float8_e4m3)
+        return bytes(ba), list(ar), back, f8
 
-    for ba, ar, back in run_ranks(groups[2], rank):
+    for ba, ar, back, f8 in run_ranks(groups[2], rank):
         assert ba == bytes([3, 3, 3]) and ar == [1.5, 1.5]
         np.testing.assert_array_equal(back, [3.0, -6.0, 9.0])
+        assert f8.dtype == np.uint8 and f8.tolist() == [0x40] * 4
 
 
 def test_bad_arguments_raise_and_leave_the_communicator_usable():
@@ -245,15 +248,13 @@ def test_abort_from_another_thread_ends_a_blocked_call():
             caught.append(e)
 
     t = threading.Thread(target=blocked)
-    start = time.monotonic()
     t.start()
     time.sleep(0.3)
     assert t.is_alive()  # waiting for rank 1, without holding the GIL
     c.abort()
     t.join(60)
     assert not t.is_alive() and len(caught) == 1
-    assert caught[0].code == "Aborted"
-    assert time.monotonic() - start < 100  # ended by the abort, not by timeout_s
+    assert caught[0].code == "Aborted"  # ended by the abort, not by timeout_s (Timeout)
     assert c.state == colossus.CommState.failed
     for k in comms:
         k.destroy()
