@@ -17,7 +17,8 @@ simulation took, the one field that differs from run to run.
 
 The sweep, the tuner's choice and the table live in the colossus-sim tool,
 not in libcolossus, so this runs the tool: the `binary` argument, else the
-COLOSSUS_SIM environment variable, else colossus-sim on PATH, else the one
+COLOSSUS_SIM environment variable, else the one a wheel installs beside
+this module (colossus/bin), else colossus-sim on PATH, else the one
 of the build tree this package was built in (<build>/bin).
 """
 
@@ -46,6 +47,10 @@ def find_binary(binary=None):
         if not _pathlib.Path(env).is_file():
             raise FileNotFoundError(f"COLOSSUS_SIM={env} names no file")
         return env
+    # A wheel (pip install ./python) carries its own: colossus/bin/colossus-sim.
+    packaged = _pathlib.Path(__file__).resolve().parent / "bin" / "colossus-sim"
+    if packaged.is_file():
+        return str(packaged)
     on_path = _shutil.which("colossus-sim")
     if on_path:
         return on_path

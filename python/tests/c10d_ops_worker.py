@@ -3,10 +3,12 @@ process group, checked against a float64 reference built from every rank's
 inputs (each rank can rebuild them: they are seeded by rank) and against the
 same operation on a gloo group of the same job where gloo has it.
 
-Prints one "ok <case>" line per case and "summary <passed> <failed>" last;
-exits 1 if any case failed."""
+Prints one "ok <case>" line per case; writes "<passed> <failed>" to
+$C10D_OPS_OUT/rank<r> (ranks share stdout, where lines interleave); exits 1
+if any case failed."""
 
 import datetime
+import os
 import sys
 import traceback
 
@@ -312,6 +314,10 @@ def main():
         check_collectives(c, count)
     check_p2p_and_async(c)
     print(f"summary {c.passed} {c.failed}", flush=True)
+    out = os.environ.get("C10D_OPS_OUT")
+    if out:
+        with open(os.path.join(out, f"rank{c.rank}"), "w") as f:
+            f.write(f"{c.passed} {c.failed}\n")
     dist.destroy_process_group()
     sys.exit(1 if c.failed else 0)
 
