@@ -73,22 +73,29 @@ c10::intrusive_ptr<ColossusWork> ColossusBackend::make_work(c10d::OpType type,
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::submit(c10d::OpType type, const char* name,
                                                        std::vector<at::Tensor> outputs,
-                                                       std::vector<Step> steps,
-                                                       std::chrono::milliseconds timeout) {
+                                                       std::vector<Step> steps, When when) {
   auto work = make_work(type, std::move(outputs));
-  std::lock_guard<std::mutex> lock(mutex_);
-  TORCH_CHECK_WITH(DistBackendError, !stopping_, "colossus: ", name,
-                   " on a process group that was shut down or aborted");
-  ++seq_;
-  if (coalescing_) {
-    for (auto& s : steps) coalescing_->steps.push_back(std::move(s));
-    coalescing_->works.push_back(work);
-    coalescing_->timeout = std::max(coalescing_->timeout, deadline_of(timeout));
-    coalescing_->name += std::string(coalescing_->name.empty() ? "" : ", ") + name;
-    return work;
+  Job job{std::move(steps), {work}, deadline_of(when.timeout), name};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    TORCH_CHECK_WITH(DistBackendError, !stopping_, "colossus: ", name,
+                     " on a process group that was shut down or aborted");
+    ++seq_;
+    if (coalescing_) {
+      for (auto& s : job.steps) coalescing_->steps.push_back(std::move(s));
+      coalescing_->works.push_back(work);
+      coalescing_->timeout = std::max(coalescing_->timeout, job.timeout);
+      coalescing_->name += std::string(coalescing_->name.empty() ? "" : ", ") + name;
+      return work;
+    }
+    if (when.async || busy_ || !queue_.empty()) {
+      queue_.push_back(std::move(job));
+      cv_.notify_all();
+      return work;
+    }
+    busy_ = true;  // idle, and the caller waits anyway: run it here
   }
-  queue_.push_back(Job{std::move(steps), {work}, deadline_of(timeout), name});
-  cv_.notify_all();
+  run_tracked(job);
   return work;
 }
 
@@ -145,23 +152,33 @@ void ColossusBackend::run_job(Job& job) {
   }
 }
 
+void ColossusBackend::run_tracked(Job& job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_deadline_ = std::chrono::steady_clock::now() + job.timeout;
+    running_name_ = job.name;
+    ++running_number_;
+    if (watchdog_idle_) watchdog_cv_.notify_all();
+  }
+  run_job(job);
+  std::lock_guard<std::mutex> lock(mutex_);
+  running_deadline_.reset();
+  busy_ = false;
+  if (!queue_.empty()) cv_.notify_all();  // the worker waits for busy_ to clear
+}
+
 void ColossusBackend::worker_loop() {
-  uint64_t n = 0;
   for (;;) {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [&] { return stopping_ || (!queue_.empty() && !busy_); });
       if (stopping_) break;
       job = std::move(queue_.front());
       queue_.pop_front();
-      running_deadline_ = std::chrono::steady_clock::now() + job.timeout;
-      running_name_ = job.name + " (call " + std::to_string(++n) + ")";
+      busy_ = true;
     }
-    cv_.notify_all();  // the watchdog takes the new deadline
-    run_job(job);
-    std::lock_guard<std::mutex> lock(mutex_);
-    running_deadline_.reset();
+    run_tracked(job);
   }
   // Shut down: what never ran fails, so that no wait() blocks for it.
   std::deque<Job> left;
@@ -175,19 +192,25 @@ void ColossusBackend::worker_loop() {
     for (auto& w : job.works) w->fail(error);
 }
 
+// Sleeps until the deadline of the job it last saw; calls started since then
+// have later deadlines, so at wake-up it either aborts the late job or sleeps
+// on for the current one. Woken early only when it had nothing to wait for.
 void ColossusBackend::watchdog_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     if (!running_deadline_) {
-      cv_.wait(lock);
+      watchdog_idle_ = true;
+      watchdog_cv_.wait(lock);
+      watchdog_idle_ = false;
       continue;
     }
     const auto deadline = *running_deadline_;
+    const uint64_t number = running_number_;
+    watchdog_cv_.wait_until(lock, deadline, [&] { return stopping_; });
+    if (stopping_ || !running_deadline_) continue;
+    if (running_number_ != number || std::chrono::steady_clock::now() < *running_deadline_)
+      continue;
     const std::string name = running_name_;
-    cv_.wait_until(lock, deadline, [&] {
-      return stopping_ || running_deadline_ != deadline || running_name_ != name;
-    });
-    if (stopping_ || running_deadline_ != deadline || running_name_ != name) continue;
     lock.unlock();
     abort_because("colossus: " + name + " did not complete within its timeout on rank " +
                   std::to_string(getRank()) + "; the process group is aborted");
@@ -214,11 +237,12 @@ void ColossusBackend::shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
+  watchdog_cv_.notify_all();
   // A call still running is ended by abort, so that join() returns.
   bool busy;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    busy = running_deadline_.has_value();
+    busy = busy_;
   }
   if (busy) abort_because("colossus: the process group was shut down during a call");
   if (worker_.joinable()) worker_.join();

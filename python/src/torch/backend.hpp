@@ -42,6 +42,17 @@ struct Step {
   std::function<void()> finish;
 };
 
+// When a call must be done and whether its caller waits for it at once
+// (c10d's opts.timeout and opts.asyncOp).
+struct When {
+  std::chrono::milliseconds timeout;
+  bool async = true;
+};
+template <class Opts>
+When when(const Opts& opts) {
+  return {opts.timeout, opts.asyncOp};
+}
+
 class ColossusBackend : public c10d::Backend {
  public:
   ColossusBackend(c10::intrusive_ptr<c10d::Store> store, int rank, int size,
@@ -112,10 +123,12 @@ class ColossusBackend : public c10d::Backend {
   };
 
   // Queues `steps` (or adds them to the coalesced group) and returns their
-  // Work. `outputs` become the Work's result and future value.
+  // Work. `outputs` become the Work's result and future value. A blocking
+  // call (not async) that finds the backend idle runs on the caller's
+  // thread instead: no hand-off to the worker and back.
   c10::intrusive_ptr<c10d::Work> submit(c10d::OpType type, const char* name,
                                         std::vector<at::Tensor> outputs, std::vector<Step> steps,
-                                        std::chrono::milliseconds timeout);
+                                        When when);
   // The same for CUDA tensors: run now on the current stream.
   c10::intrusive_ptr<c10d::Work> run_on_device(
       c10d::OpType type, const char* name, const at::Tensor& any, std::vector<at::Tensor> outputs,
@@ -124,6 +137,8 @@ class ColossusBackend : public c10d::Backend {
   std::chrono::milliseconds deadline_of(std::chrono::milliseconds op_timeout) const;
   void worker_loop();
   void watchdog_loop();
+  // Marks `job` as the one running (for the watchdog), runs it, unmarks it.
+  void run_tracked(Job& job);
   void run_job(Job& job);
   void abort_because(const std::string& why);
   c10::intrusive_ptr<ColossusWork> make_work(c10d::OpType type, std::vector<at::Tensor> outputs);
@@ -139,9 +154,14 @@ class ColossusBackend : public c10d::Backend {
   std::deque<Job> queue_;
   std::optional<Job> coalescing_;
   bool stopping_ = false;
-  // The running job's deadline and name, for the watchdog.
+  bool busy_ = false;  // a job runs (on the worker or inline on a caller)
+  // The running job's deadline, number and name, for the watchdog, which
+  // sleeps until the deadline it knows and is woken only when it knows none.
   std::optional<std::chrono::steady_clock::time_point> running_deadline_;
+  uint64_t running_number_ = 0;
   std::string running_name_;
+  bool watchdog_idle_ = false;
+  std::condition_variable watchdog_cv_;  // the watchdog's own: the worker's wake-ups pass it by
   std::string abort_reason_;
   std::thread worker_;
   std::thread watchdog_;

@@ -112,8 +112,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::allreduce(std::vector<at::Tensor
                          });
   }
   return submit(c10d::OpType::ALLREDUCE, "allreduce", {t},
-                {reduce_step(t, opts.reduceOp, -1, getRank(), getSize(), "allreduce")},
-                opts.timeout);
+                {reduce_step(t, opts.reduceOp, -1, getRank(), getSize(), "allreduce")}, when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::allreduce_coalesced(
@@ -124,7 +123,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::allreduce_coalesced(
     steps.push_back(reduce_step(t, opts.reduceOp, -1, getRank(), getSize(), "allreduce_coalesced"));
   }
   return submit(c10d::OpType::ALLREDUCE_COALESCED, "allreduce_coalesced", tensors, std::move(steps),
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce(std::vector<at::Tensor>& tensors,
@@ -142,8 +141,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce(std::vector<at::Tensor>& 
                          });
   }
   return submit(c10d::OpType::REDUCE, "reduce", {t},
-                {reduce_step(t, opts.reduceOp, root, getRank(), getSize(), "reduce")},
-                opts.timeout);
+                {reduce_step(t, opts.reduceOp, root, getRank(), getSize(), "reduce")}, when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::broadcast(std::vector<at::Tensor>& tensors,
@@ -164,7 +162,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::broadcast(std::vector<at::Tensor
                                 root);
                   },
                   [out] { out->copy_back(); }}},
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce_scatter(
@@ -175,7 +173,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce_scatter(
   check_host_tensor(out, "reduce_scatter (CUDA: use reduce_scatter_tensor)");
   const at::Tensor flat = flatten_blocks(inputs[0], out, getSize(), "reduce_scatter");
   return submit(c10d::OpType::REDUCE_SCATTER, "reduce_scatter", {out},
-                {reduce_scatter_step(out, flat, opts.reduceOp, "reduce_scatter")}, opts.timeout);
+                {reduce_scatter_step(out, flat, opts.reduceOp, "reduce_scatter")}, when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::_reduce_scatter_base(
@@ -194,7 +192,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::_reduce_scatter_base(
   }
   return submit(c10d::OpType::_REDUCE_SCATTER_BASE, "reduce_scatter_tensor", {output},
                 {reduce_scatter_step(output, input, opts.reduceOp, "reduce_scatter_tensor")},
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce_scatter_tensor_coalesced(
@@ -210,7 +208,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce_scatter_tensor_coalesced(
                                         "reduce_scatter_tensor_coalesced"));
   }
   return submit(c10d::OpType::COALESCED, "reduce_scatter_tensor_coalesced", outputs,
-                std::move(steps), opts.timeout);
+                std::move(steps), when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::barrier(const c10d::BarrierOptions& opts) {
@@ -221,7 +219,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::barrier(const c10d::BarrierOptio
                                 colossus::ReduceOp::Max);
                   },
                   nullptr}},
-                opts.timeout);
+                when(opts));
 }
 
 }  // namespace colossus_torch

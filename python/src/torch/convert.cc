@@ -5,7 +5,9 @@ namespace colossus_torch {
 
 using colossus::DataType;
 
-std::string dtype_name(const at::Tensor& t) { return "torch." + std::string(c10::getDtypeNames(t.scalar_type()).first); }
+std::string dtype_name(const at::Tensor& t) {
+  return "torch." + std::string(c10::getDtypeNames(t.scalar_type()).first);
+}
 
 colossus::DataType reduce_type(const at::Tensor& t, const char* call) {
   switch (t.scalar_type()) {

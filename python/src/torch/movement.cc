@@ -83,7 +83,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::allgather(
   check_host_tensor(in, "allgather (CUDA: use all_gather_into_tensor)");
   TORCH_CHECK_VALUE(outputs.size() == 1, "colossus: allgather takes one output list");
   return submit(c10d::OpType::ALLGATHER, "allgather", outputs[0],
-                {allgather_list_step(outputs[0], in, getSize(), "allgather")}, opts.timeout);
+                {allgather_list_step(outputs[0], in, getSize(), "allgather")}, when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::_allgather_base(
@@ -97,7 +97,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::_allgather_base(
                          });
   }
   return submit(c10d::OpType::_ALLGATHER_BASE, "all_gather_into_tensor", {output},
-                {allgather_step(output, input)}, opts.timeout);
+                {allgather_step(output, input)}, when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::allgather_coalesced(
@@ -113,7 +113,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::allgather_coalesced(
     all.insert(all.end(), outputs[i].begin(), outputs[i].end());
   }
   return submit(c10d::OpType::ALLGATHER_COALESCED, "allgather_coalesced", all, std::move(steps),
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::allgather_into_tensor_coalesced(
@@ -128,7 +128,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::allgather_into_tensor_coalesced(
     steps.push_back(allgather_step(outputs[i], inputs[i]));
   }
   return submit(c10d::OpType::COALESCED, "allgather_into_tensor_coalesced", outputs,
-                std::move(steps), opts.timeout);
+                std::move(steps), when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::gather(
@@ -157,7 +157,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::gather(
                   [flat, list]() mutable {
                     if (flat.defined()) unflatten_blocks(flat, list);
                   }}},
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::scatter(
@@ -179,7 +179,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::scatter(
                               bytes, DataType::Uint8, root);
                   },
                   [out] { out->copy_back(); }}},
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::alltoall_base(at::Tensor& output, at::Tensor& input,
@@ -214,7 +214,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::alltoall_base(at::Tensor& output
                                 rd.data(), DataType::Uint8);
                   },
                   [out] { out->copy_back(); }}},
-                opts.timeout);
+                when(opts));
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::alltoall(std::vector<at::Tensor>& outputs,
@@ -250,7 +250,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::alltoall(std::vector<at::Tensor>
                                 rd.data(), DataType::Uint8);
                   },
                   [recv, list]() mutable { unflatten_blocks(recv, list); }}},
-                opts.timeout);
+                when(opts));
 }
 
 // Messages between two ranks match in call order; c10d's tag is accepted
@@ -266,7 +266,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::send(std::vector<at::Tensor>& te
       c10d::OpType::SEND, "send", {t},
       {{[in, bytes, peer](Communicator& c) { c.send(in.data_ptr(), bytes, DataType::Uint8, peer); },
         nullptr}},
-      c10d::kUnsetTimeout);
+      When{c10d::kUnsetTimeout, true});
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::recv(std::vector<at::Tensor>& tensors, int src,
@@ -281,7 +281,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::recv(std::vector<at::Tensor>& te
                     c.recv(out->buf.data_ptr(), bytes, DataType::Uint8, peer);
                   },
                   [out] { out->copy_back(); }}},
-                c10d::kUnsetTimeout);
+                When{c10d::kUnsetTimeout, true});
 }
 
 // Rank 0 hears from every other rank in turn, then answers each: a rank that
@@ -297,7 +297,7 @@ void ColossusBackend::monitoredBarrier(const c10d::BarrierOptions& opts, bool /*
           submit(c10d::OpType::RECV, "monitored_barrier", {},
                  {{[token, q](Communicator& c) { c.recv(token.data_ptr(), 1, DataType::Uint8, q); },
                    nullptr}},
-                 opts.timeout);
+                 when(opts));
       try {
         work->wait(::kNoTimeout);
       } catch (const std::exception& e) {
@@ -319,7 +319,7 @@ void ColossusBackend::monitoredBarrier(const c10d::BarrierOptions& opts, bool /*
   // Steps of one job run as a group; the non-root's send and recv must run
   // in order, so they go as separate jobs.
   for (auto& s : steps)
-    submit(c10d::OpType::BARRIER, "monitored_barrier", {}, {std::move(s)}, opts.timeout)
+    submit(c10d::OpType::BARRIER, "monitored_barrier", {}, {std::move(s)}, when(opts))
         ->wait(::kNoTimeout);
 }
 
