@@ -126,7 +126,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::endCoalescing() {
   return all;
 }
 
-void ColossusBackend::run_job(Job& job) {
+std::exception_ptr ColossusBackend::run_job(Job& job) {
   try {
     if (job.steps.size() == 1) {
       job.steps[0].issue(comm_);
@@ -137,18 +137,16 @@ void ColossusBackend::run_job(Job& job) {
     }
     for (auto& s : job.steps)
       if (s.finish) s.finish();
-    for (auto& w : job.works) w->complete();
+    return nullptr;
   } catch (const std::exception& e) {
     std::string why;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       why = abort_reason_;
     }
-    const std::string message = why.empty() ? "colossus: " + job.name + " failed on rank " +
-                                                  std::to_string(getRank()) + ": " + e.what()
-                                            : why + " (" + e.what() + ")";
-    const auto error = backend_error(message);
-    for (auto& w : job.works) w->fail(error);
+    return backend_error(why.empty() ? "colossus: " + job.name + " failed on rank " +
+                                           std::to_string(getRank()) + ": " + e.what()
+                                     : why + " (" + e.what() + ")");
   }
 }
 
@@ -160,11 +158,22 @@ void ColossusBackend::run_tracked(Job& job) {
     ++running_number_;
     if (watchdog_idle_) watchdog_cv_.notify_all();
   }
-  run_job(job);
-  std::lock_guard<std::mutex> lock(mutex_);
-  running_deadline_.reset();
-  busy_ = false;
-  if (!queue_.empty()) cv_.notify_all();  // the worker waits for busy_ to clear
+  const std::exception_ptr error = run_job(job);
+  {
+    // The library is done with the call before its Works complete: a caller
+    // that returns from wait() and shuts the group down finds it idle, and
+    // does not abort a call its peers may still be finishing.
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_deadline_.reset();
+    busy_ = false;
+    if (!queue_.empty()) cv_.notify_all();  // the worker waits for busy_ to clear
+  }
+  for (auto& w : job.works) {
+    if (error)
+      w->fail(error);
+    else
+      w->complete();
+  }
 }
 
 void ColossusBackend::worker_loop() {
@@ -238,15 +247,22 @@ void ColossusBackend::shutdown() {
   }
   cv_.notify_all();
   watchdog_cv_.notify_all();
-  // A call still running is ended by abort, so that join() returns.
+  // A call still in the library is one nobody waited for: abort it, so that
+  // join() returns (its peers get an error naming this rank).
   bool busy;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     busy = busy_;
   }
   if (busy) abort_because("colossus: the process group was shut down during a call");
-  if (worker_.joinable()) worker_.join();
-  if (watchdog_.joinable()) watchdog_.join();
+  {
+    // The worker may be running a Work's Python callback, which takes the
+    // GIL: a caller holding it (a destructor run by Python) lets it go.
+    std::optional<pybind11::gil_scoped_release> no_gil;
+    if (Py_IsInitialized() && PyGILState_Check()) no_gil.emplace();
+    if (worker_.joinable()) worker_.join();
+    if (watchdog_.joinable()) watchdog_.join();
+  }
   comm_.destroy();
   if (device_comm_) device_comm_->destroy();
 }

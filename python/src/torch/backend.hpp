@@ -139,7 +139,8 @@ class ColossusBackend : public c10d::Backend {
   void watchdog_loop();
   // Marks `job` as the one running (for the watchdog), runs it, unmarks it.
   void run_tracked(Job& job);
-  void run_job(Job& job);
+  // Runs the job's library calls and copies; the error, if any (Works untouched).
+  std::exception_ptr run_job(Job& job);
   void abort_because(const std::string& why);
   c10::intrusive_ptr<ColossusWork> make_work(c10d::OpType type, std::vector<at::Tensor> outputs);
 
