@@ -11,7 +11,9 @@ wrote or printed:
 - a rank that SIGKILLs itself mid-training makes a collective raise on the
   survivors, naming that rank, and they exit on their own (env://);
 - a rank that never joins an all_reduce makes it raise a timeout error on the
-  other rank instead of hanging (tcp://, 5 s group timeout).
+  other rank instead of hanging (tcp://, 5 s group timeout);
+- a rank that shuts down right after a call does not break a peer that is still
+  finishing that call (env://).
 
 Every process runs with a subprocess timeout, so nothing can hang the suite.
 """
@@ -257,20 +259,14 @@ def test_missing_rank_times_out(tmp_path, ranks_cleanup):
 
 # ---- 5. shutting down after a completed call ---------------------------------
 
-SHUTDOWN_RACE = (
-    "backend bug: ColossusBackend::shutdown() aborts the communicator when a call looks in "
-    "flight (busy_ / running_deadline_ set), but the worker clears that only after run_job() "
-    "has completed the Works (and run their future callbacks); a rank that returns from wait() and destroys the group in that window "
-    "aborts a communicator on which a peer is still finishing the same call: the peer gets "
-    "'rank 1 failed first: it aborted the communicator'. A callback on the Work's future "
-    "makes the window deterministic; under load it also hits a plain barrier + "
-    "destroy_process_group (seen in the DDP test with 3 ranks)")
-
-
-@pytest.mark.parametrize("callback", [
-    False,
-    pytest.param(True, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=SHUTDOWN_RACE)),
-], ids=["plain", "future_callback"])
+# A regression test: before the fix in run_tracked() (the backend's thread
+# marks itself idle before it completes the Works), shutdown() saw the call as
+# still running in the window between the Work's completion (and its future
+# callbacks) and that thread going idle, and aborted the communicator: the peer
+# still receiving the reduce failed with "rank 1 failed first: it aborted the
+# communicator". A callback on the Work's future made the window deterministic;
+# under load plain barrier() + destroy_process_group() hit it too.
+@pytest.mark.parametrize("callback", [False, True], ids=["plain", "future_callback"])
 def test_shutdown_after_completed_call_keeps_peers_working(tmp_path, ranks_cleanup, callback):
     n, port = 2, _free_port()
     args = ["shutdown", "--sleep", "8"] + (["--callback"] if callback else [])

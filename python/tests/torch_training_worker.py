@@ -112,11 +112,9 @@ def run_ddp(args):
         results[name]["all_losses"] = gather_to_zero(results[name]["losses"], gloo)
     if rank == 0:
         torch.save({"world_size": size, **results}, args.out)
-    # Over gloo, not colossus: a colossus rank that shuts down right after its
-    # last call can abort the communicator while a peer is still finishing that
-    # call (see the "shutdown" mode and its xfail test); this test is about
-    # training, so every rank leaves only once all colossus calls are done.
-    dist.barrier(group=gloo)
+    # On colossus: a rank that returns from it and shuts down must not break a
+    # peer still finishing it (see also the "shutdown" mode).
+    dist.barrier()
     dist.destroy_process_group()
     say(f"DONE rank={rank}")
 
@@ -222,21 +220,25 @@ def run_shutdown(args):
     by the backend's thread once the Work is complete) is still running at the
     shutdown."""
     rank, size = init(args)
+    store = dist.distributed_c10d._get_default_store()
     if rank == 1:
         first = dist.all_reduce(torch.ones(4), async_op=True)  # pending: rank 0 joins later
         last = dist.reduce(torch.full((4,), 2.0), dst=0, async_op=True)  # queued behind it
         if args.callback:
             last.get_future().then(lambda fut: time.sleep(2))
+        store.set("shutdown_test_ready", "1")  # only now may rank 0 join `first`
         first.wait()
         last.wait()
         say(f"REDUCED rank={rank}")
+        if args.settle > 0:
+            time.sleep(args.settle)  # lets the backend's thread go idle first
         dist.destroy_process_group()
         say(f"DESTROYED rank={rank}")
         time.sleep(args.sleep)  # stay up until rank 0 is done
         return
-    time.sleep(1)
+    store.wait(["shutdown_test_ready"])
     dist.all_reduce(torch.ones(4))
-    time.sleep(3)  # rank 1 has shut down by now
+    time.sleep(3 + args.settle)  # rank 1 has shut down by now
     t = torch.full((4,), 1.0)
     try:
         dist.reduce(t, dst=0)
@@ -263,6 +265,7 @@ def main():
     p.add_argument("--sleep", type=float, default=20.0)
     p.add_argument("--bucket-cap-mb", type=float, default=0.0)
     p.add_argument("--callback", action="store_true")
+    p.add_argument("--settle", type=float, default=0.0)
     args = p.parse_args()
     torch.set_num_threads(1)
     modes = {"ddp": run_ddp, "fsdp": run_fsdp, "fault": run_fault, "timeout": run_timeout,
