@@ -1,9 +1,7 @@
 // backend.cc: the backend's life (init through the c10d store, the worker and
 // the watchdog, coalescing, abort and shutdown). The calls themselves are in
-// collectives.cc and p2p.cc.
+// collectives.cc, movement.cc and p2p.cc; CUDA tensors in device.cc.
 #include "backend.hpp"
-
-#include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <cstring>
 
@@ -43,8 +41,7 @@ ColossusBackend::ColossusBackend(c10::intrusive_ptr<c10d::Store> store, int rank
     : c10d::Backend(rank, size), store_(std::move(store)), timeout_(timeout) {
   TORCH_CHECK_VALUE(timeout.count() > 0, "colossus: the process group's timeout must be positive");
   try {
-    comm_ = colossus::init(exchange_id(*store_, "colossus_uid", rank), rank, size,
-                           options_for(timeout));
+    comm_ = make_comm("colossus_uid", -1);
   } catch (const colossus::Error& e) {
     TORCH_CHECK_WITH(DistBackendError, false, "colossus: init of rank ", rank, " of ", size,
                      " failed: ", e.what());
@@ -54,6 +51,11 @@ ColossusBackend::ColossusBackend(c10::intrusive_ptr<c10d::Store> store, int rank
 }
 
 ColossusBackend::~ColossusBackend() { shutdown(); }
+
+colossus::Communicator ColossusBackend::make_comm(const std::string& key, int cuda_device) {
+  return colossus::init(exchange_id(*store_, key, getRank()), getRank(), getSize(),
+                        options_for(timeout_, cuda_device));
+}
 
 std::chrono::milliseconds ColossusBackend::deadline_of(std::chrono::milliseconds op_timeout) const {
   return op_timeout.count() > 0 ? op_timeout : timeout_;
@@ -265,50 +267,6 @@ void ColossusBackend::shutdown() {
   }
   comm_.destroy();
   if (device_comm_) device_comm_->destroy();
-}
-
-// ---- CUDA tensors ------------------------------------------------------------
-
-colossus::Communicator& ColossusBackend::device_comm(const at::Tensor& t) {
-  if (!device_comm_) {
-    // Made at the first CUDA call, which every rank of the group makes.
-    try {
-      device_comm_ = colossus::init(exchange_id(*store_, "colossus_uid_cuda", getRank()), getRank(),
-                                    getSize(), options_for(timeout_, t.device().index()));
-    } catch (const colossus::Error& e) {
-      TORCH_CHECK_WITH(DistBackendError, false, "colossus: making the communicator for ",
-                       t.device().str(), " failed: ", e.what());
-    }
-  }
-  TORCH_CHECK_VALUE(device_comm_->cuda_device() == t.device().index(),
-                    "colossus: this process group's CUDA calls run on cuda:",
-                    device_comm_->cuda_device(), ", not on ", t.device().str());
-  return *device_comm_;
-}
-
-c10::intrusive_ptr<c10d::Work> ColossusBackend::run_on_device(
-    c10d::OpType type, const char* name, const at::Tensor& any, std::vector<at::Tensor> outputs,
-    const std::function<void(colossus::Communicator&, cudaStream_t)>& issue) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    TORCH_CHECK_VALUE(!coalescing_, "colossus: ", name,
-                      " on CUDA tensors inside a coalescing manager or batch_isend_irecv is not "
-                      "supported yet (colossus has no device groups)");
-  }
-  for (const auto& t : outputs)
-    TORCH_CHECK_VALUE(t.is_contiguous(), "colossus: ", name, " on CUDA needs contiguous tensors");
-  c10::impl::VirtualGuardImpl guard(c10::DeviceType::CUDA);
-  auto stream = static_cast<cudaStream_t>(guard.getStream(any.device()).native_handle());
-  auto work = make_work(type, outputs);
-  try {
-    issue(device_comm(any), stream);
-  } catch (const colossus::Error& e) {
-    work->fail(backend_error(std::string("colossus: ") + name + " failed on rank " +
-                             std::to_string(getRank()) + ": " + e.what()));
-    return work;
-  }
-  work->complete();  // stream-ordered: later work on this stream sees the result
-  return work;
 }
 
 }  // namespace colossus_torch

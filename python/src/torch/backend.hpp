@@ -133,7 +133,13 @@ class ColossusBackend : public c10d::Backend {
   c10::intrusive_ptr<c10d::Work> run_on_device(
       c10d::OpType type, const char* name, const at::Tensor& any, std::vector<at::Tensor> outputs,
       const std::function<void(colossus::Communicator&, cudaStream_t)>& issue);
+  // Allreduce (root < 0) or reduce of a CUDA tensor in place.
+  c10::intrusive_ptr<c10d::Work> reduce_on_device(const at::Tensor& t, const c10d::ReduceOp& op,
+                                                  int root, c10d::OpType type, const char* call);
   colossus::Communicator& device_comm(const at::Tensor& t);
+  // A communicator of this group whose unique id rank 0 puts in the store
+  // under `key` (one key per communicator), bound to cuda_device or none.
+  colossus::Communicator make_comm(const std::string& key, int cuda_device);
   std::chrono::milliseconds deadline_of(std::chrono::milliseconds op_timeout) const;
   void worker_loop();
   void watchdog_loop();

@@ -98,19 +98,27 @@ void check_device_reduce(const c10d::ReduceOp& op, const char* call) {
 
 }  // namespace
 
+c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce_on_device(const at::Tensor& t,
+                                                                 const c10d::ReduceOp& op, int root,
+                                                                 c10d::OpType type,
+                                                                 const char* call) {
+  check_device_reduce(op, call);
+  const at::Tensor buf = reducible(t, op, call);
+  const DataType dt = reduce_type(buf, call);
+  const auto rop = reduction(op, t, call).op;
+  return run_on_device(type, call, t, {t}, [&](Communicator& c, cudaStream_t s) {
+    if (root < 0)
+      c.allreduce(buf.data_ptr(), buf.data_ptr(), buf.numel(), dt, rop, s);
+    else
+      c.reduce(buf.data_ptr(), buf.data_ptr(), buf.numel(), dt, rop, root, s);
+  });
+}
+
 c10::intrusive_ptr<c10d::Work> ColossusBackend::allreduce(std::vector<at::Tensor>& tensors,
                                                           const c10d::AllreduceOptions& opts) {
   const at::Tensor& t = single_tensor(tensors, "allreduce");
-  if (t.is_cuda()) {
-    check_device_reduce(opts.reduceOp, "allreduce");
-    const at::Tensor buf = reducible(t, opts.reduceOp, "allreduce");
-    const DataType dt = reduce_type(buf, "allreduce");
-    const auto rop = reduction(opts.reduceOp, t, "allreduce").op;
-    return run_on_device(c10d::OpType::ALLREDUCE, "allreduce", t, {t},
-                         [&](Communicator& c, cudaStream_t s) {
-                           c.allreduce(buf.data_ptr(), buf.data_ptr(), buf.numel(), dt, rop, s);
-                         });
-  }
+  if (t.is_cuda())
+    return reduce_on_device(t, opts.reduceOp, -1, c10d::OpType::ALLREDUCE, "allreduce");
   return submit(c10d::OpType::ALLREDUCE, "allreduce", {t},
                 {reduce_step(t, opts.reduceOp, -1, getRank(), getSize(), "allreduce")}, when(opts));
 }
@@ -130,16 +138,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce(std::vector<at::Tensor>& 
                                                        const c10d::ReduceOptions& opts) {
   const at::Tensor& t = single_tensor(tensors, "reduce");
   const int root = checked_rank(opts.rootRank, getSize(), "reduce", "root");
-  if (t.is_cuda()) {
-    check_device_reduce(opts.reduceOp, "reduce");
-    const at::Tensor buf = reducible(t, opts.reduceOp, "reduce");
-    const DataType dt = reduce_type(buf, "reduce");
-    const auto rop = reduction(opts.reduceOp, t, "reduce").op;
-    return run_on_device(c10d::OpType::REDUCE, "reduce", t, {t},
-                         [&](Communicator& c, cudaStream_t s) {
-                           c.reduce(buf.data_ptr(), buf.data_ptr(), buf.numel(), dt, rop, root, s);
-                         });
-  }
+  if (t.is_cuda()) return reduce_on_device(t, opts.reduceOp, root, c10d::OpType::REDUCE, "reduce");
   return submit(c10d::OpType::REDUCE, "reduce", {t},
                 {reduce_step(t, opts.reduceOp, root, getRank(), getSize(), "reduce")}, when(opts));
 }
