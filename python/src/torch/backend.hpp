@@ -17,6 +17,7 @@
 
 #include <torch/extension.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -129,9 +130,11 @@ class ColossusBackend : public c10d::Backend {
   c10::intrusive_ptr<c10d::Work> submit(c10d::OpType type, const char* name,
                                         std::vector<at::Tensor> outputs, std::vector<Step> steps,
                                         When when);
-  // The same for CUDA tensors: run now on the current stream.
+  // The same for CUDA tensors: run now on the current stream of the
+  // outputs' device. Inputs and outputs must be contiguous, on that device.
   c10::intrusive_ptr<c10d::Work> run_on_device(
-      c10d::OpType type, const char* name, const at::Tensor& any, std::vector<at::Tensor> outputs,
+      c10d::OpType type, const char* name, const std::vector<at::Tensor>& inputs,
+      std::vector<at::Tensor> outputs,
       const std::function<void(colossus::Communicator&, cudaStream_t)>& issue);
   // Allreduce (root < 0) or reduce of a CUDA tensor in place.
   c10::intrusive_ptr<c10d::Work> reduce_on_device(const at::Tensor& t, const c10d::ReduceOp& op,
@@ -154,7 +157,7 @@ class ColossusBackend : public c10d::Backend {
   std::chrono::milliseconds timeout_;
   colossus::Communicator comm_;
   std::optional<colossus::Communicator> device_comm_;
-  uint64_t seq_ = 0;
+  std::atomic<uint64_t> seq_{0};  // read by getSequenceNumberForGroup without the lock
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -106,7 +106,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::reduce_on_device(const at::Tenso
   const at::Tensor buf = reducible(t, op, call);
   const DataType dt = reduce_type(buf, call);
   const auto rop = reduction(op, t, call).op;
-  return run_on_device(type, call, t, {t}, [&](Communicator& c, cudaStream_t s) {
+  return run_on_device(type, call, {t}, {t}, [&](Communicator& c, cudaStream_t s) {
     if (root < 0)
       c.allreduce(buf.data_ptr(), buf.data_ptr(), buf.numel(), dt, rop, s);
     else
@@ -149,7 +149,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::broadcast(std::vector<at::Tensor
   const int root = checked_rank(opts.rootRank, getSize(), "broadcast", "root");
   if (t.is_cuda()) {
     return run_on_device(
-        c10d::OpType::BROADCAST, "broadcast", t, {t}, [&](Communicator& c, cudaStream_t s) {
+        c10d::OpType::BROADCAST, "broadcast", {t}, {t}, [&](Communicator& c, cudaStream_t s) {
           c.broadcast(t.data_ptr(), t.data_ptr(), byte_count(t), DataType::Uint8, root, s);
         });
   }
@@ -184,7 +184,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::_reduce_scatter_base(
     const at::Tensor rv = reducible(output, opts.reduceOp, "reduce_scatter_tensor");
     const DataType dt = reduce_type(rv, "reduce_scatter_tensor");
     const auto rop = reduction(opts.reduceOp, output, "reduce_scatter_tensor").op;
-    return run_on_device(c10d::OpType::_REDUCE_SCATTER_BASE, "reduce_scatter_tensor", output,
+    return run_on_device(c10d::OpType::_REDUCE_SCATTER_BASE, "reduce_scatter_tensor", {input},
                          {output}, [&](Communicator& c, cudaStream_t s) {
                            c.reduce_scatter(in.data_ptr(), rv.data_ptr(), rv.numel(), dt, rop, s);
                          });

@@ -33,11 +33,9 @@ colossus::DataType reduce_type(const at::Tensor& t, const char* call) {
 
 at::Tensor reducible(const at::Tensor& t, const c10d::ReduceOp& op, const char* call) {
   if (!t.is_complex()) return t;
-  TORCH_CHECK_VALUE(
-      op == c10d::ReduceOp::SUM || op == c10d::ReduceOp::AVG || op == c10d::ReduceOp::PREMUL_SUM,
-      "colossus: ", call, " on complex tensors supports SUM, AVG and PREMUL_SUM only");
-  TORCH_CHECK_VALUE(op != c10d::ReduceOp::PREMUL_SUM, "colossus: ", call,
-                    ": PREMUL_SUM on complex tensors is not supported");
+  // Sums of pairs of reals are sums of complex numbers; nothing else is.
+  TORCH_CHECK_VALUE(op == c10d::ReduceOp::SUM || op == c10d::ReduceOp::AVG, "colossus: ", call,
+                    " on complex tensors supports SUM and AVG only");
   return at::view_as_real(t);
 }
 

@@ -23,7 +23,8 @@ colossus::Communicator& ColossusBackend::device_comm(const at::Tensor& t) {
 }
 
 c10::intrusive_ptr<c10d::Work> ColossusBackend::run_on_device(
-    c10d::OpType type, const char* name, const at::Tensor& any, std::vector<at::Tensor> outputs,
+    c10d::OpType type, const char* name, const std::vector<at::Tensor>& inputs,
+    std::vector<at::Tensor> outputs,
     const std::function<void(colossus::Communicator&, cudaStream_t)>& issue) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -31,8 +32,12 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::run_on_device(
                       " on CUDA tensors inside a coalescing manager or batch_isend_irecv is not "
                       "supported yet (colossus has no device groups)");
   }
-  for (const auto& t : outputs)
-    TORCH_CHECK_VALUE(t.is_contiguous(), "colossus: ", name, " on CUDA needs contiguous tensors");
+  const at::Tensor& any = outputs.at(0);
+  const std::vector<at::Tensor>* lists[] = {&inputs, &outputs};
+  for (const auto* list : lists)
+    for (const auto& t : *list)
+      TORCH_CHECK_VALUE(t.is_cuda() && t.device() == any.device() && t.is_contiguous(),
+                        "colossus: ", name, " on CUDA needs contiguous tensors, all on one device");
   c10::impl::VirtualGuardImpl guard(c10::DeviceType::CUDA);
   auto stream = static_cast<cudaStream_t>(guard.getStream(any.device()).native_handle());
   auto work = make_work(type, outputs);

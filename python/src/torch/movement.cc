@@ -90,7 +90,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::_allgather_base(
     at::Tensor& output, at::Tensor& input, const c10d::AllgatherOptions& opts) {
   check_blocks(input, output, getSize(), "all_gather_into_tensor");
   if (output.is_cuda()) {
-    return run_on_device(c10d::OpType::_ALLGATHER_BASE, "all_gather_into_tensor", output, {output},
+    return run_on_device(c10d::OpType::_ALLGATHER_BASE, "all_gather_into_tensor", {input}, {output},
                          [&](Communicator& c, cudaStream_t s) {
                            c.allgather(input.data_ptr(), output.data_ptr(), byte_count(input),
                                        DataType::Uint8, s);
@@ -196,7 +196,7 @@ c10::intrusive_ptr<c10d::Work> ColossusBackend::alltoall_base(at::Tensor& output
   byte_blocks(input, input_splits, n, "input", sc, sd);
   byte_blocks(output, output_splits, n, "output", rc, rd);
   if (output.is_cuda()) {
-    return run_on_device(c10d::OpType::ALLTOALL_BASE, "all_to_all_single", output, {output},
+    return run_on_device(c10d::OpType::ALLTOALL_BASE, "all_to_all_single", {input}, {output},
                          [&](Communicator& c, cudaStream_t s) {
                            c.alltoallv(input.data_ptr(), sc.data(), sd.data(), output.data_ptr(),
                                        rc.data(), rd.data(), DataType::Uint8, s);
