@@ -121,6 +121,7 @@ Topology discover_host() {
     detail::discover_hwloc(t);
     detail::discover_ibverbs(t);
     detail::discover_sysfs(t);
+    detail::discover_ucx(t);
     detail::discover_nvml(t);
     t.finish();
   } catch (const std::exception& e) {

@@ -25,6 +25,17 @@ namespace colossus::topology {
 
 Topology discover_host();
 
+// The network devices UCX can use on this host (empty in a build without
+// UCX): name ("mlx5_0:1", "eth0"), transport ("rc_mlx5", "tcp"), UCX's
+// bandwidth estimate, and whether it is a verbs (RDMA) transport.
+struct UcxDevice {
+  std::string name;
+  std::string transport;
+  double bandwidth_Bps = 0;
+  bool rdma = false;
+};
+std::vector<UcxDevice> ucx_network_devices();
+
 // Throws Error(InvalidArgument) for a COLOSSUS_TOPO_FILE that cannot be read
 // or parsed, or that holds several hosts of which none is named like this one.
 // A failing dump is a WARN, not an error.

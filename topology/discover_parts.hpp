@@ -12,6 +12,7 @@ namespace colossus::topology::detail {
 void discover_hwloc(Topology& t);
 // RDMA devices: name, port state, speed x width, link layer; matched to NICs by PCI address.
 void discover_ibverbs(Topology& t);
+void discover_ucx(Topology& t);  // after ibverbs and sysfs: fills what they left
 // Ethernet speed and state from /sys/class/net for NICs with a netdev.
 void discover_sysfs(Topology& t);
 // NVLink links, peers and NVSwitches; GPU names.

@@ -178,8 +178,13 @@ const std::vector<ConfigVar>& config_vars() {
        "rank 0's rendezvous address: ip, ip:port, [ipv6]:port, interface or host name "
        "(default: first up non-loopback IPv4 interface, ephemeral port)"},
       {"COLOSSUS_TRANSPORT",
-       "force one transport between processes: shm or tcp (default: shm "
-       "within a host, tcp across hosts)"},
+       "force one transport between processes: shm, tcp or ucx (default: shm "
+       "within a host; across hosts ucx where UCX reports an RDMA device, else tcp)"},
+      {"COLOSSUS_UCX_TLS",
+       "the transports UCX may use, in UCX_TLS syntax (e.g. tcp, sm, rc_x,sm); "
+       "default: UCX's own choice or UCX_TLS"},
+      {"COLOSSUS_UCX_NET_DEVICES",
+       "the devices UCX may use, in UCX_NET_DEVICES syntax (e.g. mlx5_0:1, eth0)"},
       {"COLOSSUS_TOPO_FILE",
        "topology XML file to load instead of discovering this host (see "
        "topology/README.md)"},
@@ -253,6 +258,8 @@ Config Config::from_env() {
   if (const char* v = env_get("COLOSSUS_BOOTSTRAP_ADDR"))
     c.bootstrap_addr = v;  // parsed where used
   if (const char* v = env_get("COLOSSUS_SOCKET_IFNAME")) c.socket_ifname = v;
+  if (const char* v = env_get("COLOSSUS_UCX_TLS")) c.ucx_tls = v;  // checked by UCX
+  if (const char* v = env_get("COLOSSUS_UCX_NET_DEVICES")) c.ucx_net_devices = v;
   if (const char* v = env_get("COLOSSUS_TOPO_FILE"))
     c.topo_file = v;  // read (and checked) by topology/
   if (const char* v = env_get("COLOSSUS_TOPO_DUMP_FILE")) c.topo_dump_file = v;
@@ -263,11 +270,11 @@ Config Config::from_env() {
       warn(c, "COLOSSUS_SOCKET_NSOCKS", v, "expected an integer in 1..16");
   }
   if (const char* v = env_get("COLOSSUS_TRANSPORT")) {
-    if (!strcasecmp(v, "shm") || !strcasecmp(v, "tcp")) {
+    if (!strcasecmp(v, "shm") || !strcasecmp(v, "tcp") || !strcasecmp(v, "ucx")) {
       c.transport = v;
       for (auto& ch : c.transport) ch = static_cast<char>(tolower(ch));
     } else {
-      warn(c, "COLOSSUS_TRANSPORT", v, "expected shm or tcp");
+      warn(c, "COLOSSUS_TRANSPORT", v, "expected shm, tcp or ucx");
     }
   }
 

@@ -42,7 +42,7 @@ struct Settings {
   // shm messages from this size up are read from the sender (single copy);
   // SIZE_MAX: never (COLOSSUS_SHM_CMA_MIN).
   std::size_t shm_cma_min = ~std::size_t{0};
-  std::string transport;         // "", "shm" or "tcp"
+  std::string transport;         // "", "shm", "tcp" or "ucx"
   std::string algo;              // NCCL_ALGO syntax; "" = all
   std::string topology;          // preset / XML the ranks are mapped onto; "" = real hosts
   bool blocking = true;          // Options::blocking

@@ -1,8 +1,8 @@
 // init.cc: communicators of ranks in separate processes.
 //
 // init(): bootstrap (rendezvous with rank 0, an out-of-band channel), then
-// one transport per kind of peer: shm for ranks on this host, tcp for ranks
-// on others, routed per peer. A host is its hostname plus its boot id, so
+// one transport per kind of peer: shm for ranks on this host, ucx or tcp
+// for ranks on others, routed per peer. A host is its hostname plus its boot id, so
 // two containers that share a hostname but not a kernel are not "one host".
 #include <unistd.h>
 
@@ -20,10 +20,12 @@
 #include "comm/comm_impl.hpp"
 #include "comm/placement.hpp"
 #include "exec/cuda/stream_executor.hpp"
+#include "topology/discover.hpp"
 #include "transports/loopback/loopback.hpp"
 #include "transports/per_peer.hpp"
 #include "transports/shm/shm.hpp"
 #include "transports/tcp/tcp.hpp"
+#include "transports/ucx/ucx.hpp"
 
 namespace colossus {
 
@@ -51,6 +53,45 @@ transport::TcpOptions tcp_options(const detail::Settings& s) {
   return o;
 }
 
+transport::UcxOptions ucx_options(const detail::Settings& s) {
+  transport::UcxOptions o;
+  o.slot_bytes = s.slot_bytes;
+  o.depth = s.fifo_depth;
+  o.timeout_s = s.timeout_s;
+  o.tls = base::env_config().ucx_tls;
+  o.net_devices = base::env_config().ucx_net_devices;
+  return o;
+}
+
+// Which transport carries peers on other hosts: ucx where every rank's UCX
+// reports an RDMA device, tcp otherwise, or what COLOSSUS_TRANSPORT forces.
+// Collective (one allgather) unless forced, so every rank decides alike.
+std::string network_transport(bootstrap::OutOfBand& oob, const std::string& forced) {
+  if (forced == "tcp" || forced == "ucx") return forced;
+  std::string mine = "-";
+  if (transport::ucx_available()) {
+    for (const auto& d : topology::ucx_network_devices()) {
+      if (d.rdma) {
+        mine = d.name + " (" + d.transport + ")";
+        break;
+      }
+    }
+  }
+  std::string none;
+  for (const std::string& theirs : oob.allgather(mine)) {
+    if (theirs == "-") none = "a rank without an RDMA device UCX can use";
+  }
+  const char* pick = none.empty() ? "ucx" : "tcp";
+  if (oob.rank() == 0) {
+    CLOG_SUB(Info, Init) << "across hosts: " << pick << " ("
+                         << (!transport::ucx_available() ? "this build has no UCX"
+                             : none.empty() ? "UCX reports RDMA on every rank, rank 0: " + mine
+                                            : none)
+                         << ")";
+  }
+  return pick;
+}
+
 // The rank's transport to every peer. Collective: every rank decides the
 // same layout from the same allgathered host identities, so every rank
 // constructs the same member transports (their constructors are collective).
@@ -71,13 +112,14 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
     throw Error(ErrorCode::InvalidArgument,
                 "COLOSSUS_TRANSPORT=shm, but the ranks span several hosts");
   }
-  const bool use_shm = any_local_pair && forced != "tcp";
-  const bool use_tcp = any_remote_pair || forced == "tcp";
+  const bool use_shm = any_local_pair && forced != "tcp" && forced != "ucx";
+  const bool use_net = any_remote_pair || forced == "tcp" || forced == "ucx";
+  const std::string net = use_net ? network_transport(oob, forced) : "";
 
   std::vector<std::unique_ptr<transport::Transport>> members;
   std::unique_ptr<transport::Doorbell> own_bell;
   transport::Doorbell* bell = nullptr;
-  int shm_index = -1, tcp_index = -1;
+  int shm_index = -1, net_index = -1;
   if (use_shm) {
     transport::ShmOptions o;
     o.slot_bytes = s.slot_bytes;
@@ -92,25 +134,30 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
     own_bell = std::make_unique<transport::Doorbell>();
     bell = own_bell.get();
   }
-  if (use_tcp) {
-    members.push_back(transport::make_tcp_transport(oob, *bell, tcp_options(s)));
-    tcp_index = static_cast<int>(members.size()) - 1;
+  if (use_net) {
+    members.push_back(net == "ucx" ? transport::make_ucx_transport(oob, *bell, ucx_options(s))
+                                   : transport::make_tcp_transport(oob, *bell, tcp_options(s)));
+    net_index = static_cast<int>(members.size()) - 1;
   }
   std::vector<int> route(static_cast<std::size_t>(n), 0);
   int local = 0;
   for (int p = 0; p < n; ++p) {
     const bool same = hosts[static_cast<std::size_t>(p)] == hosts[static_cast<std::size_t>(rank)];
     local += same ? 1 : 0;
-    route[static_cast<std::size_t>(p)] = (same && shm_index >= 0) ? shm_index : tcp_index;
+    route[static_cast<std::size_t>(p)] = (same && shm_index >= 0) ? shm_index : net_index;
     if (p == rank) route[static_cast<std::size_t>(p)] = 0;
   }
   if (rank == 0) {
     CLOG_SUB(Info, Init) << "rank 0/" << n << " on " << host_name(hosts[0]) << ": " << local
                          << " ranks on this host" << (use_shm ? " (shm)" : "") << ", " << n - local
-                         << " on other hosts" << (use_tcp ? " (tcp)" : "")
+                         << " on other hosts" << (use_net ? " (" + net + ")" : "")
                          << (forced.empty() ? "" : "; COLOSSUS_TRANSPORT=" + forced);
   }
-  const char* name = use_shm && use_tcp ? "shm+tcp" : use_shm ? "shm" : "tcp";
+  const bool ucx = net == "ucx";
+  const char* name = use_shm && use_net ? (ucx ? "shm+ucx" : "shm+tcp")
+                     : use_shm          ? "shm"
+                     : ucx              ? "ucx"
+                                        : "tcp";
   if (members.empty()) {
     // A single rank talks to nobody; a loopback fabric of one serves it.
     return std::move(transport::make_loopback_transports(1, s.slot_bytes, s.fifo_depth).front());

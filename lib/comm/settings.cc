@@ -27,9 +27,10 @@ Settings resolve_settings(const Options& o, const base::Config& env) {
   s.nchannels_lo = env.min_nchannels;
   s.nchannels_hi = env.max_nchannels;
   s.chunk_fixed = o.chunk_bytes != 0 || env.chunk_set;
-  if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp") {
-    throw Error(ErrorCode::InvalidArgument,
-                "Options::transport \"" + o.transport + "\" is not \"shm\", \"tcp\" or empty");
+  if (!o.transport.empty() && o.transport != "shm" && o.transport != "tcp" &&
+      o.transport != "ucx") {
+    throw Error(ErrorCode::InvalidArgument, "Options::transport \"" + o.transport +
+                                                "\" is not \"shm\", \"tcp\", \"ucx\" or empty");
   }
   s.transport = o.transport.empty() ? env.transport : o.transport;
   s.algo = o.algorithm.empty() ? env.algo : o.algorithm;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 
 #include "colossus/error.hpp"
 #include "transports/tcp/tcp.hpp"
@@ -16,20 +15,7 @@ namespace {
 // Frames gathered into one sendmsg: enough to batch a full ring of small
 // messages, far below IOV_MAX.
 constexpr int kMaxIov = 32;
-
-std::size_t round_page(std::size_t b) { return (b + 4095) / 4096 * 4096; }
 }  // namespace
-
-SlotRing::SlotRing(std::size_t slot, int d)
-    : slot_bytes(slot),
-      depth(static_cast<uint64_t>(d)),
-      sizes(std::make_unique<uint64_t[]>(static_cast<std::size_t>(d))) {
-  // Page-aligned so every slot starts 16-byte aligned for the vector kernels.
-  storage = static_cast<std::byte*>(std::aligned_alloc(4096, round_page(slot * depth)));
-  if (!storage) throw Error(ErrorCode::SystemError, "tcp: out of memory for FIFO slots");
-}
-
-SlotRing::~SlotRing() { std::free(storage); }
 
 // ---- sender ---------------------------------------------------------------
 

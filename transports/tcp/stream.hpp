@@ -1,10 +1,9 @@
 // stream.hpp: one direction of a (peer, channel) stream: its slots, its
 // sockets, and moving frames between them (framing in wire.hpp).
 //
-// Ownership and threads: a SlotRing is shared by the executor (through an
-// endpoint) and the progress thread, single producer, single consumer, as
-// in loopback.cc. Everything else here (the connections and their cursors)
-// belongs to the progress thread alone.
+// Ownership and threads: a SlotRing (slot_ring.hpp) is shared by the
+// executor (through an endpoint) and the progress thread. Everything else
+// here (the connections and their cursors) belongs to the progress thread.
 #pragma once
 
 #include <atomic>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "bootstrap/socket.hpp"
+#include "transports/slot_ring.hpp"
 #include "transports/tcp/wire.hpp"
 
 namespace colossus::transport {
@@ -23,28 +23,7 @@ struct TcpStats;
 
 namespace colossus::transport::tcp {
 
-// `depth` slots of `slot_bytes` and their sizes. `head` counts messages put
-// in (committed by the executor on a send stream, received by the progress
-// thread on a receive stream), `tail` those taken out (written out / released).
-struct SlotRing {
-  SlotRing(std::size_t slot_bytes, int depth);
-  ~SlotRing();
-  SlotRing(const SlotRing&) = delete;
-  SlotRing& operator=(const SlotRing&) = delete;
-
-  std::byte* slot(uint64_t m) const { return storage + (m % depth) * slot_bytes; }
-  uint64_t& size(uint64_t m) const { return sizes[m % depth]; }
-
-  const std::size_t slot_bytes;
-  const uint64_t depth;
-  std::byte* storage = nullptr;
-  std::unique_ptr<uint64_t[]> sizes;
-  alignas(64) std::atomic<uint64_t> head{0};
-  alignas(64) std::atomic<uint64_t> tail{0};
-  // Set once, after every message that arrived whole was published: the
-  // stream is dead (peer gone, protocol violation, connect failure).
-  std::atomic<bool> failed{false};
-};
+using transport::SlotRing;
 
 // One TCP connection of a stream and how far it got through the frames.
 struct Conn {

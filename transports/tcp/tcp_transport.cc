@@ -1,5 +1,6 @@
 // tcp_transport.cc: setup (interface, listener, address exchange) and the
-// endpoints, which only move ring indices; the progress thread does the I/O.
+// endpoints (slot_ring.hpp: they only move ring indices; the progress
+// thread does the I/O).
 #include <algorithm>
 #include <cerrno>
 
@@ -11,71 +12,7 @@
 
 namespace colossus::transport {
 
-using tcp::RecvStream;
-using tcp::SendStream;
-
 namespace {
-
-class TcpSend final : public SendEndpoint {
- public:
-  TcpSend(SendStream& s, TcpProgress& p) : s_(s), p_(p) {}
-  std::size_t slot_bytes() const override { return s_.ring.slot_bytes; }
-
-  // Staging slots are local memory, so a stream still connecting accepts
-  // messages: they go out once the connection is up.
-  Status try_acquire(void** slot) override {
-    if (s_.ring.failed.load(std::memory_order_acquire)) return Status::PeerFailed;
-    const uint64_t head = s_.ring.head.load(std::memory_order_relaxed);
-    if (head - s_.ring.tail.load(std::memory_order_acquire) >= s_.ring.depth) {
-      return Status::Pending;
-    }
-    *slot = s_.ring.slot(head);
-    return Status::Ok;
-  }
-
-  Status commit(std::size_t bytes) override {
-    if (bytes > s_.ring.slot_bytes) return Status::Error;
-    if (s_.ring.failed.load(std::memory_order_acquire)) return Status::PeerFailed;
-    const uint64_t head = s_.ring.head.load(std::memory_order_relaxed);
-    s_.ring.size(head) = bytes;
-    s_.ring.head.store(head + 1, std::memory_order_release);
-    p_.wake_if_sleeping();
-    return Status::Ok;
-  }
-
- private:
-  SendStream& s_;
-  TcpProgress& p_;
-};
-
-class TcpRecv final : public RecvEndpoint {
- public:
-  TcpRecv(RecvStream& r, TcpProgress& p) : r_(r), p_(p) {}
-  std::size_t slot_bytes() const override { return r_.ring.slot_bytes; }
-
-  Status try_peek(const void** data, std::size_t* bytes) override {
-    const uint64_t tail = r_.ring.tail.load(std::memory_order_relaxed);
-    if (r_.ring.head.load(std::memory_order_acquire) == tail) {
-      if (!r_.ring.failed.load(std::memory_order_acquire)) return Status::Pending;
-      // Messages that arrived whole before the failure are still delivered;
-      // the flag is set after they were published, so this load sees them.
-      if (r_.ring.head.load(std::memory_order_acquire) == tail) return Status::PeerFailed;
-    }
-    *data = r_.ring.slot(tail);
-    *bytes = r_.ring.size(tail);
-    return Status::Ok;
-  }
-
-  Status release() override {
-    r_.ring.tail.store(r_.ring.tail.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    p_.wake_if_sleeping();
-    return Status::Ok;
-  }
-
- private:
-  RecvStream& r_;
-  TcpProgress& p_;
-};
 
 void validate(const TcpOptions& o) {
   auto bad = [](const std::string& what) {
@@ -157,12 +94,16 @@ void TcpTransport::check_peer(int peer, int channel, const char* call) const {
 
 std::unique_ptr<SendEndpoint> TcpTransport::connect_send(int peer, int channel) {
   check_peer(peer, channel, "connect_send");
-  return std::make_unique<TcpSend>(progress_->send_stream(peer, channel), *progress_);
+  TcpProgress* p = progress_.get();
+  return std::make_unique<RingSend>(p->send_stream(peer, channel).ring,
+                                    [p] { p->wake_if_sleeping(); });
 }
 
 std::unique_ptr<RecvEndpoint> TcpTransport::connect_recv(int peer, int channel) {
   check_peer(peer, channel, "connect_recv");
-  return std::make_unique<TcpRecv>(progress_->recv_stream(peer, channel), *progress_);
+  TcpProgress* p = progress_.get();
+  return std::make_unique<RingRecv>(p->recv_stream(peer, channel).ring,
+                                    [p] { p->wake_if_sleeping(); });
 }
 
 std::unique_ptr<Transport> make_tcp_transport(bootstrap::OutOfBand& oob, Doorbell& bell,

@@ -1,0 +1,137 @@
+// The ucx transport, endpoint by endpoint: FIFO order and content for
+// messages of every size (empty, eager, rendezvous), over UCX's tcp and
+// shared memory; many streams at once; what a closed or unknown peer
+// turns into; bad options. (Collectives over it are swept in
+// collectives/collectives_test.cc, failed peers in peer_failure_test.cc.)
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <thread>
+
+#include "catch.hpp"
+#include "support/tcp_support.hpp"
+#include "support/thread_oob.hpp"
+#include "transports/ucx/ucx.hpp"
+
+using namespace colossus;
+using transport::Status;
+using transport::UcxOptions;
+using transport::UcxTransport;
+
+namespace {
+
+// n transports over one ThreadOobGroup, built collectively, with their bells.
+struct UcxGroup {
+  UcxGroup(int n, const UcxOptions& o) : g(n), bells(static_cast<std::size_t>(n)) {
+    std::vector<std::string> errors(static_cast<std::size_t>(n));
+    t.resize(static_cast<std::size_t>(n));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < n; ++r) {
+      threads.emplace_back([&, r] {
+        const auto ur = static_cast<std::size_t>(r);
+        try {
+          t[ur] = std::make_unique<UcxTransport>(g.oob(r), bells[ur], o);
+        } catch (const std::exception& e) {
+          errors[ur] = e.what();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (auto& e : errors) {
+      if (!e.empty()) throw std::runtime_error(e);
+    }
+  }
+  test::ThreadOobGroup g;
+  std::deque<transport::Doorbell> bells;
+  std::vector<std::unique_ptr<UcxTransport>> t;
+};
+
+UcxOptions options(const std::string& tls, std::size_t slot = 256 << 10) {
+  UcxOptions o;
+  o.tls = tls;
+  o.slot_bytes = slot;
+  o.depth = 4;
+  o.timeout_s = 10;
+  return o;
+}
+
+uint8_t byte_of(uint64_t msg, std::size_t i) { return static_cast<uint8_t>(msg * 131 + i * 7); }
+
+// Message m's size: empty, tiny, eager-sized and rendezvous-sized in turn.
+std::size_t size_of(uint64_t m, std::size_t slot) {
+  const std::size_t sizes[] = {0, 1, 7, 4096, 65 << 10, slot};
+  return sizes[m % 6];
+}
+
+// Sends `count` messages 0 -> 1 on `channel` while rank 1 receives them;
+// returns the first problem, "" when every message arrived whole, in order.
+std::string stream(UcxGroup& g, int channel, uint64_t count) {
+  const std::size_t slot = g.t[0]->slot_bytes();
+  std::string problem;
+  std::thread sender([&] {
+    auto tx = g.t[0]->connect_send(1, channel);
+    const auto until = transport::Clock::now() + std::chrono::seconds(60);
+    for (uint64_t m = 0; m < count;) {
+      void* p = nullptr;
+      const uint32_t epoch = g.bells[0].epoch();
+      const Status st = tx->try_acquire(&p);
+      if (st == Status::Pending) {
+        if (transport::Clock::now() > until) return;
+        g.bells[0].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(10));
+        continue;
+      }
+      if (st != Status::Ok) return;
+      const std::size_t n = size_of(m, slot);
+      for (std::size_t i = 0; i < n; ++i) static_cast<uint8_t*>(p)[i] = byte_of(m, i);
+      if (tx->commit(n) != Status::Ok) return;
+      ++m;
+    }
+  });
+  auto rx = g.t[1]->connect_recv(0, channel);
+  const auto until = transport::Clock::now() + std::chrono::seconds(60);
+  for (uint64_t m = 0; m < count && problem.empty();) {
+    const void* data = nullptr;
+    std::size_t bytes = 0;
+    const uint32_t epoch = g.bells[1].epoch();
+    const Status st = rx->try_peek(&data, &bytes);
+    if (st == Status::Pending) {
+      if (transport::Clock::now() > until) problem = "timed out at message " + std::to_string(m);
+      g.bells[1].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(10));
+      continue;
+    }
+    if (st != Status::Ok) {
+      problem = "status " + std::to_string(static_cast<int>(st)) + " at message " +
+                std::to_string(m);
+      break;
+    }
+    if (bytes != size_of(m, slot)) {
+      problem = "message " + std::to_string(m) + ": " + std::to_string(bytes) + " bytes, sent " +
+                std::to_string(size_of(m, slot));
+    }
+    for (std::size_t i = 0; i < bytes && problem.empty(); ++i) {
+      if (static_cast<const uint8_t*>(data)[i] != byte_of(m, i))
+        problem = "message " + std::to_string(m) + ": byte " + std::to_string(i) + " differs";
+    }
+    rx->release();
+    ++m;
+  }
+  sender.join();
+  return problem;
+}
+
+}  // namespace
+
+TEST_CASE("ucx: messages of every size arrive whole and in order", "[ucx]") {
+  for (const char* tls : {"tcp", "sm"}) {
+    INFO("UCX_TLS=" << tls);
+    UcxGroup g(2, options(tls));
+    CHECK(stream(g, 0, 600) == "");
+    CHECK(stream(g, 5, 60) == "");  // another channel of the same pair
+    CHECK(g.t[0]->stats().messages_sent.load() == 660);
+    CHECK(g.t[1]->stats().messages_received.load() == 660);
+    const auto info = g.t[0]->info();
+    CHECK(info.version.rfind("1.", 0) == 0);
+    CHECK(info.tls == tls);
+    CHECK_FALSE(info.first_lane.empty());
+  }
+}
