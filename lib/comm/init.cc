@@ -229,28 +229,30 @@ JobDevices gather_devices(bootstrap::OutOfBand& oob, const detail::Settings& s,
 }
 
 // How this rank reaches each peer's GPU, and (collective: every rank builds
-// it when any pair needs it) the tcp transport the host proxy carries
-// network peers over. COLOSSUS_TRANSPORT=tcp sends same-host peers through
-// the proxy too.
+// it when any pair needs it) the network transport the host proxy carries
+// network peers over: ucx or tcp, chosen as for host buffers.
+// COLOSSUS_TRANSPORT=tcp or ucx sends same-host peers through the proxy too.
 exec::gpu::StreamSetup device_setup(bootstrap::OutOfBand& oob, const detail::Settings& s,
                                     const std::vector<std::string>& hosts) {
   const int rank = oob.rank(), n = oob.nranks();
   exec::gpu::StreamSetup setup;
   setup.device = s.cuda_device;
+  const bool forced_net = s.transport == "tcp" || s.transport == "ucx";
   bool any_network = false;
   for (int p = 0; p < n; ++p) {
     const bool same = hosts[static_cast<std::size_t>(p)] == hosts[static_cast<std::size_t>(rank)];
-    setup.reach.push_back(same && s.transport != "tcp" ? exec::gpu::PeerReach::SameHost
-                                                       : exec::gpu::PeerReach::Network);
+    setup.reach.push_back(same && !forced_net ? exec::gpu::PeerReach::SameHost
+                                              : exec::gpu::PeerReach::Network);
     for (int q = p + 1; q < n; ++q) {
-      if (hosts[static_cast<std::size_t>(p)] != hosts[static_cast<std::size_t>(q)] ||
-          s.transport == "tcp")
+      if (hosts[static_cast<std::size_t>(p)] != hosts[static_cast<std::size_t>(q)] || forced_net)
         any_network = true;
     }
   }
   if (any_network) {
     setup.net_bell = std::make_unique<transport::Doorbell>();
-    setup.net = transport::make_tcp_transport(oob, *setup.net_bell, tcp_options(s));
+    setup.net = network_transport(oob, s.transport) == "ucx"
+                    ? transport::make_ucx_transport(oob, *setup.net_bell, ucx_options(s))
+                    : transport::make_tcp_transport(oob, *setup.net_bell, tcp_options(s));
   }
   return setup;
 }

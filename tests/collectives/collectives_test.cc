@@ -204,3 +204,23 @@ TEST_CASE("a chunk larger than the FIFO holds is clamped, not a deadlock", "[loo
   INFO((problems.empty() ? std::string("none") : problems[0]));
   CHECK(problems.empty());
 }
+
+// ucx: the same sweeps, run by two ctest entries (tests/collectives/
+// CMakeLists.txt), once over UCX's tcp and once over its shared memory
+// (COLOSSUS_UCX_TLS); hidden from the default listing so that each runs
+// with its UCX_TLS set.
+#ifdef COLOSSUS_TEST_UCX
+#define COLOSSUS_UCX_SWEEPS(coll, name)                                                        \
+  COLOSSUS_SWEEP(sweep_threads, Ucx, coll, "ucx threads: " name, "[.][ucx]")                  \
+  COLOSSUS_SWEEP(sweep_processes, Ucx, coll, "ucx processes: " name, "[.][ucx][process]")
+COLOSSUS_UCX_SWEEPS(AllReduce, "allreduce")
+COLOSSUS_UCX_SWEEPS(AllGather, "allgather")
+COLOSSUS_UCX_SWEEPS(ReduceScatter, "reduce_scatter")
+COLOSSUS_UCX_SWEEPS(Broadcast, "broadcast")
+COLOSSUS_UCX_SWEEPS(Reduce, "reduce")
+COLOSSUS_UCX_SWEEPS(AllToAll, "alltoall")
+COLOSSUS_UCX_SWEEPS(AllToAllv, "alltoallv")
+COLOSSUS_UCX_SWEEPS(Gather, "gather")
+COLOSSUS_UCX_SWEEPS(Scatter, "scatter")
+COLOSSUS_UCX_SWEEPS(Send, "send/recv")
+#endif

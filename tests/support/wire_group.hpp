@@ -1,5 +1,5 @@
 // wire_group.hpp: n communicators, ranks as threads of this process, over
-// the loopback, shm or tcp transport, with what each needs kept alongside:
+// the loopback, shm, tcp or ucx transport, with what each needs kept alongside:
 // tcp's doorbells (they outlive the transports that ring them, so a
 // WireGroup must outlive the communicators moved out of it) and its
 // transports (stats), shm's job secret (for shm_leftovers).
@@ -12,14 +12,15 @@
 #include "colossus/colossus.hpp"
 #include "support/shm_support.hpp"
 #include "support/tcp_support.hpp"
+#include "support/ucx_support.hpp"
 
 namespace colossus::test {
 
-enum class Wire { Loopback, Shm, Tcp };
+enum class Wire { Loopback, Shm, Tcp, Ucx };
 enum class Launch { Threads, Processes };
 
 inline const char* to_string(Wire w) {
-  return w == Wire::Loopback ? "loopback" : w == Wire::Shm ? "shm" : "tcp";
+  return w == Wire::Loopback ? "loopback" : w == Wire::Shm ? "shm" : w == Wire::Tcp ? "tcp" : "ucx";
 }
 
 struct WireGroup {
@@ -37,13 +38,17 @@ struct WireGroup {
           },
           options);
       shm_secret = secret;
-    } else {
+    } else if (wire == Wire::Tcp) {
       tcp = std::make_unique<TcpJob>(n, options, tcp_sockets);
       comms = std::move(tcp->comms);
+    } else {
+      ucx = std::make_unique<UcxJob>(n, options);
+      comms = std::move(ucx->comms);
     }
   }
 
   std::unique_ptr<TcpJob> tcp;  // tcp only: its doorbells and transports
+  std::unique_ptr<UcxJob> ucx;  // ucx only: its doorbells
   uint64_t shm_secret = 0;      // shm only
   std::vector<Communicator> comms;
 };

@@ -22,6 +22,7 @@
 #include "support/rank_pool.hpp"
 #include "support/shm_support.hpp"
 #include "support/tcp_support.hpp"
+#include "support/ucx_support.hpp"
 
 using namespace colossus;
 
@@ -119,10 +120,14 @@ void destroy_mid_job(const std::string& wire) {
   opt.slot_bytes = 64 << 10;
   const int n = 4, leaver = 3;
   std::unique_ptr<test::TcpJob> tcp;  // its doorbells outlive the transports
+  std::unique_ptr<test::UcxJob> ucx;  // likewise
   std::vector<Communicator> comms;
   if (wire == "tcp") {
     tcp = std::make_unique<test::TcpJob>(n, opt);
     comms = std::move(tcp->comms);
+  } else if (wire == "ucx") {
+    ucx = std::make_unique<test::UcxJob>(n, opt);
+    comms = std::move(ucx->comms);
   } else {
     const transport::ShmOptions so = test::shm_options_for(test::settings_for(opt));
     comms = test::make_group(
@@ -180,3 +185,16 @@ TEST_CASE("shm: a rank destroyed while its peers wait on it fails them", "[shm][
 TEST_CASE("tcp: a rank destroyed while its peers wait on it fails them", "[tcp][failure]") {
   destroy_mid_job("tcp");
 }
+
+// ucx: run by two ctest entries, over UCX's tcp and over its shared memory
+// (COLOSSUS_UCX_TLS; tests/transports/CMakeLists.txt).
+#ifdef COLOSSUS_TEST_UCX
+TEST_CASE("ucx: a process SIGKILLed mid-allreduce fails every survivor",
+          "[.][ucx][process][failure]") {
+  kill_mid_allreduce("ucx");
+}
+
+TEST_CASE("ucx: a rank destroyed while its peers wait on it fails them", "[.][ucx][failure]") {
+  destroy_mid_job("ucx");
+}
+#endif

@@ -3,14 +3,16 @@
 // shared memory; many streams at once; what a closed or unknown peer
 // turns into; bad options. (Collectives over it are swept in
 // collectives/collectives_test.cc, failed peers in peer_failure_test.cc.)
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <thread>
 
 #include "catch.hpp"
-#include "support/tcp_support.hpp"
+#include "colossus/error.hpp"
 #include "support/thread_oob.hpp"
+#include "transports/ucx/progress.hpp"
 #include "transports/ucx/ucx.hpp"
 
 using namespace colossus;
@@ -60,24 +62,25 @@ uint8_t byte_of(uint64_t msg, std::size_t i) { return static_cast<uint8_t>(msg *
 // Message m's size: empty, tiny, eager-sized and rendezvous-sized in turn.
 std::size_t size_of(uint64_t m, std::size_t slot) {
   const std::size_t sizes[] = {0, 1, 7, 4096, 65 << 10, slot};
-  return sizes[m % 6];
+  return std::min(sizes[m % 6], slot);
 }
 
-// Sends `count` messages 0 -> 1 on `channel` while rank 1 receives them;
+// Sends `count` messages from -> to on `channel` while `to` receives them;
 // returns the first problem, "" when every message arrived whole, in order.
-std::string stream(UcxGroup& g, int channel, uint64_t count) {
-  const std::size_t slot = g.t[0]->slot_bytes();
+std::string stream(UcxGroup& g, int channel, uint64_t count, int from = 0, int to = 1) {
+  const auto uf = static_cast<std::size_t>(from), ut = static_cast<std::size_t>(to);
+  const std::size_t slot = g.t[uf]->slot_bytes();
   std::string problem;
   std::thread sender([&] {
-    auto tx = g.t[0]->connect_send(1, channel);
+    auto tx = g.t[uf]->connect_send(to, channel);
     const auto until = transport::Clock::now() + std::chrono::seconds(60);
     for (uint64_t m = 0; m < count;) {
       void* p = nullptr;
-      const uint32_t epoch = g.bells[0].epoch();
+      const uint32_t epoch = g.bells[uf].epoch();
       const Status st = tx->try_acquire(&p);
       if (st == Status::Pending) {
         if (transport::Clock::now() > until) return;
-        g.bells[0].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(10));
+        g.bells[uf].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(10));
         continue;
       }
       if (st != Status::Ok) return;
@@ -87,16 +90,16 @@ std::string stream(UcxGroup& g, int channel, uint64_t count) {
       ++m;
     }
   });
-  auto rx = g.t[1]->connect_recv(0, channel);
+  auto rx = g.t[ut]->connect_recv(from, channel);
   const auto until = transport::Clock::now() + std::chrono::seconds(60);
   for (uint64_t m = 0; m < count && problem.empty();) {
     const void* data = nullptr;
     std::size_t bytes = 0;
-    const uint32_t epoch = g.bells[1].epoch();
+    const uint32_t epoch = g.bells[ut].epoch();
     const Status st = rx->try_peek(&data, &bytes);
     if (st == Status::Pending) {
       if (transport::Clock::now() > until) problem = "timed out at message " + std::to_string(m);
-      g.bells[1].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(10));
+      g.bells[ut].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(10));
       continue;
     }
     if (st != Status::Ok) {
@@ -134,4 +137,78 @@ TEST_CASE("ucx: messages of every size arrive whole and in order", "[ucx]") {
     CHECK(info.tls == tls);
     CHECK_FALSE(info.first_lane.empty());
   }
+}
+
+TEST_CASE("ucx: many streams at once, in both directions", "[ucx]") {
+  UcxGroup g(3, options("tcp", 4096));
+  std::vector<std::string> problems(6);
+  std::vector<std::thread> threads;
+  int i = 0;
+  for (int from = 0; from < 3; ++from) {
+    for (int to = 0; to < 3; ++to) {
+      if (from == to) continue;
+      threads.emplace_back([&, from, to, i] {
+        problems[static_cast<std::size_t>(i)] = stream(g, 10 + i, 200, from, to);
+      });
+      ++i;
+    }
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& p : problems) CHECK(p == "");
+}
+
+TEST_CASE("ucx: a peer that closes ends its streams; the other side sees PeerFailed", "[ucx]") {
+  for (const char* tls : {"tcp", "sm"}) {
+    INFO("UCX_TLS=" << tls);
+    UcxGroup g(2, options(tls, 4096));
+    REQUIRE(stream(g, 0, 12) == "");  // both ends connected
+    auto rx = g.t[0]->connect_recv(1, 3);
+    auto tx = g.t[0]->connect_send(1, 3);
+    g.t[1].reset();  // rank 1 says goodbye and goes
+    const auto until = transport::Clock::now() + std::chrono::seconds(30);
+    Status st = Status::Pending;
+    while (st == Status::Pending && transport::Clock::now() < until) {
+      const void* data = nullptr;
+      std::size_t bytes = 0;
+      const uint32_t epoch = g.bells[0].epoch();
+      st = rx->try_peek(&data, &bytes);
+      if (st == Status::Pending)
+        g.bells[0].wait(epoch, transport::Clock::now() + std::chrono::milliseconds(20));
+    }
+    CHECK(st == Status::PeerFailed);
+    void* slot = nullptr;
+    CHECK(tx->try_acquire(&slot) == Status::PeerFailed);
+  }
+}
+
+TEST_CASE("ucx: bad options and peers are refused on every rank", "[ucx]") {
+  UcxOptions bad = options("tcp");
+  bad.slot_bytes = 8;
+  try {
+    UcxGroup g(2, bad);
+    FAIL("a 8-byte slot was accepted");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find("slot_bytes") != std::string::npos);
+  }
+  // A UCX_TLS naming no transport UCX has: UCX cannot start.
+  try {
+    UcxGroup g(2, options("no_such_transport"));
+    FAIL("UCX started without a transport");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find("ucx") != std::string::npos);
+  }
+  UcxGroup g(2, options("tcp"));
+  CHECK_THROWS_AS(g.t[0]->connect_send(2, 0), Error);
+  CHECK_THROWS_AS(g.t[0]->connect_recv(-1, 0), Error);
+  CHECK_THROWS_AS(g.t[0]->connect_send(1, -1), Error);
+}
+
+TEST_CASE("ucx: UCX_TLS values of shared memory alone are told apart", "[ucx]") {
+  using transport::ucx::shared_memory_only;
+  CHECK(shared_memory_only("sm"));
+  CHECK(shared_memory_only("posix,sysv,cma"));
+  CHECK_FALSE(shared_memory_only(""));
+  CHECK_FALSE(shared_memory_only("tcp"));
+  CHECK_FALSE(shared_memory_only("sm,tcp"));
+  CHECK_FALSE(shared_memory_only("^tcp"));
 }

@@ -28,7 +28,8 @@ UcxProgress::UcxProgress(int rank, int nranks, Doorbell& bell, UcxOptions option
       options_(std::move(options)),
       worker_(std::move(worker)),
       addresses_(std::move(addresses)),
-      peers_(static_cast<std::size_t>(nranks)) {
+      peers_(static_cast<std::size_t>(nranks)),
+      handle_errors_(!ucx::shared_memory_only(options_.tls)) {
   for (int p = 0; p < nranks_; ++p) {
     peers_[static_cast<std::size_t>(p)].self = this;
     peers_[static_cast<std::size_t>(p)].rank = p;

@@ -69,6 +69,10 @@ struct Worker {
   int event_fd = -1;    // -1: UCX offers none; poll with backoff
 };
 
+// Whether a UCX_TLS value names shared-memory transports only ("sm",
+// "posix,sysv,cma", ...), which UCX cannot use with peer error handling.
+bool shared_memory_only(const std::string& tls);
+
 }  // namespace colossus::transport::ucx
 
 namespace colossus::transport {
@@ -137,6 +141,7 @@ class UcxProgress {
   void fail(ucx::Stream& s, const std::string& what, bool quiet);
   void say_goodbye();
   void shut_down();
+  void drain_unexpected();
   std::string describe(const ucx::Stream& s, bool send) const;
 
   const int rank_;
@@ -163,9 +168,13 @@ class UcxProgress {
   std::vector<ucx::Stream*> recvs_;
   ucx::Op goodbye_;  // the posted receive for any peer's goodbye
   char goodbye_buf_[8] = {};
+  // Shutdown's requests complete into these, even after it gave up on them.
+  std::vector<ucx::Op> farewells_;
+  ucx::Op drain_op_;
+  std::vector<char> drain_buf_;
   bool ring_bell_ = false;
   bool stopping_ = false;
-  bool unhandled_logged_ = false;  // said once: an endpoint without error handling
+  bool handle_errors_;  // endpoints with peer error handling (not for shared memory alone)
   bool closing_peers_ = false;  // a peer said goodbye: its streams end after a grace
   Clock::time_point last_progress_{};
 

@@ -2,6 +2,9 @@
 // to every peer this rank has an endpoint to (so a peer reading from it
 // over shared memory, where no socket closes, sees the end), receives
 // cancelled, endpoints closed by force, slot memory unmapped.
+#include <algorithm>
+#include <vector>
+
 #include "base/logging.hpp"
 #include "transports/ucx/progress.hpp"
 
@@ -24,7 +27,10 @@ bool UcxProgress::progress_until(Done done, double seconds) {
 
 void UcxProgress::say_goodbye() {
   static const char kByte = 0;
-  std::vector<Op> ops(peers_.size());
+  // Members, not locals: a request that outlives this function still
+  // completes into them (at worst inside ucp_worker_destroy).
+  std::vector<Op>& ops = farewells_;
+  ops.resize(peers_.size());
   for (std::size_t r = 0; r < peers_.size(); ++r) {
     Peer& p = peers_[r];
     if (!p.ep || p.failed || p.closed) continue;
@@ -52,6 +58,36 @@ void UcxProgress::say_goodbye() {
   for (Op& op : ops) {
     if (op.request && op.done) ucp_request_free(op.request);
     if (op.request && !op.done) ucp_request_cancel(worker_->worker, op.request);
+  }
+}
+
+// Messages peers sent that this rank never asked for (a collective that
+// failed midway): taken and dropped, so the worker ends clean.
+void UcxProgress::drain_unexpected() {
+  for (int i = 0; i < 100000; ++i) {
+    ucp_tag_recv_info_t info{};
+    ucp_tag_message_h msg = ucp_tag_probe_nb(worker_->worker, 0, 0, 1, &info);
+    if (!msg) {
+      if (ucp_worker_progress(worker_->worker) == 0) return;
+      continue;
+    }
+    drain_buf_.resize(std::max<std::size_t>(info.length, 1));
+    drain_op_ = Op{};
+    ucp_request_param_t prm{};
+    prm.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    prm.cb.recv = [](void*, ucs_status_t st, const ucp_tag_recv_info_t*, void* user_data) {
+      static_cast<Op*>(user_data)->done = true;
+      static_cast<Op*>(user_data)->status = st;
+    };
+    prm.user_data = &drain_op_;
+    const ucs_status_ptr_t req =
+        ucp_tag_msg_recv_nbx(worker_->worker, drain_buf_.data(), info.length, msg, &prm);
+    if (UCS_PTR_IS_ERR(req)) return;
+    if (req == nullptr) continue;
+    // Its sender gone mid-message: leave it (and the buffer it writes into,
+    // a member) to ucp_worker_destroy.
+    if (!progress_until([&] { return drain_op_.done; }, 0.2)) return;
+    ucp_request_free(req);
   }
 }
 
@@ -98,13 +134,15 @@ void UcxProgress::shut_down() {
       },
       2.0);
   if (!settled) {
-    CLOG(Warn) << "ucx rank " << rank_ << ": requests still open at close; leaving them to "
-               << "ucp_worker_destroy";
+    // Sends to a peer that died or left mid-message: expected after a failure.
+    CLOG_SUB(Info, Net) << "ucx rank " << rank_ << ": requests still open at close; leaving "
+                        << "them to ucp_worker_destroy";
   }
   for (Op* op : open)
     if (op->done && op->request) ucp_request_free(op->request);
   for (ucs_status_ptr_t req : closing)
     if (ucp_request_check_status(req) != UCS_INPROGRESS) ucp_request_free(req);
+  drain_unexpected();
   std::lock_guard<std::mutex> lock(mu_);
   for (auto* map : {&send_map_, &recv_map_}) {
     for (auto& [key, s] : *map) {

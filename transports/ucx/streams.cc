@@ -96,25 +96,26 @@ bool UcxProgress::ensure_ep(int peer) {
   params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                       UCP_EP_PARAM_FIELD_ERR_HANDLER;
   params.address = reinterpret_cast<const ucp_address_t*>(addr.data());
-  params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+  // UCX's shared-memory transports cannot report a failed peer, so with
+  // peer error handling UCX refuses them. Asked for shared memory alone, a
+  // dead peer is seen by its goodbye missing instead: the job's watch
+  // (bootstrap/watch.hpp) fails the communicator, and every wait here has
+  // a deadline.
+  params.err_mode = handle_errors_ ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE;
   params.err_handler.cb = [](void* arg, ucp_ep_h, ucs_status_t st) {
     auto* peer_state = static_cast<Peer*>(arg);
     peer_state->self->on_peer_error(peer_state->rank, st);
   };
   params.err_handler.arg = &p;
   ucs_status_t st = ucp_ep_create(worker_->worker, &params, &p.ep);
-  if (st == UCS_ERR_UNREACHABLE) {
-    // UCX's shared-memory transports cannot report a failed peer, so with
-    // peer error handling they are refused. Without it, a dead peer is seen
-    // by its goodbye missing: the job's watch (bootstrap/watch.hpp) fails
-    // the communicator, and every wait here has a deadline.
+  if (st == UCS_ERR_UNREACHABLE && handle_errors_) {
+    // A UCX_TLS that mixes shared memory with transports unusable here.
+    handle_errors_ = false;
     params.err_mode = UCP_ERR_HANDLING_MODE_NONE;
     st = ucp_ep_create(worker_->worker, &params, &p.ep);
-    if (st == UCS_OK && !unhandled_logged_) {
-      unhandled_logged_ = true;
+    if (st == UCS_OK) {
       CLOG_SUB(Info, Net) << "ucx rank " << rank_ << ": the transports UCX can use to rank "
-                          << peer << " cannot report peer failures (shared memory); the job's "
-                          << "watch reports them instead";
+                          << peer << " cannot report peer failures; the job's watch does";
     }
   }
   if (st != UCS_OK) {

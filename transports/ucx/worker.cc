@@ -1,6 +1,7 @@
 // worker.cc: starting UCP for one transport (context, worker, address)
 // and the streams' slot memory.
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 #include "colossus/error.hpp"
@@ -78,6 +79,21 @@ Worker::Worker(const UcxOptions& o, int rank) {
 Worker::~Worker() {
   ucp_worker_destroy(worker);
   ucp_cleanup(context);
+}
+
+bool shared_memory_only(const std::string& tls) {
+  if (tls.empty() || tls[0] == '^') return false;  // UCX's default, or all but some
+  std::size_t at = 0;
+  while (at <= tls.size()) {
+    std::size_t comma = tls.find(',', at);
+    if (comma == std::string::npos) comma = tls.size();
+    const std::string name = tls.substr(at, comma - at);
+    static const char* const kShared[] = {"sm", "shm", "posix", "sysv", "cma", "knem", "xpmem",
+                                          "self"};
+    if (std::find(std::begin(kShared), std::end(kShared), name) == std::end(kShared)) return false;
+    at = comma + 1;
+  }
+  return true;
 }
 
 Stream::Stream(int p, int ch, std::size_t slot_bytes, int depth)
