@@ -1,6 +1,6 @@
 // UCX: the network devices UCX can use (through UCT, UCX's transport
 // layer), their transports and bandwidth. They mark RDMA NICs (rc, dc and
-// ud are verbs transports) and fill rates libibverbs and sysfs left at 0.
+// ud are verbs transports) and fill the RDMA rates libibverbs left at 0.
 //
 // Built only with COLOSSUS_TOPO_UCX (libucx-dev found at configure time).
 #include <string>
@@ -133,7 +133,9 @@ void discover_ucx(Topology& t) {
     }
     if (!nic) continue;
     if (d.rdma) nic->rdma = true;
-    if (nic->gbits == 0 && d.bandwidth_Bps > 0) nic->gbits = d.bandwidth_Bps * 8 / 1e9;
+    // UCX's figure for a verbs transport comes from the port's rate; for tcp
+    // it is a guess (100 Mb/s where sysfs has no speed), so it is not used.
+    if (d.rdma && nic->gbits == 0 && d.bandwidth_Bps > 0) nic->gbits = d.bandwidth_Bps * 8 / 1e9;
     CLOG_SUB(Trace, Graph) << "topology: UCX device " << d.name << " (" << d.transport << "), "
                            << d.bandwidth_Bps * 8 / 1e9 << " Gb/s";
   }

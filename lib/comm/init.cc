@@ -60,6 +60,7 @@ transport::UcxOptions ucx_options(const detail::Settings& s) {
   o.timeout_s = s.timeout_s;
   o.tls = base::env_config().ucx_tls;
   o.net_devices = base::env_config().ucx_net_devices;
+  for (const auto& d : topology::ucx_network_devices()) o.rdma_device |= d.rdma;
   return o;
 }
 

@@ -107,7 +107,7 @@ std::vector<GroupSpec> peer_threads(Wire wire) {
   for (const DataType t : types) {
     for (int o = 0; o < kNumReduceOps; ++o) full.emplace_back(t, static_cast<ReduceOp>(o));
   }
-  // tcp and ucx on 8 threads: the bytes' path, not the arithmetic (the reduce
+  // tcp on 8 threads: the bytes' path, not the arithmetic (the reduce
   // kernels are swept exhaustively on loopback).
   const std::vector<std::pair<DataType, ReduceOp>> some = {{DataType::Float32, ReduceOp::Sum},
                                                            {DataType::Float32, ReduceOp::Max},
@@ -117,8 +117,9 @@ std::vector<GroupSpec> peer_threads(Wire wire) {
   for (const int n : {2, 3, 4, 8}) {
     for (const Setting& s : settings) {
       const bool wide = s.options.slot_bytes == 0;
-      const bool net = wire == Wire::Tcp || wire == Wire::Ucx;
-      const Profile sweep{net && n == 8 ? some : full, {0, 1, 7, 1009}};
+      // ucx: the bytes' path at every n (run twice, over two UCX_TLS).
+      const bool bytes_path = (wire == Wire::Tcp && n == 8) || wire == Wire::Ucx;
+      const Profile sweep{bytes_path ? some : full, {0, 1, 7, 1009}};
       const Profile big{{{DataType::Float32, ReduceOp::Sum}},
                         {wide ? std::size_t{600011} : std::size_t{20011}}};
       out.push_back({n, s, {sweep, big}});

@@ -5,7 +5,7 @@
 // the waits). Four places to be blocked in: a collective one peer never
 // joins, a recv whose sender never sends, a group_end, and a non-blocking
 // init that one rank never joins. Over loopback (ranks as threads) and over
-// shm and tcp between forked processes (init with a unique id). Then what
+// shm, tcp and ucx between forked processes (init with a unique id). Then what
 // follows an abort: later calls throw Aborted at once, a second abort is
 // harmless, destroy() still works, and an abort of an idle communicator
 // fails its later calls.
@@ -367,6 +367,23 @@ TEST_CASE("tcp: abort ends a recv whose sender never sends", "[abort][tcp][proce
 TEST_CASE("tcp: abort ends a group_end", "[abort][tcp][process]") {
   abort_processes("tcp", Blocked::GroupEnd);
 }
+
+// ucx with UCX's own choice of transports (COLOSSUS_UCX_TLS unset).
+#ifdef COLOSSUS_TEST_UCX
+TEST_CASE("ucx: abort ends an allreduce a peer never joins", "[abort][ucx][process]") {
+  abort_processes("ucx", Blocked::Collective);
+}
+TEST_CASE("ucx: abort ends a recv whose sender never sends", "[abort][ucx][process]") {
+  abort_processes("ucx", Blocked::Recv);
+}
+TEST_CASE("ucx: abort ends a group_end", "[abort][ucx][process]") {
+  abort_processes("ucx", Blocked::GroupEnd);
+}
+TEST_CASE("ucx: abort of a non-blocking init fails the peer's init",
+          "[abort][init][ucx][process]") {
+  abort_nonblocking_init_processes("ucx");
+}
+#endif
 
 TEST_CASE("shm: abort ends a non-blocking init a rank never joins (this process)",
           "[abort][init][shm]") {

@@ -12,6 +12,7 @@
 #include "catch.hpp"
 #include "colossus/error.hpp"
 #include "support/thread_oob.hpp"
+#include "topology/discover.hpp"
 #include "transports/ucx/progress.hpp"
 #include "transports/ucx/ucx.hpp"
 
@@ -211,4 +212,20 @@ TEST_CASE("ucx: UCX_TLS values of shared memory alone are told apart", "[ucx]") 
   CHECK_FALSE(shared_memory_only("tcp"));
   CHECK_FALSE(shared_memory_only("sm,tcp"));
   CHECK_FALSE(shared_memory_only("^tcp"));
+}
+
+TEST_CASE("ucx: UCX's network devices feed topology discovery", "[ucx]") {
+  const auto devices = topology::ucx_network_devices();
+  bool tcp = false;
+  for (const auto& d : devices) {
+    INFO(d.name << " " << d.transport);
+    CHECK_FALSE(d.name.empty());
+    tcp |= d.transport == "tcp";
+    // rc, dc and ud are the verbs (RDMA) transports, and only they.
+    const bool verbs = d.transport.rfind("rc", 0) == 0 || d.transport.rfind("dc", 0) == 0 ||
+                       d.transport.rfind("ud", 0) == 0;
+    CHECK(d.rdma == verbs);
+    CHECK(d.bandwidth_Bps >= 0);
+  }
+  CHECK(tcp);  // every host UCX runs on has its tcp transport
 }

@@ -89,6 +89,7 @@ void UcxProgress::run() {
   pthread_setname_np(pthread_self(), "colossus-ucx");
   try {
     post_goodbye_recv();
+    post_control_recv(credit_in_, &credit_buf_, sizeof credit_buf_, ucx::kCredit);
     loop();
   } catch (const std::exception& e) {
     // Nothing can make progress any more: fail every stream, so executors
@@ -109,8 +110,10 @@ void UcxProgress::loop() {
   for (;;) {
     bool moved = adopt_new_streams();
     for (Stream* s : sends_) moved |= post_sends(*s);
-    for (Stream* r : recvs_) moved |= post_recvs(*r);
+    for (Stream* r : recvs_) moved |= post_recvs(*r) | announce(*r);
     while (ucp_worker_progress(worker_->worker) != 0) moved = true;
+    moved |= check_credits();
+    for (Stream* s : sends_) moved |= post_sends(*s);  // credits that just came
     for (Stream* s : sends_) moved |= complete_sends(*s);
     for (Stream* r : recvs_) moved |= complete_recvs(*r);
     moved |= check_goodbye();
@@ -147,7 +150,7 @@ bool UcxProgress::has_work() const {
   if (news_.load() || stop_.load()) return true;
   for (const Stream* s : sends_) {
     if (!s->ring.failed.load(std::memory_order_relaxed) &&
-        s->ring.head.load(std::memory_order_acquire) != s->posted)
+        std::min(s->ring.head.load(std::memory_order_acquire), s->credit) > s->posted)
       return true;
   }
   for (const Stream* r : recvs_) {

@@ -29,6 +29,7 @@
 
 #include "bootstrap/socket.hpp"
 #include "transports/slot_ring.hpp"
+#include "transports/ucx/tags.hpp"
 #include "transports/ucx/ucx.hpp"
 
 namespace colossus::transport::ucx {
@@ -53,6 +54,12 @@ struct Stream {
   ucp_mem_h memh = nullptr;  // the ring's storage, mapped once
   uint64_t posted = 0;       // send: handed to UCX; receive: receives posted
   std::vector<Op> ops;
+  // Flow control (tags.hpp). Send: receives the peer has posted. Receive:
+  // what was announced to the sender, and the announcement in flight.
+  uint64_t credit = 0;
+  uint64_t announced = 0;
+  Op credit_op;
+  Credit credit_msg;
   bool mapped = false;  // tried ucp_mem_map
 };
 
@@ -68,6 +75,16 @@ struct Worker {
   std::string address;  // the worker's packed address
   int event_fd = -1;    // -1: UCX offers none; poll with backoff
 };
+
+// Completion callbacks and request handling shared by the progress code.
+void send_done(void* request, ucs_status_t status, void* user_data);
+void recv_done(void* request, ucs_status_t status, const ucp_tag_recv_info_t* info,
+               void* user_data);
+// Starts `op` (reset before the call) from what an nbx call returned;
+// false on an immediate error. UCX may run the callback inside the call.
+bool start(Op& op, ucs_status_ptr_t req);
+// Frees a finished op's request.
+void finish(Op& op);
 
 // Whether a UCX_TLS value names shared-memory transports only ("sm",
 // "posix,sysv,cma", ...), which UCX cannot use with peer error handling.
@@ -129,6 +146,9 @@ class UcxProgress {
   bool complete_sends(ucx::Stream& s);
   bool complete_recvs(ucx::Stream& s);
   bool post_goodbye_recv();
+  bool post_control_recv(ucx::Op& op, void* buf, std::size_t bytes, uint64_t channel_bits);
+  bool announce(ucx::Stream& r);
+  bool check_credits();
   bool check_goodbye();
   void apply_peer_states();
   ucp_request_param_t params(ucx::Stream& s, ucx::Op& op, bool send) const;
@@ -166,6 +186,10 @@ class UcxProgress {
   std::vector<Peer> peers_;
   std::vector<ucx::Stream*> sends_;
   std::vector<ucx::Stream*> recvs_;
+  ucx::Op credit_in_;  // the posted receive for any peer's credit
+  ucx::Credit credit_buf_;
+  std::map<std::pair<int, int>, ucx::Stream*> send_index_;  // adopted send streams
+  std::map<std::pair<int, int>, uint64_t> early_credit_;    // for streams not adopted yet
   ucx::Op goodbye_;  // the posted receive for any peer's goodbye
   char goodbye_buf_[8] = {};
   // Shutdown's requests complete into these, even after it gave up on them.

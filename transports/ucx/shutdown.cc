@@ -42,7 +42,7 @@ void UcxProgress::say_goodbye() {
     };
     prm.user_data = &ops[r];
     const ucs_status_ptr_t req = ucp_tag_send_nbx(
-        p.ep, &kByte, 1, (uint64_t{0xFFFFFFFF} << 32) | static_cast<uint32_t>(rank_), &prm);
+        p.ep, &kByte, 1, ucx::tag(ucx::kGoodbye, rank_), &prm);
     if (UCS_PTR_IS_ERR(req)) continue;
     ops[r].request = req;
     if (req == nullptr) ops[r].done = true;
@@ -96,23 +96,23 @@ void UcxProgress::shut_down() {
   // Cancel what is still posted: receives, the goodbye receive, and sends
   // to peers that took nothing.
   std::vector<Op*> open;
-  auto collect = [&](Stream& s) {
-    for (Op& op : s.ops) {
-      if (op.request && op.done) {
-        ucp_request_free(op.request);
-        op.request = nullptr;
-      } else if (op.request) {
-        ucp_request_cancel(worker_->worker, op.request);
-        open.push_back(&op);
-      }
+  auto collect = [&](Op& op) {
+    if (op.request && op.done) {
+      ucp_request_free(op.request);
+      op.request = nullptr;
+    } else if (op.request) {
+      ucp_request_cancel(worker_->worker, op.request);
+      open.push_back(&op);
     }
   };
-  for (Stream* s : sends_) collect(*s);
-  for (Stream* r : recvs_) collect(*r);
-  if (goodbye_.request && !goodbye_.done) {
-    ucp_request_cancel(worker_->worker, goodbye_.request);
-    open.push_back(&goodbye_);
+  for (Stream* s : sends_)
+    for (Op& op : s->ops) collect(op);
+  for (Stream* r : recvs_) {
+    for (Op& op : r->ops) collect(op);
+    collect(r->credit_op);
   }
+  collect(goodbye_);
+  collect(credit_in_);
   // Endpoints closed by force: a flush could wait forever on a dead peer.
   std::vector<ucs_status_ptr_t> closing;
   for (Peer& p : peers_) {

@@ -7,22 +7,15 @@
 
 #include "base/logging.hpp"
 #include "transports/ucx/progress.hpp"
+#include "transports/ucx/tags.hpp"
 
 namespace colossus::transport {
 
 using ucx::Op;
 using ucx::Stream;
+using namespace ucx;  // tags
 
-namespace {
-
-// A tag is (channel, sender rank); the goodbye channel is reserved.
-constexpr uint64_t kAllBits = ~uint64_t{0};
-constexpr uint64_t kChannelBits = kAllBits << 32;
-constexpr uint64_t kGoodbye = uint64_t{0xFFFFFFFF} << 32;
-
-uint64_t tag(int channel, int sender) {
-  return (static_cast<uint64_t>(channel) << 32) | static_cast<uint32_t>(sender);
-}
+namespace ucx {
 
 void send_done(void* /*request*/, ucs_status_t status, void* user_data) {
   auto* op = static_cast<Op*>(user_data);
@@ -56,6 +49,10 @@ void finish(Op& op) {
   op.request = nullptr;
 }
 
+}  // namespace ucx
+
+namespace {
+
 // The lanes UCX chose for `ep`, one line each, from ucp_ep_print_info.
 std::string lanes(ucp_ep_h ep) {
   char* buf = nullptr;
@@ -82,7 +79,7 @@ std::string lanes(ucp_ep_h ep) {
 
 void UcxProgress::on_peer_error(int peer, ucs_status_t status) {
   Peer& p = peers_[static_cast<std::size_t>(peer)];
-  if (p.failed) return;
+  if (p.failed || p.closed) return;  // after its goodbye, the connection's end is no failure
   p.failed = true;
   p.why = ucs_status_string(status);
   stats_.peers_failed.fetch_add(1, std::memory_order_relaxed);
@@ -158,6 +155,12 @@ bool UcxProgress::adopt_new_streams() {
     map(*s);
     ensure_ep(s->peer);
     sends_.push_back(s);
+    const std::pair<int, int> key{s->peer, s->channel};
+    send_index_[key] = s;
+    if (auto it = early_credit_.find(key); it != early_credit_.end()) {
+      s->credit = it->second;
+      early_credit_.erase(it);
+    }
   }
   for (Stream* r : recvs) {
     map(*r);
@@ -188,8 +191,9 @@ ucp_request_param_t UcxProgress::params(Stream& s, Op& op, bool send) const {
 
 bool UcxProgress::post_sends(Stream& s) {
   if (s.ring.failed.load(std::memory_order_relaxed)) return false;
-  const uint64_t head = s.ring.head.load(std::memory_order_acquire);
-  if (s.posted == head) return false;
+  // Only into receives the peer has posted (credits.cc).
+  const uint64_t head = std::min(s.ring.head.load(std::memory_order_acquire), s.credit);
+  if (s.posted >= head) return false;
   Peer& p = peers_[static_cast<std::size_t>(s.peer)];
   if (!p.ep) return false;  // failed: apply_peer_states ends the stream
   for (; s.posted < head; ++s.posted) {
@@ -197,7 +201,7 @@ bool UcxProgress::post_sends(Stream& s) {
     op = Op{};
     const ucp_request_param_t prm = params(s, op, true);
     if (!start(op, ucp_tag_send_nbx(p.ep, s.ring.slot(s.posted), s.ring.size(s.posted),
-                                    tag(s.channel, rank_), &prm))) {
+                                    data_tag(s.channel, rank_), &prm))) {
       fail(s, std::string("ucp_tag_send_nbx: ") + ucs_status_string(op.status), false);
       return true;
     }
@@ -234,7 +238,7 @@ bool UcxProgress::post_recvs(Stream& s) {
     op = Op{};
     const ucp_request_param_t prm = params(s, op, false);
     if (!start(op, ucp_tag_recv_nbx(worker_->worker, s.ring.slot(s.posted), s.ring.slot_bytes,
-                                    tag(s.channel, s.peer), kAllBits, &prm))) {
+                                    data_tag(s.channel, s.peer), kAllBits, &prm))) {
       fail(s, std::string("ucp_tag_recv_nbx: ") + ucs_status_string(op.status), false);
       return true;
     }
@@ -265,22 +269,24 @@ bool UcxProgress::complete_recvs(Stream& s) {
 }
 
 bool UcxProgress::post_goodbye_recv() {
-  goodbye_ = Op{};
+  return post_control_recv(goodbye_, goodbye_buf_, sizeof goodbye_buf_, kGoodbye);
+}
+
+bool UcxProgress::post_control_recv(Op& op, void* buf, std::size_t bytes, uint64_t channel_bits) {
+  op = Op{};
   ucp_request_param_t p{};
   p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                   UCP_OP_ATTR_FIELD_RECV_INFO;
+                   UCP_OP_ATTR_FLAG_NO_IMM_CMPL;  // see params()
   p.cb.recv = recv_done;
-  p.user_data = &goodbye_;
-  p.recv_info.tag_info = &goodbye_.info;
-  return start(goodbye_, ucp_tag_recv_nbx(worker_->worker, goodbye_buf_, sizeof goodbye_buf_,
-                                          kGoodbye, kChannelBits, &p));
+  p.user_data = &op;
+  return start(op, ucp_tag_recv_nbx(worker_->worker, buf, bytes, channel_bits, kChannelBits, &p));
 }
 
 bool UcxProgress::check_goodbye() {
   if (!goodbye_.done) return false;
   finish(goodbye_);
   if (goodbye_.status == UCS_OK) {
-    const auto from = static_cast<int>(goodbye_.info.sender_tag & 0xFFFFFFFF);
+    const int from = sender_of(goodbye_.info.sender_tag);
     if (from >= 0 && from < nranks_) {
       Peer& p = peers_[static_cast<std::size_t>(from)];
       if (!p.closed) {

@@ -48,6 +48,13 @@ struct UcxOptions {
   std::string tls;                     // UCX_TLS syntax; "" = UCX's choice
   std::string net_devices;             // UCX_NET_DEVICES syntax; "" = UCX's choice
   double timeout_s = 300;              // caps the flush at destruction
+  // Whether this host has an RDMA device UCX can use (topology discovery).
+  // Without one (tcp), messages up to a slot go out eagerly into the
+  // receives the peer announced (UCX_RNDV_THRESH above slot_bytes, unless
+  // the environment sets it): UCX's rendezvous would cost a round trip
+  // behind the queued data of a busy link per message. With one, and for
+  // shared memory alone, UCX's own thresholds stay (zero-copy reads).
+  bool rdma_device = false;
   // The communicator fills these from its settings and the environment
   // (lib/comm/init.cc); the transport reads no configuration itself.
 };

@@ -12,9 +12,6 @@ namespace colossus::transport {
 
 namespace {
 
-// Channels are the tag's upper 32 bits; the top value is the goodbye's.
-constexpr int kMaxChannels = 1 << 30;
-
 void validate(const UcxOptions& o) {
   auto bad = [](const std::string& what) {
     throw Error(ErrorCode::InvalidArgument, "ucx: " + what);
@@ -77,7 +74,7 @@ const UcxStats& UcxTransport::stats() const { return progress_->stats(); }
 UcxInfo UcxTransport::info() const { return {version(), options_.tls, progress_->first_lane()}; }
 
 void UcxTransport::check_peer(int peer, int channel, const char* call) const {
-  if (peer < 0 || peer >= nranks_ || channel < 0 || channel >= kMaxChannels) {
+  if (peer < 0 || peer >= nranks_ || channel < 0 || channel >= ucx::kMaxChannels) {
     throw Error(ErrorCode::InvalidArgument, std::string("ucx ") + call + ": peer " +
                                                 std::to_string(peer) + " channel " +
                                                 std::to_string(channel) + " out of range");
