@@ -80,7 +80,8 @@ struct Options {
   std::size_t chunk_bytes = 0;  // pipelining unit of a Plan; 0 = COLOSSUS_CHUNK_BYTES or tuner
   double timeout_s = 0;         // deadline for every wait; 0 = COLOSSUS_TIMEOUT_S
   std::size_t slot_bytes = 0;   // transport FIFO slot (message size); 0 = COLOSSUS_SLOT_BYTES
-  std::string transport;        // between processes: "shm", "tcp", "ucx", "" = COLOSSUS_TRANSPORT or auto
+  // Between processes: "shm", "tcp", "ucx"; "" = COLOSSUS_TRANSPORT or automatic.
+  std::string transport;
   // Algorithms the tuner may pick, NCCL_ALGO syntax ("ring", "^tree",
   // "allreduce:hierarchical;allgather:ring"); "" = COLOSSUS_ALGO or all.
   std::string algorithm;

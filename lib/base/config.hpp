@@ -59,13 +59,13 @@ struct Config {
   bool shm_cma = true;
   std::string algo;                        // COLOSSUS_ALGO (NCCL_ALGO syntax)
   std::string algo_var = "COLOSSUS_ALGO";  // or NCCL_ALGO: a bad NCCL_ALGO only warns
-  std::string topo;            // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts
-  std::string socket_ifname;   // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto
-  int socket_nsocks = 2;       // COLOSSUS_SOCKET_NSOCKS: tcp sockets per peer and channel
-  std::string transport;       // COLOSSUS_TRANSPORT: "" (auto), "shm", "tcp" or "ucx"
-  std::string ucx_tls;         // COLOSSUS_UCX_TLS: passed to UCX as UCX_TLS; "" = UCX's choice
+  std::string topo;             // COLOSSUS_TOPO: preset or XML to map ranks onto; "" = hosts
+  std::string socket_ifname;    // COLOSSUS_SOCKET_IFNAME (NCCL's syntax); "" = auto
+  int socket_nsocks = 2;        // COLOSSUS_SOCKET_NSOCKS: tcp sockets per peer and channel
+  std::string transport;        // COLOSSUS_TRANSPORT: "" (auto), "shm", "tcp" or "ucx"
+  std::string ucx_tls;          // COLOSSUS_UCX_TLS: passed to UCX as UCX_TLS; "" = UCX's choice
   std::string ucx_net_devices;  // COLOSSUS_UCX_NET_DEVICES: passed as UCX_NET_DEVICES
-  std::string bootstrap_addr;  // COLOSSUS_BOOTSTRAP_ADDR: rank 0's listen address; "" = auto
+  std::string bootstrap_addr;   // COLOSSUS_BOOTSTRAP_ADDR: rank 0's listen address; "" = auto
   std::string bootstrap_addr_var = "COLOSSUS_BOOTSTRAP_ADDR";  // or NCCL_COMM_ID: who set it
   std::string topo_file;  // COLOSSUS_TOPO_FILE: topology XML to load instead of discovering
   std::string topo_file_var = "COLOSSUS_TOPO_FILE";  // or NCCL_TOPO_FILE: a bad one only warns

@@ -210,8 +210,8 @@ TEST_CASE("a chunk larger than the FIFO holds is clamped, not a deadlock", "[loo
 // (COLOSSUS_UCX_TLS); hidden from the default listing so that each runs
 // with its UCX_TLS set.
 #ifdef COLOSSUS_TEST_UCX
-#define COLOSSUS_UCX_SWEEPS(coll, name)                                                        \
-  COLOSSUS_SWEEP(sweep_threads, Ucx, coll, "ucx threads: " name, "[.][ucx]")                  \
+#define COLOSSUS_UCX_SWEEPS(coll, name)                                      \
+  COLOSSUS_SWEEP(sweep_threads, Ucx, coll, "ucx threads: " name, "[.][ucx]") \
   COLOSSUS_SWEEP(sweep_processes, Ucx, coll, "ucx processes: " name, "[.][ucx][process]")
 COLOSSUS_UCX_SWEEPS(AllReduce, "allreduce")
 COLOSSUS_UCX_SWEEPS(AllGather, "allgather")

@@ -25,6 +25,7 @@
 #include "transports/fault/fault.hpp"
 #include "transports/loopback/loopback.hpp"
 #include "transports/tcp/tcp.hpp"
+#include "transports/ucx/ucx.hpp"
 
 using namespace colossus;
 using exec::gpu::HostProxy;
@@ -192,16 +193,23 @@ bool eventually(const std::function<bool()>& done, Clock::duration within = kDea
   return true;
 }
 
-// Two tcp transports on the loopback interface, built collectively on two
-// threads. The bells outlive the transports, hence the proxies.
-struct TcpPair {
-  explicit TcpPair(const transport::TcpOptions& o) : g(2), bells(2), t(2) {
+// Two network transports (tcp on the loopback interface, or ucx), built
+// collectively on two threads. The bells outlive the transports, hence the
+// proxies.
+using NetFactory = std::function<std::unique_ptr<transport::Transport>(bootstrap::OutOfBand&,
+                                                                       transport::Doorbell&)>;
+struct NetPair {
+  explicit NetPair(const transport::TcpOptions& o)
+      : NetPair([o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
+          return transport::make_tcp_transport(oob, bell, o);
+        }) {}
+  explicit NetPair(const NetFactory& make) : g(2), bells(2), t(2) {
     std::vector<std::string> errors(2);
     std::vector<std::thread> threads;
     for (std::size_t r = 0; r < 2; ++r) {
       threads.emplace_back([&, r] {
         try {
-          t[r] = transport::make_tcp_transport(g.oob(static_cast<int>(r)), bells[r], o);
+          t[r] = make(g.oob(static_cast<int>(r)), bells[r]);
         } catch (const std::exception& e) {
           errors[r] = e.what();
         }
@@ -308,7 +316,7 @@ TEST_CASE("host proxy over loopback: both ways, 3 channels, depths 1 2 8, every 
 }
 
 TEST_CASE("host proxy over tcp: both ways, 2 channels, every byte in order", "[proxy][tcp]") {
-  TcpPair pair(tcp_options(4096, 2, 5));
+  NetPair pair(tcp_options(4096, 2, 5));
   volatile int abort_a = 0, abort_b = 0;
   std::deque<Ring> rings;
   HostProxy a(std::move(pair.t[0]), 4096, 4, &abort_a);
@@ -318,9 +326,32 @@ TEST_CASE("host proxy over tcp: both ways, 2 channels, every byte in order", "[p
   CHECK(problems.empty());
 }
 
+#ifdef COLOSSUS_TEST_UCX
+TEST_CASE("host proxy over ucx: both ways, 2 channels, every byte in order", "[proxy][ucx]") {
+  for (const char* tls : {"tcp", "sm"}) {
+    INFO("UCX_TLS=" << tls);
+    transport::UcxOptions o;
+    o.slot_bytes = 4096;
+    o.depth = 2;
+    o.timeout_s = 5;
+    o.tls = tls;
+    NetPair pair([o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
+      return transport::make_ucx_transport(oob, bell, o);
+    });
+    volatile int abort_a = 0, abort_b = 0;
+    std::deque<Ring> rings;
+    HostProxy a(std::move(pair.t[0]), 4096, 4, &abort_a);
+    HostProxy b(std::move(pair.t[1]), 4096, 4, &abort_b);
+    const auto problems = exchange(rings, a, b, &abort_a, &abort_b, 4096, 4, 2, 3000);
+    INFO((problems.empty() ? std::string("none") : problems[0]));
+    CHECK(problems.empty());
+  }
+}
+#endif
+
 TEST_CASE("host proxy: a peer that goes away mid-stream aborts the survivor, naming it",
           "[proxy][tcp]") {
-  TcpPair pair(tcp_options(4096, 2, 1));  // timeout_s bounds the dying side's flush
+  NetPair pair(tcp_options(4096, 2, 1));  // timeout_s bounds the dying side's flush
   volatile int abort_a = 0, abort_b = 0;
   Ring ao(4096, 2), ai(4096, 2), bo(4096, 2), bi(4096, 2);
   std::shared_ptr<const transport::FaultCounts> b_counts;
@@ -394,7 +425,7 @@ TEST_CASE("host proxy: bad sizes, bad peers and bad rings fail loudly", "[proxy]
     CHECK(in.sizes[0] == 100);
   }
   SECTION("a connect the transport refuses") {
-    TcpPair pair(tcp_options(4096, 2, 5));
+    NetPair pair(tcp_options(4096, 2, 5));
     volatile int abort = 0;
     Ring out(4096, 2);
     HostProxy p(std::move(pair.t[0]), 4096, 2, &abort);

@@ -35,8 +35,7 @@ struct UcxJob {
     comms = make_group(
         n,
         [&](bootstrap::OutOfBand& oob) {
-          return transport::make_ucx_transport(oob, bells[static_cast<std::size_t>(oob.rank())],
-                                               o);
+          return transport::make_ucx_transport(oob, bells[static_cast<std::size_t>(oob.rank())], o);
         },
         options);
   }

@@ -3,6 +3,8 @@
 // shared memory; many streams at once; what a closed or unknown peer
 // turns into; bad options. (Collectives over it are swept in
 // collectives/collectives_test.cc, failed peers in peer_failure_test.cc.)
+#include "transports/ucx/ucx.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -14,7 +16,6 @@
 #include "support/thread_oob.hpp"
 #include "topology/discover.hpp"
 #include "transports/ucx/progress.hpp"
-#include "transports/ucx/ucx.hpp"
 
 using namespace colossus;
 using transport::Status;
@@ -104,8 +105,8 @@ std::string stream(UcxGroup& g, int channel, uint64_t count, int from = 0, int t
       continue;
     }
     if (st != Status::Ok) {
-      problem = "status " + std::to_string(static_cast<int>(st)) + " at message " +
-                std::to_string(m);
+      problem =
+          "status " + std::to_string(static_cast<int>(st)) + " at message " + std::to_string(m);
       break;
     }
     if (bytes != size_of(m, slot)) {
@@ -158,7 +159,7 @@ TEST_CASE("ucx: many streams at once, in both directions", "[ucx]") {
   for (const auto& p : problems) CHECK(p == "");
 }
 
-TEST_CASE("ucx: a peer that closes ends its streams; the other side sees PeerFailed", "[ucx]") {
+TEST_CASE("ucx: a peer that closes ends its streams, the other side sees PeerFailed", "[ucx]") {
   for (const char* tls : {"tcp", "sm"}) {
     INFO("UCX_TLS=" << tls);
     UcxGroup g(2, options(tls, 4096));

@@ -26,8 +26,8 @@ bool UcxProgress::announce(Stream& r) {
   prm.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
   prm.cb.send = send_done;
   prm.user_data = &r.credit_op;
-  if (!start(r.credit_op,
-             ucp_tag_send_nbx(p.ep, &r.credit_msg, sizeof r.credit_msg, tag(kCredit, rank_), &prm))) {
+  if (!start(r.credit_op, ucp_tag_send_nbx(p.ep, &r.credit_msg, sizeof r.credit_msg,
+                                           tag(kCredit, rank_), &prm))) {
     fail(r, std::string("credit: ucp_tag_send_nbx: ") + ucs_status_string(r.credit_op.status),
          false);
     return true;
@@ -48,8 +48,8 @@ bool UcxProgress::check_credits() {
       uint64_t& credit = it != send_index_.end() ? it->second->credit : early_credit_[key];
       if (credit_buf_.posted > credit) credit = credit_buf_.posted;
     } else if (credit_in_.status != UCS_OK) {
-      CLOG(Warn) << "ucx rank " << rank_ << ": a credit receive failed: "
-                 << ucs_status_string(credit_in_.status);
+      CLOG(Warn) << "ucx rank " << rank_
+                 << ": a credit receive failed: " << ucs_status_string(credit_in_.status);
     }
     moved = true;
     if (!post_control_recv(credit_in_, &credit_buf_, sizeof credit_buf_, kCredit)) return moved;

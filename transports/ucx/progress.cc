@@ -106,7 +106,6 @@ void UcxProgress::run() {
 
 void UcxProgress::loop() {
   const auto idle_limit = seconds(std::min(options_.timeout_s, kLingerIdleS));
-  auto idle_since = Clock::now();
   for (;;) {
     bool moved = adopt_new_streams();
     for (Stream* s : sends_) moved |= post_sends(*s);
@@ -135,14 +134,10 @@ void UcxProgress::loop() {
         return;
       }
     }
-    if (moved) {
-      idle_since = now;
-      continue;
-    }
-    // Spin a little: a reply often follows within microseconds.
-    if (now - idle_since < seconds(kSpinS)) continue;
-    sleep();
-    idle_since = Clock::now();
+    // Nothing moved: sleep at once. A spin before it cost more than it
+    // saved where ranks outnumber cores (8 B allreduce, 2 processes on 2
+    // cores: 90 us with a 20 us spin, 55 us without).
+    if (!moved) sleep();
   }
 }
 
@@ -164,7 +159,8 @@ bool UcxProgress::has_work() const {
 bool UcxProgress::unflushed() const {
   for (const Stream* s : sends_) {
     if (!s->ring.failed.load(std::memory_order_relaxed) &&
-        s->ring.tail.load(std::memory_order_relaxed) != s->ring.head.load(std::memory_order_acquire))
+        s->ring.tail.load(std::memory_order_relaxed) !=
+            s->ring.head.load(std::memory_order_acquire))
       return true;
   }
   return false;

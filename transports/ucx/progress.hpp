@@ -5,10 +5,9 @@
 // (the `sleeping_` handshake of tcp/progress.hpp). The thread hands newly
 // committed send slots to ucp_tag_send_nbx, keeps a receive posted in every
 // free receive slot, progresses the worker, publishes what completed in
-// order and rings the rank's Doorbell. Idle, it spins a few microseconds,
-// then arms the worker and sleeps in poll() on the worker's event fd and
-// its own eventfd (or, where UCX offers no event fd, backs off to 1 ms
-// polls): idle costs nothing.
+// order and rings the rank's Doorbell. Idle, it arms the worker and sleeps
+// in poll() on the worker's event fd and its own eventfd (or, where UCX
+// offers no event fd, polls every 1 ms): idle costs nothing.
 //
 // Streams are created on the executor thread by connect_send/connect_recv
 // and live until the transport is destroyed, so endpoints may hold plain
@@ -120,14 +119,13 @@ class UcxProgress {
  private:
   using Clock = std::chrono::steady_clock;
   static constexpr double kLingerIdleS = 2;  // as tcp: flush at destruction
-  static constexpr double kSpinS = 20e-6;    // spin before sleeping
   static constexpr double kCloseGraceS = 0.1;
 
   // Per peer: its endpoint and what became of it.
   struct Peer {
     ucp_ep_h ep = nullptr;
-    bool failed = false;   // UCX reported the endpoint failed
-    bool closed = false;   // the peer said goodbye
+    bool failed = false;  // UCX reported the endpoint failed
+    bool closed = false;  // the peer said goodbye
     Clock::time_point closed_at{};
     bool handled = false;  // its streams were failed
     std::string why;
@@ -179,7 +177,7 @@ class UcxProgress {
   std::vector<ucx::Stream*> new_sends_;
   std::vector<ucx::Stream*> new_recvs_;
   std::string first_lane_;
-  bool dead_ = false;  // the progress thread gave up: new streams start failed
+  bool dead_ = false;              // the progress thread gave up: new streams start failed
   std::atomic<bool> news_{false};  // new_sends_ or new_recvs_ not empty
 
   // Progress thread only.
@@ -198,7 +196,7 @@ class UcxProgress {
   std::vector<char> drain_buf_;
   bool ring_bell_ = false;
   bool stopping_ = false;
-  bool handle_errors_;  // endpoints with peer error handling (not for shared memory alone)
+  bool handle_errors_;          // endpoints with peer error handling (not for shared memory alone)
   bool closing_peers_ = false;  // a peer said goodbye: its streams end after a grace
   Clock::time_point last_progress_{};
 

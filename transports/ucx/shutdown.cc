@@ -30,10 +30,13 @@ void UcxProgress::say_goodbye() {
   // Members, not locals: a request that outlives this function still
   // completes into them (at worst inside ucp_worker_destroy).
   std::vector<Op>& ops = farewells_;
-  ops.resize(peers_.size());
+  ops.assign(peers_.size(), Op{});
   for (std::size_t r = 0; r < peers_.size(); ++r) {
     Peer& p = peers_[r];
-    if (!p.ep || p.failed || p.closed) continue;
+    if (!p.ep || p.failed || p.closed) {
+      ops[r].done = true;  // nothing to say
+      continue;
+    }
     ucp_request_param_t prm{};
     prm.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     prm.cb.send = [](void*, ucs_status_t st, void* user_data) {
@@ -41,8 +44,8 @@ void UcxProgress::say_goodbye() {
       static_cast<Op*>(user_data)->status = st;
     };
     prm.user_data = &ops[r];
-    const ucs_status_ptr_t req = ucp_tag_send_nbx(
-        p.ep, &kByte, 1, ucx::tag(ucx::kGoodbye, rank_), &prm);
+    const ucs_status_ptr_t req =
+        ucp_tag_send_nbx(p.ep, &kByte, 1, ucx::tag(ucx::kGoodbye, rank_), &prm);
     if (UCS_PTR_IS_ERR(req)) continue;
     ops[r].request = req;
     if (req == nullptr) ops[r].done = true;

@@ -111,8 +111,8 @@ bool UcxProgress::ensure_ep(int peer) {
     params.err_mode = UCP_ERR_HANDLING_MODE_NONE;
     st = ucp_ep_create(worker_->worker, &params, &p.ep);
     if (st == UCS_OK) {
-      CLOG_SUB(Info, Net) << "ucx rank " << rank_ << ": the transports UCX can use to rank "
-                          << peer << " cannot report peer failures; the job's watch does";
+      CLOG_SUB(Info, Net) << "ucx rank " << rank_ << ": the transports UCX can use to rank " << peer
+                          << " cannot report peer failures; the job's watch does";
     }
   }
   if (st != UCS_OK) {
@@ -331,16 +331,17 @@ void UcxProgress::fail(Stream& s, const std::string& what, bool quiet) {
   s.ring.failed.store(true, std::memory_order_release);
   ring_bell_ = true;
   const bool send = std::find(sends_.begin(), sends_.end(), &s) != sends_.end();
-  if (quiet) {
-    CLOG_SUB(Info, Net) << describe(s, send) << ": " << what;
+  if (quiet) {  // a peer's orderly close: one line per stream, for tracing only
+    CLOG_SUB(Trace, Net) << describe(s, send) << ": " << what;
   } else {
     CLOG(Warn) << describe(s, send) << ": " << what;
   }
 }
 
 std::string UcxProgress::describe(const Stream& s, bool send) const {
-  return "ucx rank " + std::to_string(rank_) + (send ? ": stream to rank " : ": stream from rank ") +
-         std::to_string(s.peer) + " channel " + std::to_string(s.channel);
+  return "ucx rank " + std::to_string(rank_) +
+         (send ? ": stream to rank " : ": stream from rank ") + std::to_string(s.peer) +
+         " channel " + std::to_string(s.channel);
 }
 
 }  // namespace colossus::transport

@@ -44,8 +44,8 @@ UcxTransport::UcxTransport(bootstrap::OutOfBand& oob, Doorbell& bell, UcxOptions
   } catch (const std::exception& e) {
     problem = e.what();
   }
-  std::vector<std::string> table = oob.allgather(problem.empty() ? "+" + worker->address
-                                                                 : "!" + problem);
+  std::vector<std::string> table =
+      oob.allgather(problem.empty() ? "+" + worker->address : "!" + problem);
   for (int r = 0; r < nranks_; ++r) {
     std::string& entry = table[static_cast<std::size_t>(r)];
     if (entry.empty() || entry[0] != '+') {
@@ -59,10 +59,10 @@ UcxTransport::UcxTransport(bootstrap::OutOfBand& oob, Doorbell& bell, UcxOptions
   progress_ = std::make_unique<UcxProgress>(rank_, nranks_, bell_, options_, std::move(worker),
                                             std::move(table));
   CLOG_SUB(Info, Net) << "ucx rank " << rank_ << "/" << nranks_ << ": UCX " << version()
-                      << ", UCX_TLS="
-                      << (options_.tls.empty() ? "(UCX's default)" : options_.tls)
-                      << (options_.net_devices.empty() ? "" : ", UCX_NET_DEVICES=" +
-                                                                  options_.net_devices)
+                      << ", UCX_TLS=" << (options_.tls.empty() ? "(UCX's default)" : options_.tls)
+                      << (options_.net_devices.empty()
+                              ? ""
+                              : ", UCX_NET_DEVICES=" + options_.net_devices)
                       << ", " << options_.depth << " slots of " << options_.slot_bytes << " B"
                       << (wakes ? "" : "; UCX offers no event fd: idle polls every 1 ms");
 }

@@ -7,8 +7,7 @@ namespace colossus::transport {
 
 bool ucx_available() { return false; }
 
-std::unique_ptr<Transport> make_ucx_transport(bootstrap::OutOfBand&, Doorbell&,
-                                              const UcxOptions&) {
+std::unique_ptr<Transport> make_ucx_transport(bootstrap::OutOfBand&, Doorbell&, const UcxOptions&) {
   throw Error(ErrorCode::InvalidUsage,
               "ucx transport: this libcolossus was built without UCX (install libucx-dev, "
               "e.g. scripts/install-deps.sh, and rebuild)");

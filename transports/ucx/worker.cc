@@ -91,8 +91,8 @@ bool shared_memory_only(const std::string& tls) {
     std::size_t comma = tls.find(',', at);
     if (comma == std::string::npos) comma = tls.size();
     const std::string name = tls.substr(at, comma - at);
-    static const char* const kShared[] = {"sm", "shm", "posix", "sysv", "cma", "knem", "xpmem",
-                                          "self"};
+    static const char* const kShared[] = {"sm",  "shm",  "posix", "sysv",
+                                          "cma", "knem", "xpmem", "self"};
     if (std::find(std::begin(kShared), std::end(kShared), name) == std::end(kShared)) return false;
     at = comma + 1;
   }
