@@ -71,7 +71,8 @@ Stream& UcxProgress::recv_stream(int peer, int channel) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& r = recv_map_[{peer, channel}];
   if (!r) {
-    r = std::make_unique<Stream>(peer, channel, options_.slot_bytes, options_.depth);
+    r = std::make_unique<Stream>(peer, channel, options_.slot_bytes,
+                                 options_.depth * kRecvDepthFactor);
     if (dead_) r->ring.failed.store(true);
     new_recvs_.push_back(r.get());
     news_.store(true);
