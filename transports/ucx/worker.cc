@@ -24,7 +24,7 @@ struct Config {
     if (st != UCS_OK) fail("ucp_config_read", st);
     set("TLS", o.tls);
     set("NET_DEVICES", o.net_devices);
-    if (!o.rdma_device && !shared_memory_only(o.tls) && !std::getenv("UCX_RNDV_THRESH"))
+    if (!o.rdma_device && !std::getenv("UCX_RNDV_THRESH"))
       set("RNDV_THRESH", std::to_string(o.slot_bytes + 1));
   }
   ~Config() { ucp_config_release(config); }
