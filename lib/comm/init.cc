@@ -18,6 +18,7 @@
 #include "bootstrap/watch.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
+#include "comm/net_options.hpp"
 #include "comm/placement.hpp"
 #include "exec/cuda/stream_executor.hpp"
 #include "topology/discover.hpp"
@@ -41,27 +42,6 @@ std::string host_identity() {
 
 std::string host_name(const std::string& identity) {
   return identity.substr(0, identity.find('/'));
-}
-
-transport::TcpOptions tcp_options(const detail::Settings& s) {
-  transport::TcpOptions o;
-  o.slot_bytes = s.slot_bytes;
-  o.depth = s.fifo_depth;
-  o.timeout_s = s.timeout_s;
-  o.sockets_per_peer = base::env_config().socket_nsocks;
-  o.ifname = base::env_config().socket_ifname;
-  return o;
-}
-
-transport::UcxOptions ucx_options(const detail::Settings& s) {
-  transport::UcxOptions o;
-  o.slot_bytes = s.slot_bytes;
-  o.depth = s.fifo_depth;
-  o.timeout_s = s.timeout_s;
-  o.tls = base::env_config().ucx_tls;
-  o.net_devices = base::env_config().ucx_net_devices;
-  for (const auto& d : topology::ucx_network_devices()) o.rdma_device |= d.rdma;
-  return o;
 }
 
 // Which transport carries peers on other hosts: ucx where every rank's UCX
@@ -136,8 +116,9 @@ std::unique_ptr<transport::Transport> connect_peers(bootstrap::OutOfBand& oob,
     bell = own_bell.get();
   }
   if (use_net) {
-    members.push_back(net == "ucx" ? transport::make_ucx_transport(oob, *bell, ucx_options(s))
-                                   : transport::make_tcp_transport(oob, *bell, tcp_options(s)));
+    members.push_back(net == "ucx"
+                          ? transport::make_ucx_transport(oob, *bell, detail::ucx_options(s))
+                          : transport::make_tcp_transport(oob, *bell, detail::tcp_options(s)));
     net_index = static_cast<int>(members.size()) - 1;
   }
   std::vector<int> route(static_cast<std::size_t>(n), 0);
@@ -252,8 +233,8 @@ exec::gpu::StreamSetup device_setup(bootstrap::OutOfBand& oob, const detail::Set
   if (any_network) {
     setup.net_bell = std::make_unique<transport::Doorbell>();
     setup.net = network_transport(oob, s.transport) == "ucx"
-                    ? transport::make_ucx_transport(oob, *setup.net_bell, ucx_options(s))
-                    : transport::make_tcp_transport(oob, *setup.net_bell, tcp_options(s));
+                    ? transport::make_ucx_transport(oob, *setup.net_bell, detail::ucx_options(s))
+                    : transport::make_tcp_transport(oob, *setup.net_bell, detail::tcp_options(s));
   }
   return setup;
 }

@@ -22,6 +22,7 @@
 #include "catch.hpp"
 #include "colossus/error.hpp"
 #include "support/thread_oob.hpp"
+#include "support/transport_set.hpp"
 #include "transports/fault/fault.hpp"
 #include "transports/loopback/loopback.hpp"
 #include "transports/tcp/tcp.hpp"
@@ -193,38 +194,6 @@ bool eventually(const std::function<bool()>& done, Clock::duration within = kDea
   return true;
 }
 
-// Two network transports (tcp on the loopback interface, or ucx), built
-// collectively on two threads. The bells outlive the transports, hence the
-// proxies.
-using NetFactory = std::function<std::unique_ptr<transport::Transport>(bootstrap::OutOfBand&,
-                                                                       transport::Doorbell&)>;
-struct NetPair {
-  explicit NetPair(const transport::TcpOptions& o)
-      : NetPair([o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
-          return transport::make_tcp_transport(oob, bell, o);
-        }) {}
-  explicit NetPair(const NetFactory& make) : g(2), bells(2), t(2) {
-    std::vector<std::string> errors(2);
-    std::vector<std::thread> threads;
-    for (std::size_t r = 0; r < 2; ++r) {
-      threads.emplace_back([&, r] {
-        try {
-          t[r] = make(g.oob(static_cast<int>(r)), bells[r]);
-        } catch (const std::exception& e) {
-          errors[r] = e.what();
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
-    for (auto& e : errors) {
-      if (!e.empty()) throw std::runtime_error(e);
-    }
-  }
-  test::ThreadOobGroup g;
-  std::deque<transport::Doorbell> bells;
-  std::vector<std::unique_ptr<transport::Transport>> t;
-};
-
 transport::TcpOptions tcp_options(std::size_t slot, int depth, double timeout_s) {
   transport::TcpOptions o;
   o.slot_bytes = slot;
@@ -233,6 +202,15 @@ transport::TcpOptions tcp_options(std::size_t slot, int depth, double timeout_s)
   o.ifname = "lo";  // hermetic
   o.timeout_s = timeout_s;
   return o;
+}
+
+// Two tcp transports on the loopback interface. The bells outlive the
+// transports, hence the proxies.
+using NetPair = test::TransportSet<transport::Transport>;
+NetPair tcp_pair(const transport::TcpOptions& o) {
+  return NetPair(2, [o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
+    return transport::make_tcp_transport(oob, bell, o);
+  });
 }
 
 // Rank 0 and rank 1 exchange n messages both ways on `channels` channels
@@ -315,15 +293,20 @@ TEST_CASE("host proxy over loopback: both ways, 3 channels, depths 1 2 8, every 
   }
 }
 
-TEST_CASE("host proxy over tcp: both ways, 2 channels, every byte in order", "[proxy][tcp]") {
-  NetPair pair(tcp_options(4096, 2, 5));
+// Two proxies over a network pair exchange 3000 messages each way on 2
+// channels; the first problem, or "none".
+std::string proxies_exchange(NetPair& pair) {
   volatile int abort_a = 0, abort_b = 0;
   std::deque<Ring> rings;
   HostProxy a(std::move(pair.t[0]), 4096, 4, &abort_a);
   HostProxy b(std::move(pair.t[1]), 4096, 4, &abort_b);
   const auto problems = exchange(rings, a, b, &abort_a, &abort_b, 4096, 4, 2, 3000);
-  INFO((problems.empty() ? std::string("none") : problems[0]));
-  CHECK(problems.empty());
+  return problems.empty() ? std::string("none") : problems[0];
+}
+
+TEST_CASE("host proxy over tcp: both ways, 2 channels, every byte in order", "[proxy][tcp]") {
+  auto pair = tcp_pair(tcp_options(4096, 2, 5));
+  CHECK(proxies_exchange(pair) == "none");
 }
 
 #ifdef COLOSSUS_TEST_UCX
@@ -335,23 +318,17 @@ TEST_CASE("host proxy over ucx: both ways, 2 channels, every byte in order", "[p
     o.depth = 2;
     o.timeout_s = 5;
     o.tls = tls;
-    NetPair pair([o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
+    NetPair pair(2, [o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
       return transport::make_ucx_transport(oob, bell, o);
     });
-    volatile int abort_a = 0, abort_b = 0;
-    std::deque<Ring> rings;
-    HostProxy a(std::move(pair.t[0]), 4096, 4, &abort_a);
-    HostProxy b(std::move(pair.t[1]), 4096, 4, &abort_b);
-    const auto problems = exchange(rings, a, b, &abort_a, &abort_b, 4096, 4, 2, 3000);
-    INFO((problems.empty() ? std::string("none") : problems[0]));
-    CHECK(problems.empty());
+    CHECK(proxies_exchange(pair) == "none");
   }
 }
 #endif
 
 TEST_CASE("host proxy: a peer that goes away mid-stream aborts the survivor, naming it",
           "[proxy][tcp]") {
-  NetPair pair(tcp_options(4096, 2, 1));  // timeout_s bounds the dying side's flush
+  auto pair = tcp_pair(tcp_options(4096, 2, 1));  // timeout_s bounds the dying side's flush
   volatile int abort_a = 0, abort_b = 0;
   Ring ao(4096, 2), ai(4096, 2), bo(4096, 2), bi(4096, 2);
   std::shared_ptr<const transport::FaultCounts> b_counts;
@@ -425,7 +402,7 @@ TEST_CASE("host proxy: bad sizes, bad peers and bad rings fail loudly", "[proxy]
     CHECK(in.sizes[0] == 100);
   }
   SECTION("a connect the transport refuses") {
-    NetPair pair(tcp_options(4096, 2, 5));
+    auto pair = tcp_pair(tcp_options(4096, 2, 5));
     volatile int abort = 0;
     Ring out(4096, 2);
     HostProxy p(std::move(pair.t[0]), 4096, 2, &abort);

@@ -14,6 +14,7 @@
 #include "base/config.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
+#include "comm/net_options.hpp"
 #include "support/transport_group.hpp"
 #include "transports/tcp/tcp.hpp"
 
@@ -26,12 +27,9 @@ inline detail::Settings tcp_settings_for(const Options& options) {
 // The communicator cuts steps into slot-sized pieces and clamps chunks to
 // slot x (depth - 1): the transport must use exactly those numbers.
 inline transport::TcpOptions tcp_options_for(const detail::Settings& s, int sockets = 2) {
-  transport::TcpOptions o;
-  o.slot_bytes = s.slot_bytes;
-  o.depth = s.fifo_depth;
+  transport::TcpOptions o = detail::tcp_options(s);
   o.sockets_per_peer = sockets;
   o.ifname = "lo";  // hermetic: never leave the machine
-  o.timeout_s = s.timeout_s;
   return o;
 }
 

@@ -10,28 +10,19 @@
 #include "base/config.hpp"
 #include "colossus/colossus.hpp"
 #include "comm/comm_impl.hpp"
+#include "comm/net_options.hpp"
 #include "support/transport_group.hpp"
 #include "transports/ucx/ucx.hpp"
 
 namespace colossus::test {
 
-// The communicator cuts steps into slot-sized pieces: the transport must
-// use exactly its slot size and depth.
-inline transport::UcxOptions ucx_options_for(const detail::Settings& s) {
-  transport::UcxOptions o;
-  o.slot_bytes = s.slot_bytes;
-  o.depth = s.fifo_depth;
-  o.timeout_s = s.timeout_s;
-  o.tls = base::env_config().ucx_tls;
-  o.net_devices = base::env_config().ucx_net_devices;
-  return o;
-}
-
 // n ranks over ucx, built collectively on n threads.
 struct UcxJob {
   UcxJob(int n, const Options& options) : bells(static_cast<std::size_t>(n)) {
+    // The options init() would give it (the communicator cuts steps into
+    // slot-sized pieces: the transport must use its slot size and depth).
     const transport::UcxOptions o =
-        ucx_options_for(detail::resolve_settings(options, base::env_config()));
+        detail::ucx_options(detail::resolve_settings(options, base::env_config()));
     comms = make_group(
         n,
         [&](bootstrap::OutOfBand& oob) {

@@ -13,7 +13,7 @@
 
 #include "catch.hpp"
 #include "colossus/error.hpp"
-#include "support/thread_oob.hpp"
+#include "support/transport_set.hpp"
 #include "topology/discover.hpp"
 #include "transports/ucx/progress.hpp"
 
@@ -24,31 +24,13 @@ using transport::UcxTransport;
 
 namespace {
 
-// n transports over one ThreadOobGroup, built collectively, with their bells.
-struct UcxGroup {
-  UcxGroup(int n, const UcxOptions& o) : g(n), bells(static_cast<std::size_t>(n)) {
-    std::vector<std::string> errors(static_cast<std::size_t>(n));
-    t.resize(static_cast<std::size_t>(n));
-    std::vector<std::thread> threads;
-    for (int r = 0; r < n; ++r) {
-      threads.emplace_back([&, r] {
-        const auto ur = static_cast<std::size_t>(r);
-        try {
-          t[ur] = std::make_unique<UcxTransport>(g.oob(r), bells[ur], o);
-        } catch (const std::exception& e) {
-          errors[ur] = e.what();
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
-    for (auto& e : errors) {
-      if (!e.empty()) throw std::runtime_error(e);
-    }
-  }
-  test::ThreadOobGroup g;
-  std::deque<transport::Doorbell> bells;
-  std::vector<std::unique_ptr<UcxTransport>> t;
-};
+// n transports, built collectively, with their bells.
+using UcxGroup = test::TransportSet<UcxTransport>;
+UcxGroup group(int n, const UcxOptions& o) {
+  return UcxGroup(n, [o](bootstrap::OutOfBand& oob, transport::Doorbell& bell) {
+    return std::make_unique<UcxTransport>(oob, bell, o);
+  });
+}
 
 UcxOptions options(const std::string& tls, std::size_t slot = 256 << 10) {
   UcxOptions o;
@@ -129,7 +111,7 @@ std::string stream(UcxGroup& g, int channel, uint64_t count, int from = 0, int t
 TEST_CASE("ucx: messages of every size arrive whole and in order", "[ucx]") {
   for (const char* tls : {"tcp", "sm"}) {
     INFO("UCX_TLS=" << tls);
-    UcxGroup g(2, options(tls));
+    UcxGroup g = group(2, options(tls));
     CHECK(stream(g, 0, 600) == "");
     CHECK(stream(g, 5, 60) == "");  // another channel of the same pair
     // The sender counts a message when UCX reports it sent, which may come
@@ -147,7 +129,7 @@ TEST_CASE("ucx: messages of every size arrive whole and in order", "[ucx]") {
 }
 
 TEST_CASE("ucx: many streams at once, in both directions", "[ucx]") {
-  UcxGroup g(3, options("tcp", 4096));
+  UcxGroup g = group(3, options("tcp", 4096));
   std::vector<std::string> problems(6);
   std::vector<std::thread> threads;
   int i = 0;
@@ -167,7 +149,7 @@ TEST_CASE("ucx: many streams at once, in both directions", "[ucx]") {
 TEST_CASE("ucx: a peer that closes ends its streams, the other side sees PeerFailed", "[ucx]") {
   for (const char* tls : {"tcp", "sm"}) {
     INFO("UCX_TLS=" << tls);
-    UcxGroup g(2, options(tls, 4096));
+    UcxGroup g = group(2, options(tls, 4096));
     REQUIRE(stream(g, 0, 12) == "");  // both ends connected
     auto rx = g.t[0]->connect_recv(1, 3);
     auto tx = g.t[0]->connect_send(1, 3);
@@ -192,19 +174,19 @@ TEST_CASE("ucx: bad options and peers are refused on every rank", "[ucx]") {
   UcxOptions bad = options("tcp");
   bad.slot_bytes = 8;
   try {
-    UcxGroup g(2, bad);
+    UcxGroup g = group(2, bad);
     FAIL("a 8-byte slot was accepted");
   } catch (const std::exception& e) {
     CHECK(std::string(e.what()).find("slot_bytes") != std::string::npos);
   }
   // A UCX_TLS naming no transport UCX has: UCX cannot start.
   try {
-    UcxGroup g(2, options("no_such_transport"));
+    UcxGroup g = group(2, options("no_such_transport"));
     FAIL("UCX started without a transport");
   } catch (const std::exception& e) {
     CHECK(std::string(e.what()).find("ucx") != std::string::npos);
   }
-  UcxGroup g(2, options("tcp"));
+  UcxGroup g = group(2, options("tcp"));
   CHECK_THROWS_AS(g.t[0]->connect_send(2, 0), Error);
   CHECK_THROWS_AS(g.t[0]->connect_recv(-1, 0), Error);
   CHECK_THROWS_AS(g.t[0]->connect_send(1, -1), Error);
