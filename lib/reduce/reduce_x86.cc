@@ -23,6 +23,7 @@
 // The tail (n % 16 elements) goes through the same code on a stack copy.
 #include "reduce/reduce_x86.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -104,6 +105,21 @@ bool half_kernels_available() {
   return available;
 }
 
+namespace {
+std::atomic<bool> avx512_enabled{true};  // off only in tests (set_avx512_enabled)
+}  // namespace
+
+bool avx512_kernels_available() {
+  // As for AVX2: reported only where the OS saves the ZMM and mask registers.
+  static const bool available = [] {
+    __builtin_cpu_init();
+    return half_kernels_available() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  }();
+  return available && avx512_enabled.load(std::memory_order_relaxed);
+}
+void set_avx512_enabled(bool enabled) { avx512_enabled.store(enabled); }
+
 HalfKernel half_kernel(const ReduceCopyArgs& args) {
   if (!half_kernels_available()) return nullptr;
   switch (args.dtype) {
@@ -118,6 +134,8 @@ HalfKernel half_kernel(const ReduceCopyArgs& args) {
 #else  // no x86-64 kernels in this build
 
 bool half_kernels_available() { return false; }
+bool avx512_kernels_available() { return false; }
+void set_avx512_enabled(bool) {}
 HalfKernel half_kernel(const ReduceCopyArgs&) { return nullptr; }
 
 #endif

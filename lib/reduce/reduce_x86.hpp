@@ -28,6 +28,12 @@ using HalfKernel = void (*)(const void* a, const void* b, void* out, std::size_t
 // and the OS saves the YMM registers). Resolved once.
 bool half_kernels_available();
 
+// Whether the fp8 kernels run on AVX-512 (F, BW, VL): this CPU has it and
+// set_avx512_enabled has not turned it off. set_avx512_enabled(false) is for
+// tests, to reach the AVX2 fp8 kernels on an AVX-512 CPU.
+bool avx512_kernels_available();
+void set_avx512_enabled(bool enabled);
+
 // The kernel computing args' dtype, op and divisor (in1 == nullptr: the
 // division-only form), or nullptr when the dtype is not fp16 or bf16, the
 // kernels are not available, or args is a plain copy. (fp8 included.)

@@ -121,6 +121,7 @@ struct Fp8 {
 }  // namespace
 
 HalfKernel fp8_kernel(const ReduceCopyArgs& args) {
+  if (avx512_kernels_available()) return fp8_kernel_avx512(args);
   switch (args.dtype) {
     case DataType::Float8e4m3: return format_kernel<Fp8<detail::E4M3Format>>(args);
     case DataType::Float8e5m2: return format_kernel<Fp8<detail::E5M2Format>>(args);

@@ -22,6 +22,8 @@ namespace colossus::reduce::x86::impl {
 
 // The fp8 kernels (reduce_x86_fp8.cc): as half_kernel, for e4m3 and e5m2.
 HalfKernel fp8_kernel(const ReduceCopyArgs& args);
+// The same on AVX-512 (reduce_x86_fp8_avx512.cc); the caller checks the CPU.
+HalfKernel fp8_kernel_avx512(const ReduceCopyArgs& args);
 
 // 16 elements as floats: two vectors of 8 (which element goes in which lane
 // is the format's business; inputs and output use the same placement).

@@ -2,7 +2,8 @@
 // portable loops, bit for bit: every one of the 256 x 256 operand pairs, both
 // formats, for Sum, Prod, Max, Min and Avg with several divisors and for the
 // division-only form, in every aliasing form reduce_copy allows; then short
-// counts (tails) at odd offsets. The one difference allowed is fp16's: a sum
+// counts (tails) at odd offsets. Both the AVX2 kernels and, where the CPU
+// has AVX-512, the AVX-512 ones. The one difference allowed is fp16's: a sum
 // or product of two NaNs is in0's NaN here (x86_compare.hpp). Skipped on a
 // CPU (or build) without the kernels.
 #include <cstddef>
@@ -23,6 +24,21 @@ void require_kernels() {
   if (!x86::half_kernels_available()) {
     test::skip_case("x86 kernels", "this CPU or build has no AVX2 + F16C kernels");
   }
+}
+
+// Runs check(), under INFO, once per kernel set this CPU has: AVX2 (AVX-512
+// turned off), then AVX-512, left on afterwards as reduce_copy has it.
+template <class Check>
+void each_kernel_set(Check check) {
+  x86::set_avx512_enabled(true);
+  const bool have_avx512 = x86::avx512_kernels_available();
+  for (const bool avx512 : {false, true}) {
+    if (avx512 && !have_avx512) break;
+    x86::set_avx512_enabled(avx512);
+    INFO((avx512 ? "AVX-512" : "AVX2") << " kernels");
+    check();
+  }
+  x86::set_avx512_enabled(true);
 }
 
 // Two NaNs: in0's, quieted, wherever the element sits.
@@ -51,10 +67,12 @@ void exhaustive(DataType dtype) {
       b.push_back(static_cast<std::uint8_t>(y));
     }
   }
-  for (const OpCase op : kOps) {
-    for (const Alias alias : kAliases) compare(dtype, op, alias, a, b, 0, a.size());
-  }
-  first_nan_wins(dtype);
+  each_kernel_set([&] {
+    for (const OpCase op : kOps) {
+      for (const Alias alias : kAliases) compare(dtype, op, alias, a, b, 0, a.size());
+    }
+    first_nan_wins(dtype);
+  });
 }
 
 void tails(DataType dtype) {
@@ -65,13 +83,15 @@ void tails(DataType dtype) {
     a[i] = static_cast<std::uint8_t>(rng());
     b[i] = static_cast<std::uint8_t>(rng());
   }
-  for (const std::size_t count : {0, 1, 7, 15, 16, 17, 31, 33, 1000}) {
-    for (const std::size_t offset : {0, 1, 3, 16}) {
-      for (const OpCase op : kOps) {
-        for (const Alias alias : kAliases) compare(dtype, op, alias, a, b, offset, count);
+  each_kernel_set([&] {
+    for (const std::size_t count : {0, 1, 7, 15, 16, 17, 31, 32, 33, 47, 1000}) {
+      for (const std::size_t offset : {0, 1, 3, 16}) {
+        for (const OpCase op : kOps) {
+          for (const Alias alias : kAliases) compare(dtype, op, alias, a, b, offset, count);
+        }
       }
     }
-  }
+  });
 }
 
 TEST_CASE("x86 fp8 e4m3 kernels: every pair of codes, bit for bit") {
