@@ -27,6 +27,8 @@ namespace {
 #define COLOSSUS_X86_512 "avx512f,avx512bw,avx512vl,avx2,f16c"
 #define COLOSSUS_X86_512_INLINE __attribute__((target(COLOSSUS_X86_512), always_inline)) inline
 
+// e4m3 comes back as value * 2^-8 (the fp16 bits of Fp8::e4m3_as_half,
+// without the multiply back): to_code takes the scale instead (kScaled).
 template <class F>
 COLOSSUS_X86_512_INLINE __m512 load(__mmask16 k, const unsigned char* p) {
   // Each byte moved to the high half of a 16-bit lane: e5m2 as fp16.
@@ -34,31 +36,37 @@ COLOSSUS_X86_512_INLINE __m512 load(__mmask16 k, const unsigned char* p) {
   if constexpr (F::kHasInf) {
     return _mm512_cvtph_ps(c);
   } else {
-    // e4m3 as fp16 bits of the value times 2^-8, as Fp8::e4m3_as_half.
     const __m256i h = _mm256_and_si256(_mm256_srai_epi16(c, 1), _mm256_set1_epi16(-0x4080));
-    const __m256i nan =
-        _mm256_and_si256(_mm256_add_epi16(h, _mm256_set1_epi16(0x80)), _mm256_set1_epi16(0x4000));
-    return _mm512_mul_ps(_mm512_cvtph_ps(_mm256_or_si256(h, nan)), _mm512_set1_ps(256.0f));
+    // h | ((h + 0x80) & 0x4000): the NaN fix.
+    return _mm512_cvtph_ps(_mm256_ternarylogic_epi32(
+        h, _mm256_add_epi16(h, _mm256_set1_epi16(0x80)), _mm256_set1_epi16(0x4000), 0xf8));
   }
 }
 
-// round_to_code and to_code of reduce_x86_fp8.cc on 16 lanes.
-template <class F>
+// round_to_code and to_code of reduce_x86_fp8.cc on 16 lanes, for f = the
+// value * 2^-kScaled. Scaling by a power of two changes no rounding here:
+// every scaled value, sum, product and quotient stays a normal fp32 (the
+// smallest, a product of two e4m3 subnormals over 7, is about 2^-37), so
+// the fp32 operations round the same bits, and the constants below move the
+// exponent back (kRebias) and the thresholds down by the scale.
+template <class F, int kScaled>
 COLOSSUS_X86_512_INLINE __m128i to_code(__m512 f) {
   using K = detail::FormatConstants<F>;
+  constexpr std::uint32_t kRebias = K::kRebias - kScaled;
+  constexpr std::uint32_t kMinNormalF32 = K::kMinNormalF32 - (kScaled << 23);
   const __m512i u = _mm512_castps_si512(f);
   const __m512i a = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(a, K::kShift), _mm512_set1_epi32(1));
-  constexpr std::uint32_t kBiasAdd = ((1u << (K::kShift - 1)) - 1) - (K::kRebias << 23);
+  constexpr std::uint32_t kBiasAdd = ((1u << (K::kShift - 1)) - 1) - (kRebias << 23);
   const __m512i normal = _mm512_srli_epi32(
       _mm512_add_epi32(_mm512_add_epi32(a, _mm512_set1_epi32(static_cast<int>(kBiasAdd))), lsb),
       K::kShift);
-  constexpr float kMagic = detail::exp2i(24 - K::kBias - F::kManBits);
+  constexpr float kMagic = detail::exp2i(24 - K::kBias - F::kManBits - kScaled);
   const __m512i subnormal = _mm512_sub_epi32(
       _mm512_castps_si512(_mm512_add_ps(_mm512_castsi512_ps(a), _mm512_set1_ps(kMagic))),
       _mm512_castps_si512(_mm512_set1_ps(kMagic)));
   const __mmask16 is_sub =
-      _mm512_cmplt_epi32_mask(a, _mm512_set1_epi32(static_cast<int>(K::kMinNormalF32)));
+      _mm512_cmplt_epi32_mask(a, _mm512_set1_epi32(static_cast<int>(kMinNormalF32)));
   __m512i r = _mm512_mask_blend_epi32(is_sub, normal, subnormal);
   r = _mm512_min_epu32(r, _mm512_set1_epi32(F::kMaxFinite));
   if constexpr (F::kHasInf) {
@@ -102,7 +110,9 @@ COLOSSUS_X86_512_INLINE void step(__mmask16 k, const unsigned char* a, const uns
   __m512 x = load<F>(k, a);
   if constexpr (kBinary) x = apply<Op>(x, load<F>(k, b));
   if constexpr (kDivide) x = _mm512_div_ps(x, divisor);
-  _mm_mask_storeu_epi8(out, k, to_code<F>(x));
+  // e4m3 loads are scaled by 2^-8; a product of two by 2^-16.
+  constexpr int kScaled = F::kHasInf ? 0 : (kBinary && std::is_same_v<Op, Prod> ? 16 : 8);
+  _mm_mask_storeu_epi8(out, k, to_code<F, kScaled>(x));
 }
 
 template <class F, class Op, bool kBinary, bool kDivide>
