@@ -61,6 +61,12 @@ class Buffer {
         case DataType::Bfloat16:
           static_cast<reduce::BFloat16*>(data())[i] = reduce::float_to_bf16(f);
           break;
+        case DataType::Float8e4m3:
+          static_cast<reduce::Float8E4M3*>(data())[i] = reduce::float_to_e4m3(f);
+          break;
+        case DataType::Float8e5m2:
+          static_cast<reduce::Float8E5M2*>(data())[i] = reduce::float_to_e5m2(f);
+          break;
         default: static_cast<std::uint8_t*>(data())[i] = static_cast<std::uint8_t>(v); break;
       }
     }
@@ -142,10 +148,9 @@ int main(int argc, char** argv) {
     DataType dtype;
     const char* name;
   };
-  const Type types[] = {{DataType::Float32, "fp32"},
-                        {DataType::Bfloat16, "bf16"},
-                        {DataType::Float16, "fp16"},
-                        {DataType::Float64, "fp64"},
+  const Type types[] = {{DataType::Float32, "fp32"},       {DataType::Bfloat16, "bf16"},
+                        {DataType::Float16, "fp16"},       {DataType::Float8e4m3, "fp8e4m3"},
+                        {DataType::Float8e5m2, "fp8e5m2"}, {DataType::Float64, "fp64"},
                         {DataType::Int32, "int32"}};
   for (const std::size_t bytes :
        {std::size_t{64} << 10, std::size_t{1} << 20, std::size_t{64} << 20}) {

@@ -4,7 +4,7 @@
 // inner loop is a plain countable loop over __restrict pointers, so GCC and
 // Clang vectorize it at -O3 with baseline x86-64 (SSE2) flags: the library is
 // not built with -march=native. The ctest `reduce_vectorizes` holds that true.
-// fp16 and bf16 go to the AVX2 + F16C kernels of reduce_x86.cc instead where
+// fp16, bf16 and fp8 go to the AVX2 + F16C kernels of reduce_x86*.cc instead where
 // the CPU has them (the same bits, several times faster).
 #include <algorithm>
 #include <cstddef>
@@ -243,14 +243,16 @@ void reduce_dtype(const ReduceCopyArgs& args) {
   }
 }
 
-// fp16 or bf16 through an x86 kernel (any aliasing; out1 as for the loops).
+// fp16, bf16 or fp8 through an x86 kernel (any aliasing; out1 as for the loops).
 void run_half_kernel(const ReduceCopyArgs& args, x86::HalfKernel kernel) {
-  const auto* a = static_cast<const std::uint16_t*>(args.in0);
-  const auto* b = static_cast<const std::uint16_t*>(args.in1);
-  auto* out0 = static_cast<std::uint16_t*>(args.out0);
-  auto* out1 = static_cast<std::uint16_t*>(args.out1);
-  fill_outputs(out0, out1, args.count, [&](std::size_t i, std::size_t len) {
-    kernel(a + i, b == nullptr ? nullptr : b + i, out0 + i, len, args.divisor);
+  const std::size_t size = dtype_size(args.dtype);
+  const auto* a = static_cast<const unsigned char*>(args.in0);
+  const auto* b = static_cast<const unsigned char*>(args.in1);
+  auto* out0 = static_cast<unsigned char*>(args.out0);
+  auto* out1 = static_cast<unsigned char*>(args.out1);
+  // fill_outputs counts bytes here; the kernel counts elements.
+  fill_outputs(out0, out1, args.count * size, [&](std::size_t i, std::size_t len) {
+    kernel(a + i, b == nullptr ? nullptr : b + i, out0 + i, len / size, args.divisor);
   });
 }
 

@@ -1,4 +1,5 @@
-// reduce_x86.cc: AVX2 + F16C loops for fp16 and bf16 reductions (see reduce_x86.hpp).
+// reduce_x86.cc: AVX2 + F16C loops for fp16 and bf16 reductions (see reduce_x86.hpp;
+// the loop and the operations are in reduce_x86_impl.hpp, shared with fp8).
 //
 // Each kernel reads 16 elements (one 256-bit word) of each input, widens them
 // to two vectors of 8 floats, combines, divides when asked, narrows and
@@ -22,12 +23,13 @@
 // The tail (n % 16 elements) goes through the same code on a stack copy.
 #include "reduce/reduce_x86.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define COLOSSUS_X86_HALF_KERNELS 1
-#include <immintrin.h>
+#include "reduce/reduce_x86_impl.hpp"
 #endif
 
 namespace colossus::reduce::x86 {
@@ -35,20 +37,12 @@ namespace colossus::reduce::x86 {
 #if defined(COLOSSUS_X86_HALF_KERNELS)
 namespace {
 
-// Everything that touches a 256-bit register is compiled for AVX2 + F16C; the
-// helpers are inlined into the kernels, which have the same target.
-#define COLOSSUS_X86_TARGET __attribute__((target("avx2,f16c")))
-#define COLOSSUS_X86_INLINE __attribute__((target("avx2,f16c"), always_inline)) inline
-
-// 16 elements as floats: two vectors of 8 (which element goes in which lane
-// is the format's business; inputs and output use the same placement).
-struct Floats16 {
-  __m256 lo, hi;
-};
+using namespace impl;  // NOLINT: the shared loop and operations
 
 // fp16: elements 0-7 in lo, 8-15 in hi, converted by F16C straight from and
 // to memory (16-byte halves: no lane shuffles).
 struct Fp16 {
+  static constexpr std::size_t kSize = 2;
   COLOSSUS_X86_INLINE static Floats16 load(const unsigned char* p) {
     return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)))};
@@ -66,6 +60,7 @@ struct Fp16 {
 // go to lo, the high halves (odd elements) to hi. Widening is moving the
 // element into the high 16 bits of a float, as bf16_to_float does.
 struct Bf16 {
+  static constexpr std::size_t kSize = 2;
   COLOSSUS_X86_INLINE static Floats16 load(const unsigned char* p) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     return {_mm256_castsi256_ps(_mm256_slli_epi32(v, 16)),
@@ -99,121 +94,6 @@ struct Bf16 {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
   }
 };
-
-// a + b and a * b with a as the first source operand, pinned by writing the
-// instruction out. When both operands are NaN, x86 (Intel SDM and AMD APM:
-// "first source operand", quieted) returns the first source's NaN; IEEE 754
-// leaves the choice open, and the compiler may swap the operands of a
-// commutative intrinsic (the portable loops' choice varies with the element's
-// position in the vector, the count and the aliasing). Here it is always in0's.
-COLOSSUS_X86_INLINE __m256 add_first(__m256 a, __m256 b) {
-  __m256 r;
-  asm("vaddps %[b], %[a], %[r]" : [r] "=x"(r) : [a] "x"(a), [b] "xm"(b));
-  return r;
-}
-COLOSSUS_X86_INLINE __m256 mul_first(__m256 a, __m256 b) {
-  __m256 r;
-  asm("vmulps %[b], %[a], %[r]" : [r] "=x"(r) : [a] "x"(a), [b] "xm"(b));
-  return r;
-}
-struct Sum {
-  static constexpr bool kArithmetic = true;  // the result comes out of an FPU operation
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return add_first(a, b); }
-};
-struct Prod {
-  static constexpr bool kArithmetic = true;
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return mul_first(a, b); }
-};
-// FuncMax: a when a > b or a is NaN, else b (so b for equal operands, +0 and
-// -0 included, and for a NaN b against a number a).
-struct Max {
-  static constexpr bool kArithmetic = false;  // passes an operand through
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
-    const __m256 take_a =
-        _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
-    return _mm256_blendv_ps(b, a, take_a);
-  }
-};
-// FuncMin: the same with a < b.
-struct Min {
-  static constexpr bool kArithmetic = false;  // passes an operand through
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
-    const __m256 take_a =
-        _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
-    return _mm256_blendv_ps(b, a, take_a);
-  }
-};
-
-// 16 elements of output from 16 of each input (kBinary false: the
-// division-only form, b unused). Everything is read before anything is
-// written, so out may be a or b.
-template <class Fmt, class Op, bool kBinary, bool kDivide>
-COLOSSUS_X86_INLINE void step(const unsigned char* a, const unsigned char* b, unsigned char* out,
-                              __m256 divisor) {
-  Floats16 x = Fmt::load(a);
-  if constexpr (kBinary) {
-    const Floats16 y = Fmt::load(b);
-    x.lo = Op::apply(x.lo, y.lo);
-    x.hi = Op::apply(x.hi, y.hi);
-  }
-  if constexpr (kDivide) {
-    x.lo = _mm256_div_ps(x.lo, divisor);
-    x.hi = _mm256_div_ps(x.hi, divisor);
-  }
-  // Through vdivps or the operation itself, or passed through by Max/Min.
-  constexpr bool kArithmetic = kDivide || (kBinary && Op::kArithmetic);
-  Fmt::template store<kArithmetic>(out, x);
-}
-
-constexpr std::size_t kStep = 16;  // elements per step: 32 bytes
-
-// The kernel (HalfKernel): two steps per iteration, then one, then the tail.
-template <class Fmt, class Op, bool kBinary, bool kDivide>
-COLOSSUS_X86_TARGET void kernel(const void* a, const void* b, void* out, std::size_t n,
-                                int divisor) {
-  const auto* pa = static_cast<const unsigned char*>(a);
-  const auto* pb = static_cast<const unsigned char*>(kBinary ? b : a);  // never null
-  auto* po = static_cast<unsigned char*>(out);
-  const __m256 d = _mm256_set1_ps(static_cast<float>(divisor));  // as FuncDivide<float>
-  std::size_t i = 0;                                             // in bytes
-  const std::size_t bytes = 2 * n;
-  for (; i + 4 * kStep <= bytes; i += 4 * kStep) {
-    step<Fmt, Op, kBinary, kDivide>(pa + i, pb + i, po + i, d);
-    step<Fmt, Op, kBinary, kDivide>(pa + i + 2 * kStep, pb + i + 2 * kStep, po + i + 2 * kStep, d);
-  }
-  if (i + 2 * kStep <= bytes) {
-    step<Fmt, Op, kBinary, kDivide>(pa + i, pb + i, po + i, d);
-    i += 2 * kStep;
-  }
-  if (i == bytes) return;
-  // The last n % 16 elements, zero-padded to a step: the same arithmetic as
-  // the loop (padding lanes compute 0 op 0 and are not written back).
-  alignas(32) unsigned char ta[2 * kStep] = {}, tb[2 * kStep] = {}, to[2 * kStep];
-  std::memcpy(ta, pa + i, bytes - i);
-  if constexpr (kBinary) std::memcpy(tb, pb + i, bytes - i);
-  step<Fmt, Op, kBinary, kDivide>(ta, tb, to, d);
-  std::memcpy(po + i, to, bytes - i);
-}
-
-template <class Fmt, class Op>
-HalfKernel binary_kernel(bool divide) {
-  return divide ? &kernel<Fmt, Op, true, true> : &kernel<Fmt, Op, true, false>;
-}
-
-template <class Fmt>
-HalfKernel format_kernel(const ReduceCopyArgs& args) {
-  const bool divide = args.divisor > 1;
-  if (args.in1 == nullptr) return divide ? &kernel<Fmt, Sum, false, true> : nullptr;  // copy
-  switch (args.op) {
-    case ReduceOp::Sum:
-    case ReduceOp::Avg: return binary_kernel<Fmt, Sum>(divide);
-    case ReduceOp::Prod: return binary_kernel<Fmt, Prod>(divide);
-    case ReduceOp::Max: return binary_kernel<Fmt, Max>(divide);
-    case ReduceOp::Min: return binary_kernel<Fmt, Min>(divide);
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 bool half_kernels_available() {
@@ -225,11 +105,28 @@ bool half_kernels_available() {
   return available;
 }
 
+namespace {
+std::atomic<bool> avx512_enabled{true};  // off only in tests (set_avx512_enabled)
+}  // namespace
+
+bool avx512_kernels_available() {
+  // As for AVX2: reported only where the OS saves the ZMM and mask registers.
+  static const bool available = [] {
+    __builtin_cpu_init();
+    return half_kernels_available() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  }();
+  return available && avx512_enabled.load(std::memory_order_relaxed);
+}
+void set_avx512_enabled(bool enabled) { avx512_enabled.store(enabled); }
+
 HalfKernel half_kernel(const ReduceCopyArgs& args) {
   if (!half_kernels_available()) return nullptr;
   switch (args.dtype) {
     case DataType::Float16: return format_kernel<Fp16>(args);
     case DataType::Bfloat16: return format_kernel<Bf16>(args);
+    case DataType::Float8e4m3:
+    case DataType::Float8e5m2: return fp8_kernel(args);
     default: return nullptr;
   }
 }
@@ -237,6 +134,8 @@ HalfKernel half_kernel(const ReduceCopyArgs& args) {
 #else  // no x86-64 kernels in this build
 
 bool half_kernels_available() { return false; }
+bool avx512_kernels_available() { return false; }
+void set_avx512_enabled(bool) {}
 HalfKernel half_kernel(const ReduceCopyArgs&) { return nullptr; }
 
 #endif
