@@ -95,12 +95,15 @@ COLOSSUS_X86_512_INLINE __m512 mul_first(__m512 a, __m512 b) {
 
 template <class Op>
 COLOSSUS_X86_512_INLINE __m512 apply(__m512 a, __m512 b) {
-  if constexpr (std::is_same_v<Op, Sum>) return add_first(a, b);
-  if constexpr (std::is_same_v<Op, Prod>) return mul_first(a, b);
-  // FuncMax / FuncMin: a when a > b (a < b) or a is NaN, else b.
-  constexpr int kCmp = std::is_same_v<Op, Max> ? _CMP_GT_OQ : _CMP_LT_OQ;
-  const __mmask16 take_a = _mm512_cmp_ps_mask(a, b, kCmp) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
-  return _mm512_mask_blend_ps(take_a, b, a);
+  if constexpr (std::is_same_v<Op, Sum>) {
+    return add_first(a, b);
+  } else if constexpr (std::is_same_v<Op, Prod>) {
+    return mul_first(a, b);
+  } else {  // Max / Min (reduce_x86_impl.hpp): a when a > b (a < b) or a is NaN, else b.
+    const __mmask16 take_a =
+        _mm512_cmp_ps_mask(a, b, Op::kCmp) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(take_a, b, a);
+  }
 }
 
 // 16 elements, k selecting those that exist (read before written: out may be a or b).

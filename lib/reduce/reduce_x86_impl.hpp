@@ -55,25 +55,20 @@ struct Prod {
   static constexpr bool kArithmetic = true;
   COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) { return mul_first(a, b); }
 };
-// FuncMax: a when a > b or a is NaN, else b (so b for equal operands, +0 and
-// -0 included, and for a NaN b against a number a).
-struct Max {
+// FuncMax / FuncMin: a when a > b (a < b: kCmp) or a is NaN, else b (so b
+// for equal operands, +0 and -0 included, and for a NaN b against a number a).
+template <int Cmp>
+struct Pick {
   static constexpr bool kArithmetic = false;  // passes an operand through
+  static constexpr int kCmp = Cmp;
   COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
     const __m256 take_a =
-        _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+        _mm256_or_ps(_mm256_cmp_ps(a, b, kCmp), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
     return _mm256_blendv_ps(b, a, take_a);
   }
 };
-// FuncMin: the same with a < b.
-struct Min {
-  static constexpr bool kArithmetic = false;  // passes an operand through
-  COLOSSUS_X86_INLINE static __m256 apply(__m256 a, __m256 b) {
-    const __m256 take_a =
-        _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
-    return _mm256_blendv_ps(b, a, take_a);
-  }
-};
+using Max = Pick<_CMP_GT_OQ>;
+using Min = Pick<_CMP_LT_OQ>;
 
 // 16 elements of output from 16 of each input (kBinary false: the
 // division-only form, b unused). Everything is read before anything is

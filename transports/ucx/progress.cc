@@ -58,7 +58,7 @@ Stream& UcxProgress::send_stream(int peer, int channel) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& s = send_map_[{peer, channel}];
   if (!s) {
-    s = std::make_unique<Stream>(peer, channel, options_.slot_bytes, options_.depth);
+    s = std::make_unique<Stream>(true, peer, channel, options_.slot_bytes, options_.depth);
     if (dead_) s->ring.failed.store(true);
     new_sends_.push_back(s.get());
     news_.store(true);
@@ -71,7 +71,7 @@ Stream& UcxProgress::recv_stream(int peer, int channel) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& r = recv_map_[{peer, channel}];
   if (!r) {
-    r = std::make_unique<Stream>(peer, channel, options_.slot_bytes,
+    r = std::make_unique<Stream>(false, peer, channel, options_.slot_bytes,
                                  options_.depth * kRecvDepthFactor);
     if (dead_) r->ring.failed.store(true);
     new_recvs_.push_back(r.get());

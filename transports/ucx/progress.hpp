@@ -44,9 +44,10 @@ struct Op {
 // One direction of a (peer, channel) stream. The ring is shared with the
 // executor; `posted` and the ops belong to this thread.
 struct Stream {
-  Stream(int peer, int channel, std::size_t slot_bytes, int depth);
+  Stream(bool send, int peer, int channel, std::size_t slot_bytes, int depth);
   Op& op(uint64_t m) { return ops[m % ring.depth]; }
 
+  const bool send;  // this rank sends on it (else receives)
   const int peer;
   const int channel;
   SlotRing ring;
@@ -166,7 +167,7 @@ class UcxProgress {
   void say_goodbye();
   void shut_down();
   void drain_unexpected();
-  std::string describe(const ucx::Stream& s, bool send) const;
+  std::string describe(const ucx::Stream& s) const;
 
   const int rank_;
   const int nranks_;

@@ -1,9 +1,7 @@
-// streams.cc: endpoints to peers, and moving slots through UCX: a send per
-// committed slot, a receive posted in every free slot, completions
-// published in order; peers that fail or say goodbye.
+// streams.cc: moving slots through UCX: a send per committed slot, a
+// receive posted in every free slot, completions published in order.
+// (Endpoints and what becomes of peers: peers.cc.)
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 #include "base/logging.hpp"
 #include "transports/ucx/progress.hpp"
@@ -11,9 +9,7 @@
 
 namespace colossus::transport {
 
-using ucx::Op;
-using ucx::Stream;
-using namespace ucx;  // tags
+using namespace ucx;  // Op, Stream, tags
 
 namespace ucx {
 
@@ -51,86 +47,6 @@ void finish(Op& op) {
 
 }  // namespace ucx
 
-namespace {
-
-// The lanes UCX chose for `ep`, one line each, from ucp_ep_print_info.
-std::string lanes(ucp_ep_h ep) {
-  char* buf = nullptr;
-  std::size_t len = 0;
-  FILE* f = open_memstream(&buf, &len);
-  if (!f) return "";
-  ucp_ep_print_info(ep, f);
-  std::fclose(f);
-  std::string all(buf, len), out;
-  std::free(buf);
-  for (std::size_t at = 0; at < all.size();) {
-    std::size_t nl = all.find('\n', at);
-    if (nl == std::string::npos) nl = all.size();
-    const std::string line = all.substr(at, nl - at);
-    if (line.find("lane[") != std::string::npos) {
-      out += (out.empty() ? "" : "; ") + line.substr(line.find_first_not_of("# "));
-    }
-    at = nl + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
-void UcxProgress::on_peer_error(int peer, ucs_status_t status) {
-  Peer& p = peers_[static_cast<std::size_t>(peer)];
-  if (p.failed || p.closed) return;  // after its goodbye, the connection's end is no failure
-  p.failed = true;
-  p.why = ucs_status_string(status);
-  stats_.peers_failed.fetch_add(1, std::memory_order_relaxed);
-}
-
-bool UcxProgress::ensure_ep(int peer) {
-  Peer& p = peers_[static_cast<std::size_t>(peer)];
-  if (p.ep || p.failed) return p.ep != nullptr;
-  const std::string& addr = addresses_[static_cast<std::size_t>(peer)];
-  ucp_ep_params_t params{};
-  params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
-                      UCP_EP_PARAM_FIELD_ERR_HANDLER;
-  params.address = reinterpret_cast<const ucp_address_t*>(addr.data());
-  // UCX's shared-memory transports cannot report a failed peer, so with
-  // peer error handling UCX refuses them. Asked for shared memory alone, a
-  // dead peer is seen by its goodbye missing instead: the job's watch
-  // (bootstrap/watch.hpp) fails the communicator, and every wait here has
-  // a deadline.
-  params.err_mode = handle_errors_ ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE;
-  params.err_handler.cb = [](void* arg, ucp_ep_h, ucs_status_t st) {
-    auto* peer_state = static_cast<Peer*>(arg);
-    peer_state->self->on_peer_error(peer_state->rank, st);
-  };
-  params.err_handler.arg = &p;
-  ucs_status_t st = ucp_ep_create(worker_->worker, &params, &p.ep);
-  if (st == UCS_ERR_UNREACHABLE && handle_errors_) {
-    // A UCX_TLS that mixes shared memory with transports unusable here.
-    handle_errors_ = false;
-    params.err_mode = UCP_ERR_HANDLING_MODE_NONE;
-    st = ucp_ep_create(worker_->worker, &params, &p.ep);
-    if (st == UCS_OK) {
-      CLOG_SUB(Info, Net) << "ucx rank " << rank_ << ": the transports UCX can use to rank " << peer
-                          << " cannot report peer failures; the job's watch does";
-    }
-  }
-  if (st != UCS_OK) {
-    p.ep = nullptr;
-    on_peer_error(peer, st);
-    p.why = std::string("ucp_ep_create: ") + ucs_status_string(st);
-    return false;
-  }
-  stats_.endpoints.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (first_lane_.empty()) {
-    first_lane_ = lanes(p.ep);
-    CLOG_SUB(Info, Net) << "ucx rank " << rank_ << ": endpoint to rank " << peer << ": "
-                        << (first_lane_.empty() ? "(no lane information)" : first_lane_);
-  }
-  return true;
-}
-
 void UcxProgress::map(Stream& s) {
   ucp_mem_map_params_t mp{};
   mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
@@ -138,7 +54,7 @@ void UcxProgress::map(Stream& s) {
   mp.length = s.ring.storage_bytes();
   if (ucp_mem_map(worker_->context, &mp, &s.memh) != UCS_OK) {
     s.memh = nullptr;  // UCX registers on the fly instead
-    CLOG_SUB(Trace, Net) << describe(s, true) << ": ucp_mem_map failed; sending unregistered";
+    CLOG_SUB(Trace, Net) << describe(s) << ": ucp_mem_map failed; sending unregistered";
   }
 }
 
@@ -268,10 +184,6 @@ bool UcxProgress::complete_recvs(Stream& s) {
   return true;
 }
 
-bool UcxProgress::post_goodbye_recv() {
-  return post_control_recv(goodbye_, goodbye_buf_, sizeof goodbye_buf_, kGoodbye);
-}
-
 bool UcxProgress::post_control_recv(Op& op, void* buf, std::size_t bytes, uint64_t channel_bits) {
   op = Op{};
   ucp_request_param_t p{};
@@ -282,65 +194,19 @@ bool UcxProgress::post_control_recv(Op& op, void* buf, std::size_t bytes, uint64
   return start(op, ucp_tag_recv_nbx(worker_->worker, buf, bytes, channel_bits, kChannelBits, &p));
 }
 
-bool UcxProgress::check_goodbye() {
-  if (!goodbye_.done) return false;
-  finish(goodbye_);
-  if (goodbye_.status == UCS_OK) {
-    const int from = sender_of(goodbye_.info.sender_tag);
-    if (from >= 0 && from < nranks_) {
-      Peer& p = peers_[static_cast<std::size_t>(from)];
-      if (!p.closed) {
-        p.closed = true;
-        p.closed_at = Clock::now();
-        closing_peers_ = true;
-      }
-    }
-  }
-  if (goodbye_.status == UCS_ERR_CANCELED) return false;
-  post_goodbye_recv();
-  return true;
-}
-
-// A failed peer ends its streams at once (after what arrived whole was
-// published); one that said goodbye after a grace for its last messages.
-void UcxProgress::apply_peer_states() {
-  if (stats_.peers_failed.load(std::memory_order_relaxed) == 0 && !closing_peers_) return;
-  const auto now = Clock::now();
-  bool waiting = false;
-  for (Peer& p : peers_) {
-    if (p.handled || !(p.failed || p.closed)) continue;
-    if (!p.failed && now - p.closed_at < std::chrono::duration<double>(kCloseGraceS)) {
-      waiting = true;
-      continue;
-    }
-    p.handled = true;
-    const std::string what = p.failed ? "peer failed (" + p.why + ")" : "peer closed";
-    for (Stream* s : sends_) {
-      if (s->peer == p.rank && !s->ring.failed.load(std::memory_order_relaxed))
-        fail(*s, what, !p.failed);
-    }
-    for (Stream* r : recvs_) {
-      if (r->peer == p.rank && !r->ring.failed.load(std::memory_order_relaxed))
-        fail(*r, what, !p.failed);
-    }
-  }
-  closing_peers_ = waiting;
-}
-
 void UcxProgress::fail(Stream& s, const std::string& what, bool quiet) {
   s.ring.failed.store(true, std::memory_order_release);
   ring_bell_ = true;
-  const bool send = std::find(sends_.begin(), sends_.end(), &s) != sends_.end();
   if (quiet) {  // a peer's orderly close: one line per stream, for tracing only
-    CLOG_SUB(Trace, Net) << describe(s, send) << ": " << what;
+    CLOG_SUB(Trace, Net) << describe(s) << ": " << what;
   } else {
-    CLOG(Warn) << describe(s, send) << ": " << what;
+    CLOG(Warn) << describe(s) << ": " << what;
   }
 }
 
-std::string UcxProgress::describe(const Stream& s, bool send) const {
+std::string UcxProgress::describe(const Stream& s) const {
   return "ucx rank " + std::to_string(rank_) +
-         (send ? ": stream to rank " : ": stream from rank ") + std::to_string(s.peer) +
+         (s.send ? ": stream to rank " : ": stream from rank ") + std::to_string(s.peer) +
          " channel " + std::to_string(s.channel);
 }
 

@@ -99,7 +99,11 @@ bool shared_memory_only(const std::string& tls) {
   return true;
 }
 
-Stream::Stream(int p, int ch, std::size_t slot_bytes, int depth)
-    : peer(p), channel(ch), ring(slot_bytes, depth), ops(static_cast<std::size_t>(depth)) {}
+Stream::Stream(bool s, int p, int ch, std::size_t slot_bytes, int depth)
+    : send(s),
+      peer(p),
+      channel(ch),
+      ring(slot_bytes, depth),
+      ops(static_cast<std::size_t>(depth)) {}
 
 }  // namespace colossus::transport::ucx
